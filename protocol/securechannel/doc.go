@@ -1,0 +1,14 @@
+// Package securechannel establishes the end-to-end encrypted channel between
+// the device that shows the QR code (G) and the device that scans it (S),
+// over an insecure rendezvous.Session, in both protocol generations:
+//
+//   - MSC4388: HPKE base mode, X25519/HKDF-SHA256/ChaCha20-Poly1305, with an
+//     OHTTP-style response context, AAD binding base URL, rendezvous ID and
+//     sequence token (MSC4388 "Secure channel"; REFERENCE-IMPLEMENTATIONS.md
+//     section 1 for what vodozemac actually does);
+//   - MSC4108 2024: vodozemac's ECIES (X25519, HKDF-SHA512, ChaCha20-Poly1305
+//     with little-endian counters, no AAD; REFERENCE-IMPLEMENTATIONS.md 3.2).
+//
+// Both produce a *Channel with the same methods, so the login flow does not
+// care which generation it runs on.
+package securechannel
