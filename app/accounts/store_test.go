@@ -1,0 +1,203 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// These tests use the real Secret Service (gnome-keyring inside
+// dbus-run-session, started by scripts/ for `make test`). Outside such a
+// session they skip, unless CI is set, where they must run.
+func realKeyring(t *testing.T) *Store {
+	t.Helper()
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI is set but there is no session bus: run the tests through make test")
+		}
+		t.Skip("no session bus: run through `make test` for the real Secret Service")
+	}
+	service := fmt.Sprintf("io.github.qrlogin.QRLogin.test-%d-%s", os.Getpid(), t.Name())
+	s := newWithService(OSKeyring{}, service, filepath.Join(t.TempDir(), "keyring.lock"))
+	// Probe once so an unusable keyring fails loudly rather than later.
+	if err := s.items.set("probe", "x"); err != nil {
+		t.Fatalf("the Secret Service is not usable: %v", err)
+	}
+	_ = s.items.del("probe")
+	return s
+}
+
+func sampleAccount(user string) *Account {
+	return &Account{
+		Meta: Meta{
+			UserID: user, DeviceID: "ABCDEFGHIJ", Homeserver: "https://matrix.example.org",
+			Issuer: "https://auth.example.org/", ClientID: "01CLIENT", TokenEndpoint: "https://auth.example.org/token",
+			Verified: true, CrossSigning: true, Backup: true, BackupVersion: "1",
+		},
+		AccessToken:    "mat_access",
+		RefreshToken:   "mar_refresh",
+		OlmPickle:      Secret(strings.Repeat("p", 5000)), // > Windows' 2560-byte limit: stored in chunks
+		OlmPickleKey:   "pk",
+		MasterKey:      "mk",
+		SelfSigningKey: "ssk",
+		UserSigningKey: "usk",
+		BackupKey:      "bk",
+	}
+}
+
+func TestSaveLoadListDelete(t *testing.T) {
+	s := realKeyring(t)
+	a := sampleAccount("@alice:example.org")
+	if err := s.Save(a); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Delete(a.UserID) })
+	list, err := s.List()
+	if err != nil || len(list) != 1 || list[0].UserID != a.UserID || list[0].Schema != SchemaVersion {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+	got, err := s.Load(a.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.OlmPickle != a.OlmPickle || got.RefreshToken != a.RefreshToken || got.BackupKey != a.BackupKey || !got.Verified {
+		t.Fatalf("Load did not return what was saved")
+	}
+	// Every stored item stays under the Windows limit.
+	raw, err := s.items.b.Get(s.items.service, itemName(a.UserID, "olm_pickle"))
+	if err != nil || !strings.HasPrefix(raw, chunkHeader) {
+		t.Fatalf("large value not chunked: %q, %v", raw[:min(len(raw), 20)], err)
+	}
+	if err := s.Delete(a.UserID); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := s.List(); len(list) != 0 {
+		t.Fatalf("still listed after Delete: %+v", list)
+	}
+	if _, err := s.items.get(itemName(a.UserID, "olm_pickle") + "#0"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("chunk left behind: %v", err)
+	}
+}
+
+// failingBackend wraps the real keyring and fails the Nth Set.
+type failingBackend struct {
+	Backend
+	failAt, n int
+}
+
+func (f *failingBackend) Set(service, user, value string) error {
+	f.n++
+	if f.n == f.failAt {
+		return errors.New("simulated keyring failure")
+	}
+	return f.Backend.Set(service, user, value)
+}
+
+func TestHalfWrittenAccountIsNeverListed(t *testing.T) {
+	base := realKeyring(t)
+	for _, failAt := range []int{1, 3, 9, 12} {
+		fb := &failingBackend{Backend: OSKeyring{}, failAt: failAt}
+		s := newWithService(fb, base.items.service, base.lockPath)
+		a := sampleAccount("@bob:example.org")
+		err := s.Save(a)
+		var unavailable *UnavailableError
+		if !errors.As(err, &unavailable) {
+			t.Fatalf("failAt %d: Save error = %v, want *UnavailableError", failAt, err)
+		}
+		if list, _ := base.List(); len(list) != 0 {
+			t.Fatalf("failAt %d: half-written account listed: %+v", failAt, list)
+		}
+		if _, err := base.items.get(itemName(a.UserID, "access_token")); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("failAt %d: secret left behind after a failed save: %v", failAt, err)
+		}
+	}
+}
+
+func TestAccessTokenRefreshRotatesOnceUnderLock(t *testing.T) {
+	s := realKeyring(t)
+	a := sampleAccount("@carol:example.org")
+	a.AccessExpiresAt = time.Now().Add(10 * time.Second) // inside the refresh margin
+	if err := s.Save(a); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Delete(a.UserID) })
+
+	var calls atomic.Int32
+	refresher := func(ctx context.Context, m Meta, rt Secret) (Secret, Secret, time.Time, error) {
+		if rt != "mar_refresh" {
+			return "", "", time.Time{}, fmt.Errorf("spent refresh token reused")
+		}
+		calls.Add(1)
+		time.Sleep(50 * time.Millisecond) // widen the race window
+		return "mat_new", "mar_new", time.Now().Add(time.Hour), nil
+	}
+	// A second Store over the same lock file stands in for a second process.
+	other := newWithService(OSKeyring{}, s.items.service, s.lockPath)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for _, st := range []*Store{s, other, s, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok, err := st.AccessToken(context.Background(), a.UserID, refresher)
+			if err == nil && tok != "mat_new" {
+				err = fmt.Errorf("got an old access token")
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("refresher called %d times, want 1", calls.Load())
+	}
+	got, _ := s.Load(a.UserID)
+	if got.RefreshToken != "mar_new" {
+		t.Fatal("rotated refresh token not stored")
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	a := sampleAccount("@dave:example.org")
+	for _, out := range []string{fmt.Sprint(a.AccessToken), fmt.Sprintf("%v %+v %#v", a, a, a)} {
+		if strings.Contains(out, "mat_access") || strings.Contains(out, "mar_refresh") {
+			t.Fatalf("secret printed: %s", out)
+		}
+	}
+}
+
+// TestNoSecretServiceIsAClearError runs the real go-keyring in a child
+// process whose session bus address points nowhere.
+func TestNoSecretServiceIsAClearError(t *testing.T) {
+	if os.Getenv("QRLOGIN_KEYRING_CHILD") == "1" {
+		s := newWithService(OSKeyring{}, "io.github.qrlogin.QRLogin.test-nobus", filepath.Join(os.TempDir(), "qrlogin-nobus.lock"))
+		err := s.Save(sampleAccount("@erin:example.org"))
+		var unavailable *UnavailableError
+		if !errors.As(err, &unavailable) {
+			fmt.Printf("WRONG %v\n", err)
+			os.Exit(1)
+		}
+		fmt.Printf("OK %s\n", err)
+		os.Exit(0)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNoSecretServiceIsAClearError$")
+	cmd.Env = append(os.Environ(), "QRLOGIN_KEYRING_CHILD=1",
+		"DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/qrlogin-test-bus", "PATH=/nonexistent")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "OK ") || !strings.Contains(string(out), "gnome-keyring") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
