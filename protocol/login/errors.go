@@ -1,0 +1,54 @@
+package login
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Failure reasons of m.login.failure (MSC4108 "Message reference"). The
+// phone may send reasons not listed here; they are kept as given.
+const (
+	ReasonAuthorizationExpired        = "authorization_expired"
+	ReasonDeviceAlreadyExists         = "device_already_exists"
+	ReasonDeviceNotFound              = "device_not_found"
+	ReasonUnexpectedMessageReceived   = "unexpected_message_received"
+	ReasonUnsupportedProtocol         = "unsupported_protocol"
+	ReasonUserCancelled               = "user_cancelled"
+	ReasonUnableToOpenVerificationURI = "unable_to_open_verification_uri"
+)
+
+// PhoneFailure: the other device ended the sign-in with m.login.failure.
+type PhoneFailure struct {
+	Reason     string
+	Homeserver string // optional hint the phone may send
+}
+
+func (e *PhoneFailure) Error() string {
+	return fmt.Sprintf("login: the other device reported a failure: %s", e.Reason)
+}
+
+// UnexpectedMessageError: the other device sent a message we did not
+// expect at this step (we tell it with unexpected_message_received).
+type UnexpectedMessageError struct {
+	Got, Want string
+}
+
+func (e *UnexpectedMessageError) Error() string {
+	return fmt.Sprintf("login: expected %s from the other device but got %q", e.Want, e.Got)
+}
+
+// Errors that end a sign-in; the app's error table turns each into a
+// plain sentence and a stable --json code.
+var (
+	// ErrDeclined: the user denied the sign-in on the consent page.
+	ErrDeclined = errors.New("login: the sign-in was declined on the other device")
+	// ErrAuthorizationExpired: the device code expired before approval.
+	ErrAuthorizationExpired = errors.New("login: the approval was not given in time")
+	// ErrRendezvousExpired: the server ended the rendezvous session.
+	ErrRendezvousExpired = errors.New("login: the sign-in session expired on the server")
+	// ErrCancelled: the user cancelled on this device.
+	ErrCancelled = errors.New("login: cancelled")
+	// ErrHomeserverMismatch: the phone named a different homeserver than the
+	// one the user chose, and the flow was told to refuse that.
+	ErrHomeserverMismatch = errors.New("login: the other device is signed in to a different server")
+)
