@@ -1,0 +1,88 @@
+package securechannel
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Text encoding of the 2024 ECIES messages (REFERENCE-IMPLEMENTATIONS.md 3.2):
+//
+//	LoginInitiateMessage = b64(ciphertext‖tag) "|" b64(Sp)
+//	every later message  = b64(ciphertext‖tag)
+//
+// b64 is standard-alphabet base64 without padding on output. On input we also
+// take the padded form, as vodozemac does, but nothing looser: no URL-safe
+// alphabet, no embedded line breaks, no non-zero trailing bits.
+
+// eciesInitiateSeparator splits the ciphertext from S's public key.
+const eciesInitiateSeparator = "|"
+
+// Errors from the ECIES text codec. They are wrapped in ErrHandshake or
+// ErrDecrypt by the callers, so match those with errors.Is.
+var (
+	errECIESNoSeparator = errors.New("the initiate message has no '|' between ciphertext and key")
+	errECIESBase64      = errors.New("not unpadded standard base64")
+	errECIESKeyLength   = errors.New("the public key is not 32 bytes")
+	errECIESShort       = errors.New("the ciphertext is shorter than its authentication tag")
+)
+
+// eciesEncode writes bytes the way vodozemac does: unpadded standard base64.
+func eciesEncode(b []byte) string {
+	return base64.RawStdEncoding.EncodeToString(b)
+}
+
+// eciesDecode reads unpadded standard base64 and, leniently, the padded form.
+func eciesDecode(s string) ([]byte, error) {
+	// Go's decoders skip '\r' and '\n'; vodozemac's do not.
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, errECIESBase64
+	}
+	enc := base64.RawStdEncoding
+	if strings.HasSuffix(s, "=") {
+		enc = base64.StdEncoding
+	}
+	b, err := enc.Strict().DecodeString(s)
+	if err != nil {
+		return nil, errECIESBase64
+	}
+	return b, nil
+}
+
+// eciesInitiate is a LoginInitiateMessage taken apart.
+type eciesInitiate struct {
+	ciphertext []byte // ChaCha20-Poly1305 output, tag included
+	senderKey  []byte // Sp, 32 bytes
+}
+
+// encodeECIESInitiate builds S's first message.
+func encodeECIESInitiate(m eciesInitiate) string {
+	return eciesEncode(m.ciphertext) + eciesInitiateSeparator + eciesEncode(m.senderKey)
+}
+
+// parseECIESInitiate takes S's first message apart. It checks the shape
+// (one separator, base64 on both sides, a 32-byte key, a ciphertext long
+// enough to hold a tag) but not the cryptography. Errors wrap ErrHandshake.
+func parseECIESInitiate(wire string) (eciesInitiate, error) {
+	ctText, keyText, found := strings.Cut(wire, eciesInitiateSeparator)
+	if !found {
+		return eciesInitiate{}, fmt.Errorf("%w: %w", ErrHandshake, errECIESNoSeparator)
+	}
+	ct, err := eciesDecode(ctText)
+	if err != nil {
+		return eciesInitiate{}, fmt.Errorf("%w: ciphertext: %w", ErrHandshake, err)
+	}
+	if len(ct) < eciesTagSize {
+		return eciesInitiate{}, fmt.Errorf("%w: %w", ErrHandshake, errECIESShort)
+	}
+	key, err := eciesDecode(keyText)
+	if err != nil {
+		// A second '|' lands here too: '|' is not in the base64 alphabet.
+		return eciesInitiate{}, fmt.Errorf("%w: public key: %w", ErrHandshake, err)
+	}
+	if len(key) != eciesKeySize {
+		return eciesInitiate{}, fmt.Errorf("%w: %w (got %d)", ErrHandshake, errECIESKeyLength, len(key))
+	}
+	return eciesInitiate{ciphertext: ct, senderKey: key}, nil
+}
