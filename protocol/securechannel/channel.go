@@ -85,8 +85,9 @@ type Channel struct {
 	sess   rendezvous.Session
 	cipher messageCipher
 	// aad builds the additional authenticated data for a given rendezvous
-	// token; nil for generations without AAD.
-	aad       func(token string) []byte
+	// token; nil for generations without AAD. It fails when the token cannot
+	// be encoded (MSC4388: longer than 255 bytes).
+	aad       func(token string) ([]byte, error)
 	code      CheckCode
 	confirmed bool
 
@@ -133,7 +134,11 @@ func (c *Channel) Send(ctx context.Context, plaintext []byte) error {
 	// Seal with the token from the last GET (MSC4388 "Secure operations").
 	var aad []byte
 	if c.aad != nil {
-		aad = c.aad(c.sess.Token())
+		var err error
+		if aad, err = c.aad(c.sess.Token()); err != nil {
+			c.Close()
+			return err
+		}
 	}
 	wire, err := c.cipher.seal(aad, plaintext)
 	if err != nil {
@@ -153,7 +158,11 @@ func (c *Channel) Receive(ctx context.Context, pace rendezvous.Pace) ([]byte, er
 	// the last PUT, snapshotted before polling (REFERENCE-IMPLEMENTATIONS 1.6).
 	var aad []byte
 	if c.aad != nil {
-		aad = c.aad(c.sess.Token())
+		var err error
+		if aad, err = c.aad(c.sess.Token()); err != nil {
+			c.Close()
+			return nil, err
+		}
 	}
 	wire, err := c.sess.Receive(ctx, pace)
 	if err != nil {
