@@ -17,6 +17,9 @@ type QRReady struct {
 	Protocol  string    // "msc4388" or "msc4108-2024"
 	Payload   []byte    // the exact QR bytes
 	ExpiresAt time.Time // when the rendezvous ends if nobody scans
+	// Alternative is the other generation the server offers ("" if none):
+	// SwitchGeneration regenerates the code with it.
+	Alternative string
 }
 
 // CheckCodeNeeded: ask the user for the digits the phone shows, then call

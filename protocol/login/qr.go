@@ -1,0 +1,79 @@
+package login
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/qrlogin/qrlogin/protocol/qrcode"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
+)
+
+// shownQR is one QR code on screen: a fresh rendezvous session, a fresh
+// ephemeral key, and the payload that carries both.
+type shownQR struct {
+	sess      rendezvous.Session
+	bind      securechannel.Binding
+	generator *securechannel.Generator
+	payload   []byte
+}
+
+// newQR creates the rendezvous session and the QR payload for one
+// generation (MSC4388 steps 1-3; the 2024 QR carries the session URL).
+func (f *Flow) newQR(ctx context.Context, t *target, gen securechannel.Generation) (*shownQR, error) {
+	g, err := securechannel.NewGenerator(gen, f.cfg.Variant)
+	if err != nil {
+		return nil, err
+	}
+	var key [qrcode.KeySize]byte
+	copy(key[:], g.PublicKey())
+	p := qrcode.Payload{Generation: gen, Intent: qrcode.IntentNewDevice, PublicKey: key}
+	q := &shownQR{generator: g}
+
+	switch gen {
+	case securechannel.MSC4388:
+		path := rendezvous.PathUnstable
+		if f.cfg.Variant == securechannel.VariantMSCText {
+			path = rendezvous.PathStable
+		}
+		c, err := rendezvous.NewClient(rendezvous.ClientConfig{
+			BaseURL: t.rendezvousBase(), HTTPClient: f.cfg.HTTP, Path: path, Poll: f.cfg.Poll,
+		})
+		if err != nil {
+			return nil, err
+		}
+		s, err := c.Create(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("login: creating the sign-in session: %w", err)
+		}
+		q.sess = s
+		q.bind = securechannel.Binding{BaseURL: s.BaseURL(), RendezvousID: s.ID()}
+		p.Prefix = qrcode.PrefixFor(f.cfg.Variant)
+		p.RendezvousID = s.ID()
+		p.BaseURL = s.BaseURL()
+	default:
+		c, err := rendezvous.NewETagClient(rendezvous.ETagConfig{
+			HomeserverURL: t.baseURL, HTTPClient: f.cfg.HTTP, Poll: f.cfg.Poll,
+		})
+		if err != nil {
+			return nil, err
+		}
+		var s *rendezvous.ETagSession
+		if t.rendezvousURL != "" {
+			s, err = c.CreateAt(ctx, t.rendezvousURL)
+		} else {
+			s, err = c.Create(ctx)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("login: creating the sign-in session: %w", err)
+		}
+		q.sess = s
+		p.RendezvousURL = s.URL()
+	}
+	q.payload, err = p.Encode()
+	if err != nil {
+		deleteQuietly(q.sess)
+		return nil, err
+	}
+	return q, nil
+}
