@@ -1,0 +1,96 @@
+package devserver
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"maunium.net/go/mautrix/crypto/canonicaljson"
+)
+
+// unpaddedBase64 is Matrix's "unpadded base64" (spec appendix: standard
+// alphabet, no '=').
+var unpaddedBase64 = base64.RawStdEncoding
+
+// signatureMap is the "signatures" member of a signed JSON object:
+// user ID → "ed25519:<key id>" → unpadded base64 signature.
+type signatureMap map[string]map[string]string
+
+func (m signatureMap) add(userID, keyID, signature string) signatureMap {
+	if m == nil {
+		m = signatureMap{}
+	}
+	if m[userID] == nil {
+		m[userID] = map[string]string{}
+	}
+	m[userID][keyID] = signature
+	return m
+}
+
+// signingBytes is what Matrix signs for a JSON object (spec appendix
+// "Signing JSON"): the object without "signatures" and "unsigned", as
+// canonical JSON. The canonical form comes from mautrix's canonicaljson.
+func signingBytes(object []byte) ([]byte, error) {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(object, &members); err != nil {
+		return nil, fmt.Errorf("signed JSON must be an object: %w", err)
+	}
+	delete(members, "signatures")
+	delete(members, "unsigned")
+	stripped, err := json.Marshal(members)
+	if err != nil {
+		return nil, err
+	}
+	return canonicaljson.CanonicalJSON(stripped)
+}
+
+// signObject signs v (marshalled as JSON) with key and returns the unpadded
+// base64 signature.
+func signObject(v any, key ed25519.PrivateKey) (string, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	msg, err := signingBytes(raw)
+	if err != nil {
+		return "", err
+	}
+	return unpaddedBase64.EncodeToString(ed25519.Sign(key, msg)), nil
+}
+
+// errBadSignature says a signature did not verify.
+var errBadSignature = errors.New("signature does not verify")
+
+// verifyObjectSignature checks the signature of userID's keyID
+// ("ed25519:...") on the raw JSON object with the unpadded base64 public
+// key.
+func verifyObjectSignature(object []byte, userID, keyID, publicKey string) error {
+	var withSigs struct {
+		Signatures signatureMap `json:"signatures"`
+	}
+	if err := json.Unmarshal(object, &withSigs); err != nil {
+		return err
+	}
+	sigB64, ok := withSigs.Signatures[userID][keyID]
+	if !ok {
+		return fmt.Errorf("no signature by %s %s", userID, keyID)
+	}
+	sig, err := unpaddedBase64.DecodeString(sigB64)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return fmt.Errorf("%w: signature by %s is not unpadded base64 of 64 bytes", errBadSignature, keyID)
+	}
+	pub, err := unpaddedBase64.DecodeString(publicKey)
+	if err != nil || len(pub) != ed25519.PublicKeySize {
+		return fmt.Errorf("public key %s is not unpadded base64 of 32 bytes", keyID)
+	}
+	msg, err := signingBytes(object)
+	if err != nil {
+		return err
+	}
+	if !ed25519.Verify(ed25519.PublicKey(pub), msg, sig) {
+		return fmt.Errorf("%w: %s on the object", errBadSignature, keyID)
+	}
+	return nil
+}
