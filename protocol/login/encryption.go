@@ -11,8 +11,16 @@ import (
 // VerifiedSecrets are the phone's secrets that matched the server's keys.
 type VerifiedSecrets struct{}
 
+// Export returns the secrets as stored: unpadded base64 seeds and keys.
+func (s *VerifiedSecrets) Export() (master, selfSigning, userSigning, backupKey, backupVersion string) {
+	return "", "", "", "", ""
+}
+
 // OlmIdentity is the device's pickled Olm account.
 type OlmIdentity struct{}
+
+// Export returns the pickled Olm account and its pickle key.
+func (o *OlmIdentity) Export() (pickle, key string) { return "", "" }
 
 func (f *Flow) whoami(ctx context.Context, base, accessToken string) (string, error) {
 	return "", errors.New("login: whoami not implemented yet")
