@@ -1,0 +1,16 @@
+// Command qrlogin signs this computer in to a Matrix account by QR code.
+// With no arguments it opens the desktop window; `qrlogin --help` lists the
+// commands. Everything but the window lives in app/cli and below.
+package main
+
+import (
+	"os"
+
+	"github.com/qrlogin/qrlogin/app/cli"
+	"github.com/qrlogin/qrlogin/ui/desktop"
+)
+
+func main() {
+	cli.SetGUI(desktop.Run)
+	os.Exit(cli.Main(os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+}

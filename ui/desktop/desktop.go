@@ -1,0 +1,65 @@
+// Package desktop opens qrlogin's window. It is the only package besides
+// main that imports fyne.io/fyne/v2/app (and with it GLFW and cgo); keeping
+// the import here lets every other package build without cgo and test
+// without a display.
+package desktop
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/qrlogin/qrlogin/assets"
+	"github.com/qrlogin/qrlogin/internal/identity"
+	"github.com/qrlogin/qrlogin/ui/placeholder"
+)
+
+// ErrNoDisplay is returned when there is no X display to open a window on;
+// without this check GLFW panics with "The GLFW library is not initialized".
+var ErrNoDisplay = errors.New("no display: DISPLAY is not set (run a command instead, see qrlogin --help)")
+
+// Run opens the window, blocks until it is closed and returns the exit code.
+// It has the signature cli.SetGUI expects.
+func Run() int {
+	if err := checkDisplay(os.Getenv); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", identity.BinaryName, err)
+		return 1
+	}
+	// What `fyne package` would inject from FyneApp.toml, set here so a plain
+	// `go build` (CI, the .deb) behaves the same from any working directory.
+	// The fyneDo migration means: only the main goroutine touches widgets,
+	// others go through fyne.Do.
+	app.SetMetadata(fyne.AppMetadata{
+		ID:         identity.AppID,
+		Name:       identity.DisplayName,
+		Version:    identity.Version,
+		Build:      1,
+		Icon:       assets.AppIcon(),
+		Migrations: map[string]bool{"fyneDo": true},
+	})
+	a := app.NewWithID(identity.AppID)
+	a.SetIcon(assets.AppIcon())
+	w := a.NewWindow(identity.DisplayName)
+	w.SetContent(placeholder.New())
+	w.Resize(fyne.NewSize(520, 420))
+	w.SetMaster()
+	w.ShowAndRun()
+	return 0
+}
+
+// checkDisplay fails early where Fyne's default (X11/GLX) driver needs an X
+// display; macOS and Windows always have one.
+func checkDisplay(getenv func(string) string) error {
+	switch runtime.GOOS {
+	case "darwin", "windows", "android", "ios", "js":
+		return nil
+	}
+	if getenv("DISPLAY") == "" {
+		return ErrNoDisplay
+	}
+	return nil
+}
