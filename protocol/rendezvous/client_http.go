@@ -153,6 +153,8 @@ func (t transport) do(ctx context.Context, op string, build func(context.Context
 		}
 		var wait time.Duration
 		switch {
+		case errors.Is(err, ErrMalformedResponse):
+			return nil, err
 		case err != nil:
 			lastErr, maybeApplied = err, true
 			wait = t.retry.backoff(attempt)
