@@ -1,11 +1,14 @@
 package devserver
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
+	"strconv"
 
 	"maunium.net/go/mautrix/crypto/canonicaljson"
 )
@@ -31,19 +34,57 @@ func (m signatureMap) add(userID, keyID, signature string) signatureMap {
 
 // signingBytes is what Matrix signs for a JSON object (spec appendix
 // "Signing JSON"): the object without "signatures" and "unsigned", as
-// canonical JSON. The canonical form comes from mautrix's canonicaljson.
+// canonical JSON. Key order, whitespace and string escapes come from
+// mautrix's canonicaljson; its Go 1.26 (pre-jsonv2) variant leaves numbers
+// as written, so integers are normalised here first ("-0" → 0, "1e10" →
+// 10000000000, as the spec's canonical JSON examples require).
 func signingBytes(object []byte) ([]byte, error) {
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(object, &members); err != nil {
-		return nil, fmt.Errorf("signed JSON must be an object: %w", err)
+	dec := json.NewDecoder(bytes.NewReader(object))
+	dec.UseNumber()
+	var members map[string]any
+	if err := dec.Decode(&members); err != nil || members == nil {
+		return nil, fmt.Errorf("signed JSON must be an object: %v", err)
+	}
+	if dec.More() {
+		return nil, errors.New("signed JSON has data after the object")
 	}
 	delete(members, "signatures")
 	delete(members, "unsigned")
-	stripped, err := json.Marshal(members)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(normaliseNumbers(members)); err != nil {
 		return nil, err
 	}
-	return canonicaljson.CanonicalJSON(stripped)
+	return canonicaljson.CanonicalJSON(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+}
+
+// maxSafeInteger is 2^53-1, the canonical JSON integer bound.
+const maxSafeInteger = 1<<53 - 1
+
+// normaliseNumbers rewrites every number that has an integer value within
+// ±(2^53-1) in plain decimal form; other numbers (which canonical JSON does
+// not allow) stay as written.
+func normaliseNumbers(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = normaliseNumbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = normaliseNumbers(e)
+		}
+	case json.Number:
+		f, _, err := big.ParseFloat(string(x), 10, 256, big.ToNearestEven)
+		if err != nil || !f.IsInt() {
+			return x
+		}
+		if i, acc := f.Int64(); acc == big.Exact && i >= -maxSafeInteger && i <= maxSafeInteger {
+			return json.Number(strconv.FormatInt(i, 10))
+		}
+	}
+	return v
 }
 
 // signObject signs v (marshalled as JSON) with key and returns the unpadded
