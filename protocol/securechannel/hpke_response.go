@@ -126,6 +126,6 @@ func (r *responseContext) zero() {
 }
 
 // Format keeps key material out of logs, whatever the verb.
-func (r *responseContext) Format(f fmt.State, _ rune) {
+func (responseContext) Format(f fmt.State, _ rune) {
 	_, _ = io.WriteString(f, "[redacted]")
 }
