@@ -1,0 +1,192 @@
+package rendezvous
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The 2024 MSC4108 rendezvous API as Synapse serves it
+// (REFERENCE-IMPLEMENTATIONS.md §3.1): text/plain bodies, content-addressed
+// ETags, If-Match / If-None-Match, 201/200/304/202/412/204.
+
+// srvETagSnapshot is what the 2024 headers describe, copied out under the
+// store's lock.
+type srvETagSnapshot struct {
+	data     string
+	etag     string
+	modified time.Time
+	expires  time.Time
+}
+
+func (snap srvETagSnapshot) setHeaders(h http.Header) {
+	// rust-sdk refuses POST and GET answers without ETag, Expires and
+	// Last-Modified; the cache headers keep proxies from serving stale
+	// payloads.
+	h.Set("ETag", snap.etag)
+	h.Set("Expires", snap.expires.UTC().Format(http.TimeFormat))
+	h.Set("Last-Modified", snap.modified.UTC().Format(http.TimeFormat))
+	h.Set("Cache-Control", "no-store, no-transform")
+	h.Set("Pragma", "no-cache")
+}
+
+func snapshotOf(session *srvSession) srvETagSnapshot {
+	return srvETagSnapshot{data: session.data, etag: session.token, modified: session.modified, expires: session.expires}
+}
+
+// readETagBody applies Synapse's input checks to POST and PUT: a
+// Content-Length header is required (400 M_MISSING_PARAM), the body may
+// not exceed 4096 bytes (413 M_TOO_LARGE), and Content-Type must be
+// text/plain with no parameters (400 M_INVALID_PARAM; Synapse compares the
+// whole value, so "text/plain; charset=utf-8" is refused). It answers the
+// request itself and returns ok == false on refusal.
+func readETagBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
+	if r.ContentLength < 0 || len(r.Header.Values("Content-Length")) == 0 {
+		srvWriteError(w, http.StatusBadRequest, srvErrMissingParam, "Content-Length header required")
+		return nil, false
+	}
+	if r.ContentLength > srvMaxPayload {
+		srvWriteError(w, http.StatusRequestEntityTooLarge, srvErrTooLarge, "Payload too large")
+		return nil, false
+	}
+	if types := r.Header.Values("Content-Type"); len(types) != 1 || !strings.EqualFold(strings.TrimSpace(types[0]), "text/plain") {
+		srvWriteError(w, http.StatusBadRequest, srvErrInvalidParam, "Content-Type must be text/plain")
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, srvMaxPayload))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		srvWriteError(w, http.StatusRequestEntityTooLarge, srvErrTooLarge, "Payload too large")
+		return nil, false
+	case err != nil:
+		srvWriteError(w, http.StatusBadRequest, srvErrInvalidParam, "Could not read the request body")
+		return nil, false
+	}
+	return body, true
+}
+
+// etagCreate is POST /_matrix/client/unstable/org.matrix.msc4108/rendezvous.
+func (s *Server) etagCreate(w http.ResponseWriter, r *http.Request) {
+	body, ok := readETagBody(w, r)
+	if !ok {
+		return
+	}
+	now := s.cfg.Now()
+	session := &srvSession{kind: srvKindETag, data: string(body), token: srvETagOf(body), modified: now, expires: now.Add(s.cfg.ETagTTL)}
+	snap := snapshotOf(session) // before insert: then the session is shared
+	id, ok := s.insert(w, now, session, nil)
+	if !ok {
+		return
+	}
+	snap.setHeaders(w.Header())
+	srvWriteJSON(w, http.StatusCreated, map[string]string{"url": s.sessionURL(r, id)})
+}
+
+// sessionURL is where a 2024 session lives: under the server's public
+// base URL, at /_synapse/client/rendezvous/{id} as Synapse puts it.
+func (s *Server) sessionURL(r *http.Request, id string) string {
+	base := s.cfg.PublicURL
+	if base == "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	return base + srvPathETagSession + id
+}
+
+// etagGet is GET {session URL}: 200 with the payload, or 304 when
+// If-None-Match names the current ETag. Browser navigation is refused as on
+// the MSC4388 path (Synapse does not check here, but a script's fetch and
+// every native client pass the check, and the payload is as untrusted).
+func (s *Server) etagGet(w http.ResponseWriter, r *http.Request, route srvRoute) {
+	if srvIsBrowserNavigation(r.Header) {
+		srvWriteError(w, http.StatusForbidden, srvErrForbidden, "Rendezvous content is not served to browser navigation")
+		return
+	}
+	var snap srvETagSnapshot
+	if !srvIsOpaqueIdentifier(route.id) || !s.store.with(s.cfg.Now(), srvKindETag, route.id, func(session *srvSession) { snap = snapshotOf(session) }) {
+		srvWriteNoSession(w)
+		return
+	}
+	if conditions := r.Header.Values("If-None-Match"); len(conditions) > 0 {
+		matched, err := srvETagListMatches(strings.Join(conditions, ","), snap.etag, true)
+		if err != nil {
+			srvWriteError(w, http.StatusBadRequest, srvErrInvalidParam, "Malformed If-None-Match header")
+			return
+		}
+		if matched {
+			snap.setHeaders(w.Header())
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	snap.setHeaders(w.Header())
+	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("Content-Length", strconv.Itoa(len(snap.data)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, snap.data)
+}
+
+// etagPut is PUT {session URL} with If-Match (required): 202 on success,
+// 412 with the concurrent-write error when the ETag does not match.
+func (s *Server) etagPut(w http.ResponseWriter, r *http.Request, route srvRoute) {
+	body, ok := readETagBody(w, r)
+	if !ok {
+		return
+	}
+	conditions := r.Header.Values("If-Match")
+	if len(conditions) == 0 {
+		srvWriteError(w, http.StatusBadRequest, srvErrMissingParam, "If-Match header required")
+		return
+	}
+	condition := strings.Join(conditions, ",")
+	if _, err := srvETagListMatches(condition, `""`, false); err != nil {
+		srvWriteError(w, http.StatusBadRequest, srvErrInvalidParam, "Malformed If-Match header")
+		return
+	}
+	now := s.cfg.Now()
+	var snap srvETagSnapshot
+	var matched bool
+	found := srvIsOpaqueIdentifier(route.id) && s.store.with(now, srvKindETag, route.id, func(session *srvSession) {
+		matched, _ = srvETagListMatches(condition, session.token, false)
+		if matched {
+			session.data = string(body)
+			session.token = srvETagOf(body)
+			session.modified = now
+		}
+		snap = snapshotOf(session)
+	})
+	if !found {
+		srvWriteNoSession(w)
+		return
+	}
+	snap.setHeaders(w.Header())
+	if !matched {
+		srvWriteJSON(w, http.StatusPreconditionFailed, map[string]string{
+			"errcode":           srvErrUnknown,
+			"error":             "ETag does not match",
+			srvETagErrcodeField: "M_CONCURRENT_WRITE",
+		})
+		return
+	}
+	// An empty 202 still carries a Content-Type and Content-Length, which
+	// Synapse adds so that proxies keep the ETag header.
+	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// etagDelete is DELETE {session URL}: 204.
+func (s *Server) etagDelete(w http.ResponseWriter, route srvRoute) {
+	if !srvIsOpaqueIdentifier(route.id) || !s.store.remove(s.cfg.Now(), srvKindETag, route.id) {
+		srvWriteNoSession(w)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
