@@ -2,38 +2,22 @@ package securechannel
 
 import (
 	"context"
-	"crypto/ecdh"
-	"crypto/rand"
 	"testing"
 )
 
-// BenchmarkECIESHandshake runs both roles of the 2024 handshake through an
-// in-memory session: G's fresh key pair, S's initiate, G's LoginOk, S's check.
+// BenchmarkECIESHandshake runs both roles of the 2024 handshake through the
+// in-memory rendezvous server: G's fresh key pair, S's initiate, G's
+// LoginOk, S's check.
 func BenchmarkECIESHandshake(b *testing.B) {
-	ctx := context.Background()
+	o := defaultPairOptions(MSC4108v2024)
 	b.ReportAllocs()
 	for b.Loop() {
-		gPriv, err := ecdh.X25519().GenerateKey(rand.Reader)
-		if err != nil {
-			b.Fatal(err)
+		p := newPair(b, o, nil)
+		if p.gErr != nil || p.sErr != nil {
+			b.Fatalf("G: %v; S: %v", p.gErr, p.sErr)
 		}
-		gEnd, sEnd := newECIESPipe()
-		gErr := make(chan error, 1)
-		go func() {
-			ch, err := acceptECIES(ctx, gPriv, gEnd)
-			if err == nil {
-				ch.Close()
-			}
-			gErr <- err
-		}()
-		sCh, err := scanECIES(ctx, gPriv.PublicKey(), sEnd)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sCh.Close()
-		if err := <-gErr; err != nil {
-			b.Fatal(err)
-		}
+		p.g.Close()
+		p.s.Close()
 	}
 }
 

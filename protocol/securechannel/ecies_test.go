@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 )
 
 // The fixed-key ECIES transcript of REFERENCE-IMPLEMENTATIONS.md 6.2, first
@@ -133,64 +135,87 @@ func TestECIESVectorGenerator(t *testing.T) {
 	}
 }
 
-// The public entry points (NewGenerator/Accept and Scan) pair up, agree on
-// the check code and carry messages both ways in order.
+// The public entry points (NewGenerator/Accept and Scan) pair up over the
+// in-memory rendezvous server, agree on the check code and carry messages
+// both ways in order.
 func TestECIESPairThroughPublicAPI(t *testing.T) {
-	ctx := testContext(t)
+	p := mustPair(t, defaultPairOptions(MSC4108v2024))
+	defer p.g.Close()
+	defer p.s.Close()
+	if p.g.Generation() != MSC4108v2024 || p.s.Generation() != MSC4108v2024 {
+		t.Fatalf("generations %s / %s", p.g.Generation(), p.s.Generation())
+	}
+	if p.g.CheckCode() != p.s.CheckCode() {
+		t.Fatalf("check codes differ: G %s, S %s", p.g.CheckCode(), p.s.CheckCode())
+	}
+	if err := p.g.Confirm(p.s.CheckCode().String()); err != nil {
+		t.Fatal(err)
+	}
+	exchange(t, p.g, p.s, 3)
+	// On the wire: the initiate (ct|Sp), LoginOk, then 3+3 messages, all
+	// unpadded base64 and none carrying a plaintext.
+	writes := p.srv.writes()
+	if len(writes) != 8 || strings.Count(writes[0], "|") != 1 {
+		t.Fatalf("writes %q", writes)
+	}
+	for _, w := range writes {
+		if strings.Contains(w, "=") || strings.Contains(w, "MATRIX") || strings.Contains(w, "type") {
+			t.Fatalf("suspicious write %q", w)
+		}
+	}
+}
+
+// A shoulder-surfer who scanned the QR code too and replaces S's initiate
+// with its own (MSC4388 "Threat analysis", the same for ECIES): G cannot
+// tell, but S cannot open the LoginOk, so it never shows a check code, and
+// the code G expects is one only the attacker can compute.
+func TestECIESSubstitutedInitiate(t *testing.T) {
 	g, err := NewGenerator(MSC4108v2024, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	gp := g.PublicKey() // read before Accept: Accept drops the key pair
-	gEnd, sEnd := newECIESPipe()
-	type result struct {
-		ch  *Channel
-		err error
-	}
-	gDone := make(chan result, 1)
-	go func() {
-		ch, err := g.Accept(ctx, gEnd, Binding{})
-		gDone <- result{ch, err}
-	}()
-	sCh, err := Scan(ctx, MSC4108v2024, "", sEnd, gp, Binding{})
+	gp := g.PublicKey()
+	gpKey, err := ecdh.X25519().NewPublicKey(gp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sCh.Close()
-	gr := <-gDone
-	if gr.err != nil {
-		t.Fatal(gr.err)
-	}
-	gCh := gr.ch
-	defer gCh.Close()
-	if gCh.CheckCode() != sCh.CheckCode() {
-		t.Fatalf("check codes differ: G %s, S %s", gCh.CheckCode(), sCh.CheckCode())
-	}
-	if err := gCh.Confirm(sCh.CheckCode().String()); err != nil {
-		t.Fatal(err)
-	}
-	// Strict ping-pong: S speaks first after the handshake (m.login.protocols).
-	for i := range 3 {
-		sMsg := fmt.Sprintf(`{"from":"S","i":%d}`, i)
-		if err := sCh.Send(ctx, []byte(sMsg)); err != nil {
-			t.Fatal(err)
+	attacker := mustX25519(t, vecSs)
+	var attackerCode CheckCode
+	srv := newMemServer()
+	srv.tamper = func(_ *memSession, payload string, history []string) string {
+		if len(history) != 0 {
+			return payload
 		}
-		got, err := gCh.Receive(ctx, 0)
-		if err != nil || string(got) != sMsg {
-			t.Fatalf("G got %q, %v", got, err)
+		sp := attacker.PublicKey().Bytes()
+		s, err := deriveECIES(attacker, gpKey, gp, sp)
+		if err != nil {
+			t.Error(err)
+			return payload
 		}
-		gMsg := fmt.Sprintf(`{"from":"G","i":%d}`, i)
-		if err := gCh.Send(ctx, []byte(gMsg)); err != nil {
-			t.Fatal(err)
+		attackerCode = s.check
+		ct, err := newECIESCipher(s.keyS, s.keyG).sealBytes([]byte(eciesInitiatePlaintext))
+		if err != nil {
+			t.Error(err)
+			return payload
 		}
-		got, err = sCh.Receive(ctx, 0)
-		if err != nil || string(got) != gMsg {
-			t.Fatalf("S got %q, %v", got, err)
-		}
+		return encodeECIESInitiate(eciesInitiate{ciphertext: ct, senderKey: sp})
 	}
-	// The generator key is one-shot.
-	if _, err := g.Accept(ctx, gEnd, Binding{}); !errors.Is(err, ErrChannelClosed) {
-		t.Fatalf("second Accept: %v", err)
+	p := runHandshake(t, srv,
+		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+			return g.Accept(ctx, sess, Binding{})
+		},
+		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+			return Scan(ctx, MSC4108v2024, "", sess, gp, Binding{})
+		})
+	if p.gErr != nil {
+		t.Fatalf("G: %v", p.gErr)
+	}
+	defer p.g.Close()
+	if !errors.Is(p.sErr, ErrHandshake) || !errors.Is(p.sErr, ErrDecrypt) {
+		t.Fatalf("S: %v", p.sErr)
+	}
+	if p.g.CheckCode() != attackerCode {
+		t.Fatalf("G expects %s, the attacker computed %s", p.g.CheckCode(), attackerCode)
 	}
 }
 
