@@ -14,6 +14,7 @@ import (
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous/choose"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
 )
 
@@ -65,7 +66,7 @@ func Error(err error) Explanation {
 func explain(err error) Explanation {
 	var (
 		phone       *login.PhoneFailure
-		unsupported *login.UnsupportedError
+		unsupported *choose.UnsupportedError
 		unavailable *accounts.UnavailableError
 		urlErr      *url.Error
 		netErr      net.Error
@@ -89,7 +90,7 @@ func explain(err error) Explanation {
 		errors.Is(err, oauth.ErrDeviceGrantUnsupported), errors.Is(err, oauth.ErrNoOAuth), errors.Is(err, oauth.ErrRegistrationUnsupported):
 		msg := "This server does not offer sign-in with a QR code for a new device."
 		if unsupported != nil {
-			msg = unsupported.Server + " does not offer sign-in with a QR code for a new device."
+			msg = unsupported.Error()
 		}
 		return Explanation{Code: CodeServerUnsupported, Message: msg, Next: "Ask your server's administrator, or sign in another way."}
 	case errors.Is(err, securechannel.ErrDecrypt), errors.Is(err, securechannel.ErrHandshake), errors.Is(err, securechannel.ErrAAD),

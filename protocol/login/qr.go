@@ -32,12 +32,8 @@ func (f *Flow) newQR(ctx context.Context, t *target, gen securechannel.Generatio
 
 	switch gen {
 	case securechannel.MSC4388:
-		path := rendezvous.PathUnstable
-		if f.cfg.Variant == securechannel.VariantMSCText {
-			path = rendezvous.PathStable
-		}
 		c, err := rendezvous.NewClient(rendezvous.ClientConfig{
-			BaseURL: t.rendezvousBase(), HTTPClient: f.cfg.HTTP, Path: path, Poll: f.cfg.Poll,
+			BaseURL: t.rendezvousBase(), HTTPClient: f.cfg.HTTP, Path: f.msc4388Path(), Poll: f.cfg.Poll,
 		})
 		if err != nil {
 			return nil, err
