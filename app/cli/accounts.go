@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"text/tabwriter"
+	"time"
+
+	"github.com/qrlogin/qrlogin/app/accounts"
+	"github.com/qrlogin/qrlogin/app/explain"
+	"github.com/qrlogin/qrlogin/protocol/oauth"
+)
+
+func init() {
+	Register(Command{Name: "accounts", Summary: "list the accounts signed in on this computer (--json for programs)", Run: runAccounts})
+	Register(Command{Name: "token", Summary: "print a valid access token for scripts, refreshed if needed [--account USER_ID]", Run: runToken})
+	Register(Command{Name: "logout", Summary: "sign an account out: revoke its tokens and remove it [--account USER_ID]", Run: runLogout})
+}
+
+// accountStore is the part of the store the account commands use.
+type accountStore interface {
+	List() ([]accounts.Meta, error)
+	Load(userID string) (*accounts.Account, error)
+	Delete(userID string) error
+	AccessToken(ctx context.Context, userID string, refresh accounts.Refresher) (accounts.Secret, error)
+}
+
+// accountStoreOpener opens the store; tests replace it.
+var accountStoreOpener = func() (accountStore, error) { return accounts.Open() }
+
+// accountJSON is one entry of `qrlogin accounts --json` (a stable contract:
+// fields may be added, never renamed).
+type accountJSON struct {
+	UserID     string `json:"user_id"`
+	DeviceID   string `json:"device_id"`
+	Homeserver string `json:"homeserver"`
+	Verified   bool   `json:"verified"`
+	Backup     bool   `json:"backup"`
+}
+
+func runAccounts(ctx context.Context, args []string, stdio Stdio) int {
+	fs := flag.NewFlagSet("accounts", flag.ContinueOnError)
+	fs.SetOutput(stdio.Err)
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return ExitUsage
+	}
+	store, err := accountStoreOpener()
+	if err != nil {
+		return commandFailure(stdio, err)
+	}
+	list, err := store.List()
+	if err != nil {
+		return commandFailure(stdio, err)
+	}
+	if *asJSON {
+		out := make([]accountJSON, 0, len(list))
+		for _, m := range list {
+			out = append(out, accountJSON{m.UserID, m.DeviceID, m.Homeserver, m.Verified, m.Backup})
+		}
+		b, _ := json.Marshal(out)
+		fmt.Fprintf(stdio.Out, "%s\n", b)
+		return ExitOK
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(stdio.Out, "No accounts are signed in on this computer. Run `qrlogin login` to add one.")
+		return ExitOK
+	}
+	tw := tabwriter.NewWriter(stdio.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "USER\tDEVICE\tHOMESERVER\tVERIFIED")
+	for _, m := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.UserID, m.DeviceID, m.Homeserver, yesNo(m.Verified))
+	}
+	_ = tw.Flush()
+	return ExitOK
+}
+
+// pickAccount applies --account, or the only account there is.
+func pickAccount(name string, store accountStore, stdio Stdio, want string) (string, int) {
+	list, err := store.List()
+	if err != nil {
+		return "", commandFailure(stdio, err)
+	}
+	if want != "" {
+		for _, m := range list {
+			if m.UserID == want {
+				return want, ExitOK
+			}
+		}
+		fmt.Fprintf(stdio.Err, "%s: no account %s is signed in on this computer\n", name, want)
+		return "", ExitFail
+	}
+	switch len(list) {
+	case 0:
+		fmt.Fprintf(stdio.Err, "%s: no account is signed in on this computer; run `qrlogin login` first\n", name)
+		return "", ExitFail
+	case 1:
+		return list[0].UserID, ExitOK
+	}
+	fmt.Fprintf(stdio.Err, "%s: several accounts are signed in; choose one with --account:\n", name)
+	for _, m := range list {
+		fmt.Fprintf(stdio.Err, "  %s\n", m.UserID)
+	}
+	return "", ExitUsage
+}
+
+func runToken(ctx context.Context, args []string, stdio Stdio) int {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stdio.Err)
+	account := fs.String("account", "", "the account's user ID (needed when several are signed in)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return ExitUsage
+	}
+	store, err := accountStoreOpener()
+	if err != nil {
+		return commandFailure(stdio, err)
+	}
+	user, code := pickAccount("token", store, stdio, *account)
+	if code != ExitOK {
+		return code
+	}
+	tok, err := store.AccessToken(ctx, user, Refresh)
+	if err != nil {
+		return commandFailure(stdio, err)
+	}
+	// The one place a secret is printed: this command exists to print it.
+	fmt.Fprintln(stdio.Out, tok.Reveal())
+	return ExitOK
+}
+
+func runLogout(ctx context.Context, args []string, stdio Stdio) int {
+	fs := flag.NewFlagSet("logout", flag.ContinueOnError)
+	fs.SetOutput(stdio.Err)
+	account := fs.String("account", "", "the account's user ID (needed when several are signed in)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return ExitUsage
+	}
+	store, err := accountStoreOpener()
+	if err != nil {
+		return commandFailure(stdio, err)
+	}
+	user, code := pickAccount("logout", store, stdio, *account)
+	if code != ExitOK {
+		return code
+	}
+	if err := Logout(ctx, store, user); err != nil {
+		return commandFailure(stdio, err)
+	}
+	fmt.Fprintf(stdio.Out, "%s is signed out of this computer.\n", user)
+	return ExitOK
+}
+
+// Logout revokes an account's tokens at the OAuth revocation endpoint and
+// then removes it from the keyring. If the server cannot be reached the
+// account is kept, so the user can try again (nothing is lost).
+func Logout(ctx context.Context, store accountStore, user string) error {
+	a, err := store.Load(user)
+	if err != nil {
+		return err
+	}
+	if a.RevocationEndpoint != "" {
+		c := oauthClient(a.Meta)
+		// Revoking the refresh token ends the whole session at MAS.
+		for _, t := range []struct {
+			value accounts.Secret
+			hint  string
+		}{{a.RefreshToken, "refresh_token"}, {a.AccessToken, "access_token"}} {
+			if t.value == "" {
+				continue
+			}
+			if err := c.Revoke(ctx, t.value.Reveal(), t.hint); err != nil {
+				return fmt.Errorf("could not sign out at the server (the account is kept, try again): %w", err)
+			}
+		}
+	}
+	return store.Delete(user)
+}
+
+// Refresh is the accounts.Refresher over OAuth: refresh tokens rotate, and
+// the store saves the new one before the access token is used.
+func Refresh(ctx context.Context, m accounts.Meta, refreshToken accounts.Secret) (accounts.Secret, accounts.Secret, time.Time, error) {
+	tok, err := oauthClient(m).Refresh(ctx, refreshToken.Reveal())
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	return accounts.Secret(tok.AccessToken), accounts.Secret(tok.RefreshToken), tok.Expiry, nil
+}
+
+func oauthClient(m accounts.Meta) *oauth.Client {
+	return &oauth.Client{
+		HTTP:     &http.Client{Timeout: 30 * time.Second},
+		Metadata: &oauth.Metadata{Issuer: m.Issuer, TokenEndpoint: m.TokenEndpoint, RevocationEndpoint: m.RevocationEndpoint},
+		ClientID: m.ClientID,
+	}
+}
+
+func commandFailure(stdio Stdio, err error) int {
+	if errors.Is(err, accounts.ErrNotFound) {
+		fmt.Fprintln(stdio.Err, "That account is not signed in on this computer.")
+		return ExitFail
+	}
+	x := explain.Error(err)
+	fmt.Fprintf(stdio.Err, "%s %s\n(%s)\n", x.Message, x.Next, x.Detail)
+	return ExitFail
+}
