@@ -61,7 +61,9 @@ func (c *Controller) run(ctx context.Context, store Store, emit func(login.Event
 	if err != nil {
 		return nil, err
 	}
-	if err := store.Save(AccountFrom(res)); err != nil {
+	err = store.Save(AccountFrom(res))
+	res.Secrets.Zero() // the keyring has them now (or the save failed)
+	if err != nil {
 		return nil, err
 	}
 	emit(login.Done{UserID: res.UserID, DeviceID: res.DeviceID, Verified: res.Verified})
