@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // Errors the rendezvous clients return. Callers match them with errors.Is;
@@ -116,7 +117,11 @@ func parseMatrixError(body []byte) matrixErrorBody {
 	// and on one line.
 	e.Error = strings.Join(strings.Fields(e.Error), " ")
 	if len(e.Error) > 200 {
-		e.Error = e.Error[:200] + "…"
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(e.Error[cut]) {
+			cut--
+		}
+		e.Error = e.Error[:cut] + "…"
 	}
 	return e
 }
