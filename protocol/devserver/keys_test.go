@@ -63,7 +63,7 @@ func TestSigningSpecVectors(t *testing.T) {
 	}
 	key := ed25519.NewKeyFromSeed(seed)
 	for in, want := range map[string]string{
-		`{}`:                      "K8280/U9SSy9IVtjBuVeLr+HpOB4BQFWbg+UZaADMtTdGYI7Geitb76LTrr5QV/7Xg4ahLwYGYZzuHGZKM5ZAQ",
+		`{}`:                       "K8280/U9SSy9IVtjBuVeLr+HpOB4BQFWbg+UZaADMtTdGYI7Geitb76LTrr5QV/7Xg4ahLwYGYZzuHGZKM5ZAQ",
 		`{"one": 1, "two": "Two"}`: "KqmLSbO39/Bzb0QIYE82zqLwsA+PDzYIpIRA2sRQ4sL53+sN6/fpNSoqE7BP7vBZhG6kYdD13EIMJpvhJI+6Bw",
 	} {
 		got, err := signObject(json.RawMessage(in), key)
