@@ -15,6 +15,7 @@ type Generator struct {
 	gen     Generation
 	variant Variant
 	priv    *ecdh.PrivateKey
+	pub     []byte // kept apart: priv is dropped by Accept, the QR may still be redrawn
 }
 
 // NewGenerator makes a fresh ephemeral key pair for one QR code.
@@ -31,14 +32,14 @@ func NewGenerator(gen Generation, variant Variant) (*Generator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Generator{gen: gen, variant: variant, priv: priv}, nil
+	return &Generator{gen: gen, variant: variant, priv: priv, pub: priv.PublicKey().Bytes()}, nil
 }
 
 // Generation reports the generator's protocol stack.
 func (g *Generator) Generation() Generation { return g.gen }
 
 // PublicKey is Gp, the 32 bytes that go into the QR code.
-func (g *Generator) PublicKey() []byte { return g.priv.PublicKey().Bytes() }
+func (g *Generator) PublicKey() []byte { return append([]byte(nil), g.pub...) }
 
 // Accept waits on sess for S's LoginInitiateMessage, answers with
 // LoginOkMessage, and returns the channel. The caller must then ask the
