@@ -14,7 +14,7 @@ import (
 // channelSuiteGenerations are the generations the generation-independent
 // channel suite runs for. Add a generation here once its handshake works
 // over the in-memory rendezvous stand-in (memsession_test.go).
-var channelSuiteGenerations = []Generation{MSC4388}
+var channelSuiteGenerations = []Generation{MSC4388, MSC4108v2024}
 
 func TestChannelSuite(t *testing.T) {
 	for _, gen := range channelSuiteGenerations {
