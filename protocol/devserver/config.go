@@ -46,6 +46,8 @@ type RendezvousOptions struct {
 	MSC4388   MSC4388Mode
 	// MSC4388StablePaths also serves the MSC text's /v1/ paths.
 	MSC4388StablePaths bool
+	// Now is the dev server's clock (Config.Now).
+	Now func() time.Time
 }
 
 // RendezvousFactory builds the handler that serves every rendezvous path
@@ -93,8 +95,8 @@ type Config struct {
 	// MSC4388StablePaths also serves /_matrix/client/v1/rendezvous (the MSC
 	// text's path; Synapse registers only the unstable one).
 	MSC4388StablePaths bool
-	// Rendezvous builds the rendezvous handler; nil uses the rendezvous
-	// package's server (see rendezvous.go).
+	// Rendezvous builds the rendezvous handler; nil mounts the rendezvous
+	// package's server (rendezvous_default.go).
 	Rendezvous RendezvousFactory
 
 	// NoBackup leaves the account without a key backup, so

@@ -70,8 +70,12 @@ func (r response) json(t testing.TB) map[string]any {
 	return m
 }
 
-// do sends one request; body may be nil, url.Values (form) or anything
-// else (JSON).
+// textPlain is a request body sent as exactly "text/plain" (the 2024
+// rendezvous insists on it).
+type textPlain string
+
+// do sends one request; body may be nil, url.Values (form), []byte (raw
+// JSON), textPlain or anything else (marshalled to JSON).
 func do(t testing.TB, method, rawURL, token string, body any) response {
 	t.Helper()
 	var rd io.Reader
@@ -82,6 +86,8 @@ func do(t testing.TB, method, rawURL, token string, body any) response {
 		rd, contentType = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
 	case []byte:
 		rd, contentType = bytes.NewReader(b), "application/json"
+	case textPlain:
+		rd, contentType = strings.NewReader(string(b)), "text/plain"
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {

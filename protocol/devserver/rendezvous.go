@@ -37,6 +37,7 @@ func (s *Server) buildRendezvous(base string) (http.Handler, error) {
 		Offer2024:          !s.cfg.Disable2024,
 		MSC4388:            s.cfg.MSC4388,
 		MSC4388StablePaths: s.cfg.MSC4388StablePaths,
+		Now:                s.cfg.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("devserver: rendezvous handler: %w", err)
@@ -66,7 +67,8 @@ func (s *Server) handleRendezvous(w http.ResponseWriter, r *http.Request) {
 			notFound(w, r)
 			return
 		}
-		createPath := path == pathRendezvousMSC4388 || path == pathRendezvousMSC4388V1
+		createPath := strings.TrimSuffix(path, "/") == pathRendezvousMSC4388 ||
+			strings.TrimSuffix(path, "/") == pathRendezvousMSC4388V1
 		if s.cfg.MSC4388 == MSC4388Authenticated && createPath && r.Method != http.MethodOptions {
 			if _, err := s.sessionFor(r); err != nil {
 				code := "M_UNKNOWN_TOKEN"

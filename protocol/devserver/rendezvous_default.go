@@ -1,13 +1,32 @@
 package devserver
 
-// defaultRendezvousFactory builds the rendezvous package's server. It is nil
-// until protocol/rendezvous exports its server (rendezvous.NewServer); then
-// this file becomes:
-//
-//	var defaultRendezvousFactory RendezvousFactory = func(o RendezvousOptions) (http.Handler, error) {
-//		return rendezvous.NewServer(rendezvous.ServerConfig{...from o...}), nil
-//	}
-//
-// Until then the rendezvous paths answer 404 M_UNRECOGNIZED unless
-// Config.Rendezvous supplies a handler.
-var defaultRendezvousFactory RendezvousFactory
+import (
+	"net/http"
+
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+)
+
+// defaultRendezvousFactory mounts the rendezvous package's server. The dev
+// server gates the paths itself (generation off → 404, MSC4388
+// authenticated mode → its own token check), so the rendezvous server runs
+// in open mode for an authenticated dev server and never calls back into
+// whoami. No rate limit: tests poll hard.
+var defaultRendezvousFactory RendezvousFactory = func(o RendezvousOptions) (http.Handler, error) {
+	mode := rendezvous.ModeOpen
+	if o.MSC4388 == MSC4388Off {
+		mode = rendezvous.ModeOff
+	}
+	cfg := rendezvous.ServerConfig{
+		PublicURL:    o.BaseURL,
+		Mode:         mode,
+		TTL:          o.SessionTTLMSC4388,
+		ETagTTL:      o.SessionTTL2024,
+		UnstableOnly: !o.MSC4388StablePaths,
+		DisableETag:  !o.Offer2024,
+		Now:          o.Now,
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return rendezvous.NewServer(cfg), nil
+}

@@ -193,8 +193,11 @@ func (s *Server) Close() error {
 			err = srv.Close()
 		}
 	}
-	if c, ok := rv.(interface{ Close() error }); ok {
+	switch c := rv.(type) {
+	case interface{ Close() error }:
 		err = errors.Join(err, c.Close())
+	case interface{ Close() }:
+		c.Close()
 	}
 	return err
 }
