@@ -1,7 +1,7 @@
 // Package qrcode is the sign-in QR code: the binary payload in both protocol
 // generations, and its rendering as a byte-mode QR symbol.
 //
-// Payloads (payload.go, msc4388.go, msc4108.go, decode.go):
+// Payloads (payload.go, fields.go, msc4388.go, msc4108.go, decode.go):
 //
 //   - MSC4388 "QR code format", type 0x03: prefix ‖ 0x03 ‖ intent ‖ 32-byte
 //     Curve25519 key ‖ rendezvous ID ‖ homeserver base URL. The prefix is

@@ -15,8 +15,8 @@ var palette = color.Palette{color.Gray{Y: 0xff}, color.Gray{Y: 0x00}}
 // Image renders payload as a QR code image (byte mode, level Q, 4-module
 // quiet zone), scale pixels per module, black on white. The result is a
 // two-colour *image.Paletted that Fyne can show with
-// canvas.NewImageFromImage (use ImageScaleFastest/Pixels to keep it crisp)
-// and image/png writes as a 1-bit PNG.
+// canvas.NewImageFromImage (set ScaleMode to canvas.ImageScalePixels to keep
+// the modules crisp) and image/png writes as a 1-bit PNG.
 func Image(payload []byte, scale int) (*image.Paletted, error) {
 	m, err := NewMatrix(payload)
 	if err != nil {
@@ -34,7 +34,7 @@ func (m Matrix) Image(scale int) (*image.Paletted, error) {
 	img := image.NewPaletted(image.Rect(0, 0, side, side), palette)
 	for y, row := range m.Modules {
 		line := img.Pix[y*scale*img.Stride : y*scale*img.Stride+side]
-		for x, dark := range row {
+		for x, dark := range row[:min(len(row), m.Size())] { // rows may be ragged if built by hand
 			if dark {
 				for i := x * scale; i < (x+1)*scale; i++ {
 					line[i] = 1

@@ -273,6 +273,12 @@ func TestRenderErrors(t *testing.T) {
 	if _, err := NewMatrix(nil); err != nil {
 		t.Errorf("empty payload: %v", err)
 	}
+	// A hand-built ragged matrix draws without panicking.
+	ragged := Matrix{Modules: [][]bool{{true, true, true}, {true}}}
+	if _, err := ragged.Image(2); err != nil {
+		t.Error(err)
+	}
+	_ = ragged.Terminal(TerminalOptions{})
 }
 
 // Image draws black on white, scale pixels per module, quiet zone included.
