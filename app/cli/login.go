@@ -42,6 +42,7 @@ func runLogin(ctx context.Context, args []string, stdio Stdio) int {
 	rendezvousServer := fs.String("rendezvous-server", "", "create the sign-in session on this server instead of the homeserver")
 	protocol := fs.String("protocol", "", "auto, msc4388 or msc4108-2024 (default: the setting, else auto)")
 	variant := fs.String("msc4388-variant", "", "reference or msc-text (default: the setting, else reference)")
+	invert := fs.Bool("qr-invert", false, "draw the terminal QR code for dark text on a light background")
 	if err := fs.Parse(args); err != nil {
 		return ExitUsage
 	}
@@ -87,7 +88,7 @@ func runLogin(ctx context.Context, args []string, stdio Stdio) int {
 		return reportFailure(stdio, *asJSON, err)
 	}
 	cfg := FlowConfig(settings, hs)
-	out := &loginPrinter{stdio: stdio, json: *asJSON, in: bufio.NewReader(stdio.In)}
+	out := &loginPrinter{stdio: stdio, json: *asJSON, in: bufio.NewReader(stdio.In), qr: qrcode.TerminalOptions{Invert: *invert}}
 	ctrl := signin.Start(ctx, cfg, store, out.event)
 	out.ctrl = ctrl
 	_, err = ctrl.Wait()
@@ -120,6 +121,7 @@ type loginPrinter struct {
 	stdio Stdio
 	json  bool
 	in    *bufio.Reader
+	qr    qrcode.TerminalOptions
 	ctrl  *signin.Controller
 	mu    sync.Mutex
 }
@@ -268,7 +270,7 @@ func (p *loginPrinter) drawQR(w io.Writer, e login.QRReady) {
 		fmt.Fprintf(p.stdio.Err, "cannot draw the QR code: %v\n", err)
 		return
 	}
-	_ = m.WriteTerminal(w, qrcode.TerminalOptions{})
+	_ = m.WriteTerminal(w, p.qr)
 }
 
 func yesNo(b bool) string {
