@@ -88,9 +88,11 @@ func runLogin(ctx context.Context, args []string, stdio Stdio) int {
 		return reportFailure(stdio, *asJSON, err)
 	}
 	cfg := FlowConfig(settings, hs)
-	out := &loginPrinter{stdio: stdio, json: *asJSON, in: bufio.NewReader(stdio.In), qr: qrcode.TerminalOptions{Invert: *invert}}
+	out := &loginPrinter{stdio: stdio, json: *asJSON, in: bufio.NewReader(stdio.In),
+		qr: qrcode.TerminalOptions{Invert: *invert}, ready: make(chan struct{})}
 	ctrl := signin.Start(ctx, cfg, store, out.event)
 	out.ctrl = ctrl
+	close(out.ready)
 	_, err = ctrl.Wait()
 	if err != nil {
 		return ExitFail
@@ -122,7 +124,8 @@ type loginPrinter struct {
 	json  bool
 	in    *bufio.Reader
 	qr    qrcode.TerminalOptions
-	ctrl  *signin.Controller
+	ctrl  *signin.Controller // set once, before ready is closed
+	ready chan struct{}
 	mu    sync.Mutex
 }
 
@@ -143,19 +146,13 @@ func (p *loginPrinter) readCheckCode() {
 	for {
 		line, err := p.in.ReadString('\n')
 		code := strings.TrimSpace(line)
+		<-p.ready
 		if code != "" {
-			for p.ctrl == nil {
-				time.Sleep(10 * time.Millisecond)
-			}
-			if !p.ctrl.SubmitCheckCode(code) {
-				return
-			}
+			p.ctrl.SubmitCheckCode(code)
 			return
 		}
 		if err != nil {
-			if err == io.EOF && p.ctrl != nil {
-				p.ctrl.Cancel() // nobody can type the code: give up cleanly
-			}
+			p.ctrl.Cancel() // stdin closed: nobody can type the code, give up cleanly
 			return
 		}
 	}
