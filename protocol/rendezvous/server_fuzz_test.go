@@ -1,0 +1,164 @@
+package rendezvous
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzServerHandler sends arbitrary methods, paths, headers and bodies to
+// the handler, next to live sessions of both generations whose IDs and
+// tokens the input can name through placeholders ({id}, {token}, {etagid},
+// {etag}). No input may panic or produce a 500, and every JSON answer must
+// be valid JSON.
+func FuzzServerHandler(f *testing.F) {
+	seeds := []struct {
+		method, path, body string
+		headers            uint8
+		value              string
+	}{
+		{"GET", srvPathMSC4388Unstable, "", 0, ""},
+		{"POST", srvPathMSC4388Stable, `{"data":"hello"}`, 0, ""},
+		{"GET", srvPathMSC4388Unstable + "/{id}", "", 0, ""},
+		{"PUT", srvPathMSC4388Unstable + "/{id}", `{"sequence_token":"{token}","data":"x"}`, 0, ""},
+		{"PUT", srvPathMSC4388Stable + "/{id}", `{"sequence_token":"old","data":"payload"}`, 0, ""},
+		{"DELETE", srvPathMSC4388Stable + "/{id}", "", 0, ""},
+		{"POST", srvPathETagCreate, "hello", 1 | 2, "text/plain"},
+		{"GET", srvPathETagSession + "{etagid}", "", 8, "{etag}"},
+		{"PUT", srvPathETagSession + "{etagid}", "new", 1 | 2 | 4, "{etag}"},
+		{"PUT", srvPathETagSession + "{etagid}", "new", 1 | 2 | 4, `W/"x", *`},
+		{"DELETE", srvPathETagSession + "{etagid}", "", 0, ""},
+		{"OPTIONS", srvPathETagSession + "x", "", 0, ""},
+		{"GET", srvPathMSC4388Unstable + "/{id}", "", 16, "document"},
+		{"POST", srvPathMSC4388Unstable, `{"data":"` + strings.Repeat("a", 5000) + `"}`, 0, ""},
+		{"GET", srvPathVersions, "", 32, "Bearer x"},
+		{"BREW", "/", "\x00\xff", 255, "\r\n"},
+	}
+	for _, s := range seeds {
+		f.Add(s.method, s.path, s.body, s.headers, s.value)
+	}
+
+	clock := newSrvtClock()
+	server := NewServer(ServerConfig{
+		TTL: 100 * time.Second, ETagTTL: 50 * time.Second, MaxSessions: 200,
+		Rate: RequestRate{Requests: 1000, Per: time.Second}, ServeVersions: true, Now: clock.Now,
+	})
+	f.Cleanup(server.Close)
+
+	f.Fuzz(func(t *testing.T, method, path, body string, headers uint8, value string) {
+		clock.Advance(time.Second)
+		id, token := fuzzCreate4388(t, server)
+		etagID, etag := fuzzCreateETag(t, server)
+		expand := strings.NewReplacer("{id}", id, "{token}", token, "{etagid}", etagID, "{etag}", etag).Replace
+		path, body, value = expand(path), expand(body), expand(value)
+
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		req, err := http.NewRequest(method, "http://rv.test", strings.NewReader(body))
+		if err != nil {
+			return // not a request a server could receive
+		}
+		req.URL.Path = path
+		req.RemoteAddr = "192.0.2.1:1234"
+		names := []string{"Content-Type", "Content-Length", "If-Match", "If-None-Match", "Sec-Fetch-Dest", "Authorization", "Sec-Fetch-Site", "X-Forwarded-For"}
+		for bit, name := range names {
+			if headers&(1<<bit) == 0 {
+				continue
+			}
+			switch name {
+			case "Content-Length":
+				req.Header.Set(name, strconv.Itoa(len(body)))
+			default:
+				req.Header.Set(name, value)
+			}
+		}
+		rec := httptest.NewRecorder()
+		server.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s: status %d (%s)", method, path, rec.Code, rec.Body)
+		}
+		if rec.Header().Get("Content-Type") == "application/json" && !json.Valid(rec.Body.Bytes()) {
+			t.Fatalf("%s %s: invalid JSON answer %q", method, path, rec.Body)
+		}
+		if rec.Header().Get("Access-Control-Allow-Origin") != "*" {
+			t.Fatalf("%s %s: no CORS header", method, path)
+		}
+	})
+}
+
+func fuzzCreate4388(t *testing.T, server *Server) (id, token string) {
+	rec := httptest.NewRecorder()
+	server.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, srvPathMSC4388Unstable, strings.NewReader(`{"data":"payload"}`)))
+	if rec.Code != http.StatusOK {
+		return "none", "none"
+	}
+	var created struct {
+		ID            string `json:"id"`
+		SequenceToken string `json:"sequence_token"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &created); err != nil {
+		t.Fatal(err)
+	}
+	return created.ID, created.SequenceToken
+}
+
+func fuzzCreateETag(t *testing.T, server *Server) (id, etag string) {
+	req := httptest.NewRequest(http.MethodPost, srvPathETagCreate, strings.NewReader("payload"))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Content-Length", "7")
+	rec := httptest.NewRecorder()
+	server.ServeHTTP(rec, req)
+	if rec.Code != http.StatusCreated {
+		return "none", `"none"`
+	}
+	var body struct{ URL string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	return body.URL[strings.LastIndex(body.URL, "/")+1:], rec.Header().Get("ETag")
+}
+
+// FuzzSrvETagListMatches: the entity-tag list parser never panics, its
+// verdict on syntax does not depend on the comparison, and a strong match
+// implies a weak one.
+func FuzzSrvETagListMatches(f *testing.F) {
+	for _, s := range []string{`"abc"`, `W/"abc"`, `*`, `"a", "abc"`, ``, `"`, `,,`, `W/`, "\"\x80\"", `"a"b`} {
+		f.Add(s, `"abc"`)
+	}
+	f.Fuzz(func(t *testing.T, field, current string) {
+		strong, errStrong := srvETagListMatches(field, current, false)
+		weak, errWeak := srvETagListMatches(field, current, true)
+		if (errStrong == nil) != (errWeak == nil) {
+			t.Fatalf("%q: syntax verdict depends on the comparison: %v vs %v", field, errStrong, errWeak)
+		}
+		if strong && !weak {
+			t.Fatalf("%q matches %q strongly but not weakly", field, current)
+		}
+		if errStrong != nil && (strong || weak) {
+			t.Fatalf("%q: match reported with an error", field)
+		}
+	})
+}
+
+// FuzzParseRequestRate: the CLI's --rate parser never panics and what it
+// accepts prints back to the same rate.
+func FuzzParseRequestRate(f *testing.F) {
+	for _, s := range []string{"60/min", "10/s", "0", "5/30s", "1/h,burst=3", "x", "/", ",burst=", "9999999999999999999/s", "1/1ns"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		r, err := ParseRequestRate(text)
+		if err != nil {
+			return
+		}
+		back, err := ParseRequestRate(r.String())
+		if err != nil || back != r {
+			t.Fatalf("%q → %+v → %q → %+v, %v", text, r, r.String(), back, err)
+		}
+	})
+}
