@@ -367,8 +367,14 @@ func (f *Flow) pollWhileWatching(ctx context.Context, client *oauth.Client, da *
 		}
 		return nil, false, &sendFailure{reason: ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: typ, Want: "nothing while waiting for approval"}}
 	}
+	if errors.Is(w.err, securechannel.ErrDecrypt) {
+		// Someone wrote a message that does not open: the channel is not
+		// safe any more, and the sign-in must not finish through it.
+		f.ourTurn = false
+		return nil, false, w.err
+	}
 	if watchCtx.Err() == nil || !errors.Is(w.err, context.Canceled) {
-		// The rendezvous died (expired) or the channel broke: carry on without it.
+		// The rendezvous died (expired, unreachable): carry on without it.
 		alive = false
 		if pollErr != nil && errors.Is(pollErr, context.Canceled) && ctx.Err() == nil {
 			token, pollErr = client.PollToken(ctx, da)
