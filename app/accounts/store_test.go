@@ -12,19 +12,16 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/qrlogin/qrlogin/internal/harness"
 )
 
 // These tests use the real Secret Service (gnome-keyring inside
-// dbus-run-session, started by scripts/ for `make test`). Outside such a
-// session they skip, unless CI is set, where they must run.
+// dbus-run-session, started by scripts/with-test-session for `make test`).
+// Outside such a session they skip (fail in `make test` and CI).
 func realKeyring(t *testing.T) *Store {
 	t.Helper()
-	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but there is no session bus: run the tests through make test")
-		}
-		t.Skip("no session bus: run through `make test` for the real Secret Service")
-	}
+	harness.RequireSecretService(t)
 	service := fmt.Sprintf("io.github.qrlogin.QRLogin.test-%d-%s", os.Getpid(), t.Name())
 	s := newWithService(OSKeyring{}, service, filepath.Join(t.TempDir(), "keyring.lock"))
 	// Probe once so an unusable keyring fails loudly rather than later.
