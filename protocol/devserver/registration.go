@@ -74,6 +74,9 @@ func parseClientMetadata(body []byte) (clientMetadata, error) {
 	if m.GrantTypes == nil {
 		m.GrantTypes = []string{"authorization_code"}
 	}
+	if len(m.GrantTypes) == 0 {
+		return m, metadataError("grant_types is empty")
+	}
 	for _, g := range m.GrantTypes {
 		switch g {
 		case "authorization_code", "refresh_token", GrantTypeDeviceCode:

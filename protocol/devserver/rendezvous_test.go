@@ -3,6 +3,7 @@ package devserver
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -149,6 +150,11 @@ func TestNotReadyAndClosed(t *testing.T) {
 	}
 	if _, err := s.AccountSecrets(); err == nil {
 		t.Fatal("secrets before the server name is known")
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/_matrix/client/versions", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("before Start: %d", rec.Code)
 	}
 	s2 := startServer(t, Config{})
 	url := s2.URL()

@@ -56,7 +56,11 @@ func signingBytes(object []byte) ([]byte, error) {
 	if err := enc.Encode(normaliseNumbers(members)); err != nil {
 		return nil, err
 	}
-	return canonicaljson.CanonicalJSON(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	out := json.RawMessage(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	if err := canonicaljson.Canonicalize(&out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // maxSafeInteger is 2^53-1, the canonical JSON integer bound.

@@ -60,68 +60,69 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	clientID := requestClientID(r)
 	grantType := form.Get("grant_type")
 
+	status, body := s.tokenAnswer(clientID, grantType, form.Get("device_code"), form.Get("refresh_token"))
+	writeJSON(w, status, body)
+}
+
+// tokenAnswer decides the token endpoint's answer under the lock; the
+// caller writes it after unlocking, so a slow client holds up nobody.
+func (s *Server) tokenAnswer(clientID, grantType, deviceCode, refreshToken string) (int, any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	client := s.clients[clientID]
 	if client == nil {
-		writeOAuthError(w, http.StatusUnauthorized, errInvalidClient, "unknown client_id")
-		return
+		return http.StatusUnauthorized, oauthError{errInvalidClient, "unknown client_id"}
 	}
 	switch grantType {
 	case GrantTypeDeviceCode, "refresh_token":
 	default:
-		writeOAuthError(w, http.StatusBadRequest, errUnsupportedGrantType, "grant_type "+grantType+" is not supported")
-		return
+		return http.StatusBadRequest, oauthError{errUnsupportedGrantType, "grant_type " + grantType + " is not supported"}
 	}
 	if !client.allows(grantType) {
-		writeOAuthError(w, http.StatusUnauthorized, errUnauthorizedClient, "the client did not register grant type "+grantType)
-		return
+		return http.StatusUnauthorized, oauthError{errUnauthorizedClient, "the client did not register grant type " + grantType}
 	}
 	if grantType == GrantTypeDeviceCode {
-		s.exchangeDeviceCode(w, client, form.Get("device_code"))
-	} else {
-		s.refresh(w, client, form.Get("refresh_token"))
+		return s.exchangeDeviceCode(client, deviceCode)
 	}
+	return s.refresh(client, refreshToken)
 }
 
 // exchangeDeviceCode answers one poll. Caller holds s.mu.
-func (s *Server) exchangeDeviceCode(w http.ResponseWriter, client *oauthClient, deviceCode string) {
+func (s *Server) exchangeDeviceCode(client *oauthClient, deviceCode string) (int, any) {
 	g := s.grants[deviceCode]
 	switch {
 	case g == nil || g.clientID != client.id:
-		writeOAuthError(w, http.StatusBadRequest, errInvalidGrant, "unknown device_code")
+		return http.StatusBadRequest, oauthError{errInvalidGrant, "unknown device_code"}
 	case g.state == grantExchanged:
-		writeOAuthError(w, http.StatusBadRequest, errInvalidGrant, "the device_code was already exchanged")
+		return http.StatusBadRequest, oauthError{errInvalidGrant, "the device_code was already exchanged"}
 	case !s.cfg.Now().Before(g.expiresAt):
-		writeOAuthError(w, http.StatusForbidden, errExpiredToken, "the device code has expired")
+		return http.StatusForbidden, oauthError{errExpiredToken, "the device code has expired"}
 	case g.state == grantDenied:
-		writeOAuthError(w, http.StatusForbidden, errAccessDenied, "the user denied the request")
+		return http.StatusForbidden, oauthError{errAccessDenied, "the user denied the request"}
 	case g.state == grantPending:
-		writeOAuthError(w, http.StatusForbidden, errAuthorizationPending, "waiting for the user to consent")
-	default: // approved
-		g.state = grantExchanged
-		sess := &oauthSession{clientID: client.id, userID: s.acct.userID, deviceID: g.scope.deviceID, scope: g.scope}
-		// MAS creates the Matrix device synchronously at exchange (§5.3),
-		// so the phone's GET /devices/{id} right after m.login.success
-		// finds it.
-		if sess.deviceID != "" && s.devices[sess.deviceID] == nil {
-			s.devices[sess.deviceID] = &device{id: sess.deviceID, createdAt: s.cfg.Now()}
-		}
-		writeJSON(w, http.StatusOK, s.issueTokens(sess, client))
+		return http.StatusForbidden, oauthError{errAuthorizationPending, "waiting for the user to consent"}
 	}
+	// Approved.
+	g.state = grantExchanged
+	sess := &oauthSession{clientID: client.id, userID: s.acct.userID, deviceID: g.scope.deviceID, scope: g.scope}
+	// MAS creates the Matrix device synchronously at exchange (§5.3), so
+	// the phone's GET /devices/{id} right after m.login.success finds it.
+	if sess.deviceID != "" && s.devices[sess.deviceID] == nil {
+		s.devices[sess.deviceID] = &device{id: sess.deviceID, createdAt: s.cfg.Now()}
+	}
+	return http.StatusOK, s.issueTokens(sess, client)
 }
 
 // refresh rotates: the old refresh token and its access token die, a new
 // pair is issued. Caller holds s.mu.
-func (s *Server) refresh(w http.ResponseWriter, client *oauthClient, refreshToken string) {
+func (s *Server) refresh(client *oauthClient, refreshToken string) (int, any) {
 	sess := s.refreshTokens[refreshToken]
 	if sess == nil || sess.clientID != client.id {
-		writeOAuthError(w, http.StatusBadRequest, errInvalidGrant, "unknown or already used refresh_token")
-		return
+		return http.StatusBadRequest, oauthError{errInvalidGrant, "unknown or already used refresh_token"}
 	}
 	delete(s.refreshTokens, sess.refreshToken)
 	delete(s.accessTokens, sess.accessToken)
-	writeJSON(w, http.StatusOK, s.issueTokens(sess, client))
+	return http.StatusOK, s.issueTokens(sess, client)
 }
 
 // issueTokens gives sess fresh tokens. Caller holds s.mu.
@@ -159,17 +160,20 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	clientID := requestClientID(r)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.clients[clientID] == nil {
+	known := s.clients[clientID] != nil
+	if known {
+		sess := s.accessTokens[token]
+		if sess == nil {
+			sess = s.refreshTokens[token]
+		}
+		if sess != nil && sess.clientID == clientID {
+			s.endSession(sess)
+		}
+	}
+	s.mu.Unlock()
+	if !known {
 		writeOAuthError(w, http.StatusUnauthorized, errInvalidClient, "unknown client_id")
 		return
-	}
-	sess := s.accessTokens[token]
-	if sess == nil {
-		sess = s.refreshTokens[token]
-	}
-	if sess != nil && sess.clientID == clientID {
-		s.endSession(sess)
 	}
 	writeJSON(w, http.StatusOK, struct{}{})
 }
