@@ -1,0 +1,139 @@
+package rendezvous
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// These tests run this package's clients against this package's server
+// over real HTTP: the server must be something the clients (built to
+// Synapse's behaviour) complete a ping-pong with, for every generation
+// and path.
+
+var srvtFastPoll = PollConfig{Reply: 5 * time.Millisecond, Human: 10 * time.Millisecond}
+
+// srvtPingPong plays the strict ping-pong Session documents: the creator
+// waits for the joiner's first message, then they alternate.
+func srvtPingPong(t *testing.T, ctx context.Context, creator, joiner Session) {
+	t.Helper()
+	for round := range 3 {
+		fromJoiner := fmt.Sprintf("joiner says %d", round)
+		if err := joiner.Send(ctx, fromJoiner); err != nil {
+			t.Fatalf("round %d: joiner Send: %v", round, err)
+		}
+		got, err := creator.Receive(ctx, PaceReply)
+		if err != nil || got != fromJoiner {
+			t.Fatalf("round %d: creator Receive = %q, %v", round, got, err)
+		}
+		fromCreator := fmt.Sprintf("creator says %d", round)
+		if err := creator.Send(ctx, fromCreator); err != nil {
+			t.Fatalf("round %d: creator Send: %v", round, err)
+		}
+		got, err = joiner.Receive(ctx, PaceReply)
+		if err != nil || got != fromCreator {
+			t.Fatalf("round %d: joiner Receive = %q, %v", round, got, err)
+		}
+	}
+}
+
+func TestServerInteropMSC4388Clients(t *testing.T) {
+	for _, path := range []APIPath{PathUnstable, PathStable} {
+		t.Run(string(path), func(t *testing.T) {
+			env := newSrvtEnv(t, ServerConfig{Now: time.Now, TTL: 120 * time.Second})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			client, err := NewClient(ClientConfig{BaseURL: env.http.URL, HTTPClient: env.client, Path: path, Poll: srvtFastPoll})
+			if err != nil {
+				t.Fatal(err)
+			}
+			available, err := client.Discover(ctx)
+			if err != nil || !available {
+				t.Fatalf("Discover = %v, %v", available, err)
+			}
+			creator, err := client.Create(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if left := time.Until(creator.ExpiresAt()); left < 110*time.Second || left > 121*time.Second {
+				t.Fatalf("creator sees the session ending in %s, want about 120 s", left)
+			}
+			joiner, err := client.Join(ctx, env.http.URL, creator.ID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			srvtPingPong(t, ctx, creator, joiner)
+			if err := creator.Cancel(ctx); err != nil {
+				t.Fatalf("Cancel: %v", err)
+			}
+			if err := joiner.Send(ctx, "after cancel"); err == nil {
+				t.Fatal("Send to a cancelled session succeeded")
+			}
+		})
+	}
+}
+
+func TestServerInteropETagClients(t *testing.T) {
+	env := newSrvtEnv(t, ServerConfig{Now: time.Now, ETagTTL: 60 * time.Second, ServeVersions: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	offered, err := Discover2024(ctx, env.client, env.http.URL)
+	if err != nil || !offered {
+		t.Fatalf("Discover2024 = %v, %v", offered, err)
+	}
+	client, err := NewETagClient(ETagConfig{HomeserverURL: env.http.URL, HTTPClient: env.client, Poll: srvtFastPoll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creator, err := client.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(creator.ExpiresAt()); left < 50*time.Second || left > 61*time.Second {
+		t.Fatalf("creator sees the session ending in %s, want about 60 s", left)
+	}
+	joiner, err := client.Join(ctx, creator.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvtPingPong(t, ctx, creator, joiner)
+	if err := joiner.Cancel(ctx); err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	if _, err := creator.Receive(ctx, PaceReply); err == nil {
+		t.Fatal("Receive from a cancelled session succeeded")
+	}
+}
+
+// TestServerInteropAuthenticated: in ModeAuthenticated the client's access
+// token opens discovery and creation; without one the server's 401 reaches
+// the caller as an error.
+func TestServerInteropAuthenticated(t *testing.T) {
+	env, _ := newSrvtAuthEnv(t, ServerConfig{Now: time.Now})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	anonymous, err := NewClient(ClientConfig{BaseURL: env.http.URL, HTTPClient: env.client, Poll: srvtFastPoll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anonymous.Create(ctx); err == nil {
+		t.Fatal("Create without a token succeeded in authenticated mode")
+	}
+	signedIn, err := NewClient(ClientConfig{BaseURL: env.http.URL, HTTPClient: env.client, Poll: srvtFastPoll, AccessToken: "good"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if available, err := signedIn.Discover(ctx); err != nil || !available {
+		t.Fatalf("Discover with a token = %v, %v", available, err)
+	}
+	creator, err := signedIn.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joiner, err := anonymous.Join(ctx, env.http.URL, creator.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvtPingPong(t, ctx, creator, joiner)
+}
