@@ -6,13 +6,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"text/tabwriter"
-	"time"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/explain"
-	"github.com/qrlogin/qrlogin/protocol/oauth"
+	"github.com/qrlogin/qrlogin/app/signin"
 )
 
 func init() {
@@ -154,49 +152,14 @@ func runLogout(ctx context.Context, args []string, stdio Stdio) int {
 	return ExitOK
 }
 
-// Logout revokes an account's tokens at the OAuth revocation endpoint and
-// then removes it from the keyring. If the server cannot be reached the
-// account is kept, so the user can try again (nothing is lost).
+// Logout is signin.Logout (one implementation for the terminal and the
+// window): revoke, then delete.
 func Logout(ctx context.Context, store accountStore, user string) error {
-	a, err := store.Load(user)
-	if err != nil {
-		return err
-	}
-	if a.RevocationEndpoint != "" {
-		c := oauthClient(a.Meta)
-		// Revoking the refresh token ends the whole session at MAS.
-		for _, t := range []struct {
-			value accounts.Secret
-			hint  string
-		}{{a.RefreshToken, "refresh_token"}, {a.AccessToken, "access_token"}} {
-			if t.value == "" {
-				continue
-			}
-			if err := c.Revoke(ctx, t.value.Reveal(), t.hint); err != nil {
-				return fmt.Errorf("could not sign out at the server (the account is kept, try again): %w", err)
-			}
-		}
-	}
-	return store.Delete(user)
+	return signin.Logout(ctx, store, user)
 }
 
-// Refresh is the accounts.Refresher over OAuth: refresh tokens rotate, and
-// the store saves the new one before the access token is used.
-func Refresh(ctx context.Context, m accounts.Meta, refreshToken accounts.Secret) (accounts.Secret, accounts.Secret, time.Time, error) {
-	tok, err := oauthClient(m).Refresh(ctx, refreshToken.Reveal())
-	if err != nil {
-		return "", "", time.Time{}, err
-	}
-	return accounts.Secret(tok.AccessToken), accounts.Secret(tok.RefreshToken), tok.Expiry, nil
-}
-
-func oauthClient(m accounts.Meta) *oauth.Client {
-	return &oauth.Client{
-		HTTP:     &http.Client{Timeout: 30 * time.Second},
-		Metadata: &oauth.Metadata{Issuer: m.Issuer, TokenEndpoint: m.TokenEndpoint, RevocationEndpoint: m.RevocationEndpoint},
-		ClientID: m.ClientID,
-	}
-}
+// Refresh is signin.Refresh, the accounts.Refresher over OAuth.
+var Refresh accounts.Refresher = signin.Refresh
 
 func commandFailure(stdio Stdio, err error) int {
 	if errors.Is(err, accounts.ErrNotFound) {

@@ -18,8 +18,6 @@ import (
 	"github.com/qrlogin/qrlogin/app/signin"
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
 )
 
 func init() {
@@ -102,19 +100,10 @@ func runLogin(ctx context.Context, args []string, stdio Stdio) int {
 	return ExitOK
 }
 
-// FlowConfig turns settings into a sign-in configuration.
+// FlowConfig turns settings into a sign-in configuration (signin.FlowConfig,
+// shared with the window).
 func FlowConfig(s config.Settings, homeserver string) login.Config {
-	cfg := login.Config{
-		Homeserver:       homeserver,
-		RendezvousServer: s.RendezvousServer,
-		Preference:       s.Protocol,
-		Variant:          securechannel.Variant(s.MSC4388Variant),
-		UnstableScopes:   s.UnstableScopes,
-	}
-	if s.PollSpeed == config.PollGentle {
-		cfg.Poll = rendezvous.PollConfig{Reply: 500 * time.Millisecond, Human: 2 * time.Second}
-	}
-	return cfg
+	return signin.FlowConfig(s, homeserver)
 }
 
 // loginPrinter shows a sign-in's events in the terminal: as words and a

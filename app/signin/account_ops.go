@@ -1,0 +1,82 @@
+package signin
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/qrlogin/qrlogin/app/accounts"
+	"github.com/qrlogin/qrlogin/app/config"
+	"github.com/qrlogin/qrlogin/protocol/login"
+	"github.com/qrlogin/qrlogin/protocol/oauth"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
+)
+
+// AccountRemover is the part of the account store signing out needs.
+type AccountRemover interface {
+	Load(userID string) (*accounts.Account, error)
+	Delete(userID string) error
+}
+
+// Logout revokes an account's tokens at the OAuth revocation endpoint and
+// then removes it from the keyring. If the server cannot be reached the
+// account is kept, so the user can try again (nothing is lost). The command
+// line (`qrlogin logout`) and the window's Accounts screen both use it.
+func Logout(ctx context.Context, store AccountRemover, user string) error {
+	a, err := store.Load(user)
+	if err != nil {
+		return err
+	}
+	if a.RevocationEndpoint != "" {
+		c := oauthClient(a.Meta)
+		// Revoking the refresh token ends the whole session at MAS.
+		for _, t := range []struct {
+			value accounts.Secret
+			hint  string
+		}{{a.RefreshToken, "refresh_token"}, {a.AccessToken, "access_token"}} {
+			if t.value == "" {
+				continue
+			}
+			if err := c.Revoke(ctx, t.value.Reveal(), t.hint); err != nil {
+				return fmt.Errorf("could not sign out at the server (the account is kept, try again): %w", err)
+			}
+		}
+	}
+	return store.Delete(user)
+}
+
+// Refresh is the accounts.Refresher over OAuth: refresh tokens rotate, and
+// the store saves the new one before the access token is used.
+func Refresh(ctx context.Context, m accounts.Meta, refreshToken accounts.Secret) (accounts.Secret, accounts.Secret, time.Time, error) {
+	tok, err := oauthClient(m).Refresh(ctx, refreshToken.Reveal())
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	return accounts.Secret(tok.AccessToken), accounts.Secret(tok.RefreshToken), tok.Expiry, nil
+}
+
+func oauthClient(m accounts.Meta) *oauth.Client {
+	return &oauth.Client{
+		HTTP:     &http.Client{Timeout: 30 * time.Second},
+		Metadata: &oauth.Metadata{Issuer: m.Issuer, TokenEndpoint: m.TokenEndpoint, RevocationEndpoint: m.RevocationEndpoint},
+		ClientID: m.ClientID,
+	}
+}
+
+// FlowConfig turns settings into a sign-in configuration; the terminal mode
+// and the window both start sign-ins with it.
+func FlowConfig(s config.Settings, homeserver string) login.Config {
+	cfg := login.Config{
+		Homeserver:       homeserver,
+		RendezvousServer: s.RendezvousServer,
+		Preference:       s.Protocol,
+		Variant:          securechannel.Variant(s.MSC4388Variant),
+		UnstableScopes:   s.UnstableScopes,
+	}
+	if s.PollSpeed == config.PollGentle {
+		cfg.Poll = rendezvous.PollConfig{Reply: 500 * time.Millisecond, Human: 2 * time.Second}
+	}
+	return cfg
+}
