@@ -43,3 +43,17 @@ func TestDamagedFileIsAClearError(t *testing.T) {
 		t.Fatalf("got %+v, %v", s, err)
 	}
 }
+
+func TestClientIDsPersist(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "clients.json")
+	c := ClientIDsAt(p)
+	if _, ok := c.ClientID("https://auth.example.org/"); ok {
+		t.Fatal("empty cache returned an ID")
+	}
+	if err := c.SetClientID("https://auth.example.org/", "01ABC"); err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := ClientIDsAt(p).ClientID("https://auth.example.org/"); !ok || id != "01ABC" {
+		t.Fatalf("got %q %v", id, ok)
+	}
+}

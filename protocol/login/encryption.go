@@ -135,10 +135,10 @@ func (f *Flow) verifySecrets(ctx context.Context, mc *matrix.Client, userID stri
 	}
 	current, err := mc.RoomKeysVersion(ctx)
 	if err != nil {
-		if matrix.IsNotFound(err) {
-			return errors.New("login: the phone sent a backup key but the server has no key backup")
-		}
 		return err
+	}
+	if current == nil {
+		return errors.New("login: the phone sent a backup key but the server has no key backup")
 	}
 	return matrix.VerifyBackup(s.Backup, current)
 }
