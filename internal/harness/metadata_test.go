@@ -55,6 +55,17 @@ func TestMetadataAgrees(t *testing.T) {
 		}
 	})
 
+	t.Run("debian changelog", func(t *testing.T) {
+		data, err := os.ReadFile(filepath.Join(root, "packaging", "debian", "changelog"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := identity.BinaryName + " (" + identity.Version + "-1) "
+		if !strings.HasPrefix(string(data), want) {
+			t.Errorf("packaging/debian/changelog should start with %q", want)
+		}
+	})
+
 	t.Run("metainfo", func(t *testing.T) {
 		data, err := os.ReadFile(filepath.Join(root, "assets", "linux", identity.AppID+".metainfo.xml"))
 		if err != nil {
