@@ -262,6 +262,15 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 	}
 	client := &oauth.Client{HTTP: f.cfg.HTTP, Metadata: md, ClientID: clientID}
 	da, err := client.StartDeviceAuthorization(ctx, scopes)
+	if oe := (*oauth.Error)(nil); errors.As(err, &oe) && (oe.Code == "invalid_client" || oe.Status == http.StatusUnauthorized) {
+		// The server forgot the cached client (or never knew it): register
+		// again once and retry.
+		if client.ClientID, err = oauth.Register(ctx, f.cfg.HTTP, md); err == nil {
+			_ = f.cfg.ClientIDs.SetClientID(md.Issuer, client.ClientID)
+			clientID = client.ClientID
+			da, err = client.StartDeviceAuthorization(ctx, scopes)
+		}
+	}
 	if err != nil {
 		return nil, &sendFailure{reason: ReasonUnsupportedProtocol, err: err}
 	}
