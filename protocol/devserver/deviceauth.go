@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -95,6 +96,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	s.grants[g.deviceCode] = g
 	s.grantsByUserCode[g.userCode] = g
 	base := s.baseURL
+	s.notifyGrantLocked()
 	s.mu.Unlock()
 
 	resp := deviceAuthorizationResponse{
@@ -173,4 +175,42 @@ func (s *Server) PendingUserCodes() []string {
 	}
 	sort.Strings(codes)
 	return codes
+}
+
+// notifyGrantLocked wakes WaitForUserCode. Caller holds s.mu.
+func (s *Server) notifyGrantLocked() {
+	if s.grantAdded != nil {
+		close(s.grantAdded)
+		s.grantAdded = nil
+	}
+}
+
+// WaitForUserCode returns the oldest pending user code, waiting until a
+// device authorization is pending or ctx ends: the scripted phone uses it
+// to "type" the code the new device shows.
+func (s *Server) WaitForUserCode(ctx context.Context) (string, error) {
+	for {
+		s.mu.Lock()
+		now := s.cfg.Now()
+		var oldest *deviceGrant
+		for _, g := range s.grantsByUserCode {
+			if g.state == grantPending && now.Before(g.expiresAt) && (oldest == nil || g.expiresAt.Before(oldest.expiresAt)) {
+				oldest = g
+			}
+		}
+		if oldest != nil {
+			s.mu.Unlock()
+			return oldest.userCode, nil
+		}
+		if s.grantAdded == nil {
+			s.grantAdded = make(chan struct{})
+		}
+		wake := s.grantAdded
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-wake:
+		}
+	}
 }

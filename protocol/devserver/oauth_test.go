@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -382,4 +383,26 @@ func TestScopePolicyAtConsent(t *testing.T) {
 		t.Fatalf("Deny: %v", err)
 	}
 	expect(t, poll(t, s, id, mixed.DeviceCode), http.StatusForbidden, errAccessDenied)
+}
+
+func TestWaitForUserCode(t *testing.T) {
+	s := startServer(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.WaitForUserCode(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("nothing pending: %v", err)
+	}
+	id := register(t, s, deviceClientMetadata())
+	got := make(chan string, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		code, _ := s.WaitForUserCode(ctx)
+		got <- code
+	}()
+	time.Sleep(20 * time.Millisecond) // let it wait first
+	da := startDeviceGrant(t, s, id, stableScope(testDeviceID))
+	if code := <-got; code != da.UserCode {
+		t.Fatalf("WaitForUserCode %q, want %q", code, da.UserCode)
+	}
 }
