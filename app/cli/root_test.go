@@ -125,3 +125,23 @@ func BenchmarkHelp(b *testing.B) {
 		WriteUsage(io.Discard)
 	}
 }
+
+// FuzzDispatch: any first argument gives exit 0 or 2 and never a panic, as
+// long as it does not name a command (those have their own tests).
+func FuzzDispatch(f *testing.F) {
+	for _, seed := range []string{"", "--help", "--version", "-", "--", "-psn_1", "unknown", "\x00", "--help=x"} {
+		f.Add(seed, "arg")
+	}
+	f.Fuzz(func(t *testing.T, first, second string) {
+		if c, ok := Lookup(first); ok && c.Name != "version" {
+			t.Skip("names a command")
+		}
+		saved := guiLauncher
+		SetGUI(nil)
+		defer SetGUI(saved)
+		code, _, _ := run(t, first, second)
+		if code != ExitOK && code != ExitUsage {
+			t.Fatalf("Dispatch(%q, %q) = %d", first, second, code)
+		}
+	})
+}
