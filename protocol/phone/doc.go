@@ -1,0 +1,28 @@
+// Package phone is a scripted existing device ("the phone") for tests and
+// demos: it scans the desktop's sign-in QR code and runs the existing
+// device's side of MSC4108 over either protocol generation, the way
+// matrix-rust-sdk's grant flow does it (REFERENCE-IMPLEMENTATIONS.md 4.2):
+//
+//  1. decode the QR code (a code whose intent is "existing device" is
+//     refused: two phones cannot sign each other in);
+//  2. join the rendezvous (MSC4388: the base URL and rendezvous ID from the
+//     QR code; 2024: the session URL) and complete the secure channel as the
+//     scanning device S, showing the check code;
+//  3. send m.login.protocols (MSC4388: base_url; 2024: homeserver as a full
+//     URL, or as a bare server name the way Element Web sends it);
+//  4. receive m.login.protocol, check that the proposed device does not exist
+//     yet (GET /devices/{id} with the phone's own token, else
+//     device_already_exists), send m.login.protocol_accepted;
+//  5. open the consent page and approve or deny there;
+//  6. receive m.login.success, wait until the new device appears in the
+//     device list (else device_not_found) and send m.login.secrets.
+//
+// A Script makes it misbehave on purpose (deny, fail with a reason at a
+// chosen step, send an unexpected message, tamper with the ciphertext, share
+// secrets that do not match the account, answer slowly or not at all), so
+// integration tests can drive every failure path of the desktop's flow.
+//
+// It talks to the development homeserver (package devserver) for what a
+// person would do by hand: reading the user code off the new device's
+// screen and having an account whose secrets it can share.
+package phone

@@ -1,0 +1,115 @@
+package phone
+
+import (
+	"fmt"
+	"time"
+)
+
+// Step is a point in the existing device's side of MSC4108 where a Script
+// can act. Each step is one message (or, for StepConsent, one visit to the
+// consent page) of the phone.
+type Step string
+
+const (
+	// StepNone: the script does nothing special.
+	StepNone Step = ""
+	// StepProtocols: sending m.login.protocols right after the check code.
+	StepProtocols Step = "protocols"
+	// StepProtocolAccepted: sending m.login.protocol_accepted after the
+	// device ID was checked.
+	StepProtocolAccepted Step = "protocol_accepted"
+	// StepConsent: approving (or denying) on the consent page.
+	StepConsent Step = "consent"
+	// StepSecrets: sending m.login.secrets after m.login.success.
+	StepSecrets Step = "secrets"
+)
+
+// Steps lists the steps in protocol order.
+var Steps = []Step{StepProtocols, StepProtocolAccepted, StepConsent, StepSecrets}
+
+// ParseStep reads a step name as the command line and tests spell it.
+func ParseStep(name string) (Step, error) {
+	for _, s := range Steps {
+		if string(s) == name {
+			return s, nil
+		}
+	}
+	return StepNone, fmt.Errorf("phone: unknown step %q (want one of protocols, protocol_accepted, consent, secrets)", name)
+}
+
+// Script says how the phone behaves. The zero value is a well-behaved phone
+// that approves at once.
+type Script struct {
+	// Deny refuses the sign-in on the consent page instead of approving.
+	Deny bool
+	// FailAt sends m.login.failure with FailReason instead of the step's
+	// message (at StepConsent: instead of visiting the consent page).
+	FailAt     Step
+	FailReason string
+	// UnexpectedAt sends a message of a type nobody expects there instead of
+	// the step's message (the desktop must answer unexpected_message_received).
+	UnexpectedAt Step
+	// TamperAt flips one bit of the ciphertext of the step's message on the
+	// wire, after encryption (the desktop must reject it).
+	TamperAt Step
+	// SilentAt skips the step and only keeps listening, as a phone whose user
+	// walked away: the desktop must give up by itself (expiry) and the phone
+	// reports what it heard last.
+	SilentAt Step
+	// WrongSecrets shares cross-signing seeds and a backup key that do not
+	// belong to the account (the desktop must warn and finish unverified).
+	WrongSecrets bool
+	// HomeserverAsServerName (2024 generation) sends m.login.protocols'
+	// homeserver as a bare server name, as Element Web does, instead of a
+	// full URL as rust-sdk does (REFERENCE-IMPLEMENTATIONS.md 3.4).
+	HomeserverAsServerName bool
+	// Delay is waited before each message the phone sends ("slow phone").
+	Delay time.Duration
+	// DeviceCreationTimeout bounds the wait for the new device to appear in
+	// the device list after m.login.success; zero means rust-sdk's 10 s.
+	DeviceCreationTimeout time.Duration
+}
+
+// Validate rejects contradictory scripts.
+func (s Script) Validate() error {
+	for _, st := range []Step{s.FailAt, s.UnexpectedAt, s.TamperAt, s.SilentAt} {
+		if st == StepNone {
+			continue
+		}
+		if _, err := ParseStep(string(st)); err != nil {
+			return err
+		}
+	}
+	if (s.FailAt == StepNone) != (s.FailReason == "") {
+		return fmt.Errorf("phone: FailAt and FailReason go together")
+	}
+	if s.TamperAt == StepConsent || s.UnexpectedAt == StepConsent {
+		return fmt.Errorf("phone: the consent step sends no message to tamper with or replace")
+	}
+	if s.Delay < 0 || s.DeviceCreationTimeout < 0 {
+		return fmt.Errorf("phone: negative duration")
+	}
+	return nil
+}
+
+// actionAt says what the script does at one step.
+type action int
+
+const (
+	actNormal action = iota
+	actFail
+	actUnexpected
+	actSilent
+)
+
+func (s Script) actionAt(st Step) action {
+	switch st {
+	case s.SilentAt:
+		return actSilent
+	case s.FailAt:
+		return actFail
+	case s.UnexpectedAt:
+		return actUnexpected
+	}
+	return actNormal
+}
