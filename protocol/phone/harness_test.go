@@ -42,11 +42,11 @@ type pairing struct {
 }
 
 type pairOptions struct {
-	gen        securechannel.Generation
-	script     Script
-	typedCode  func(real string) string // nil: type the phone's code
-	flowHTTP   *http.Client
-	phoneHTTP  *http.Client
+	gen                    securechannel.Generation
+	script                 Script
+	typedCode              func(real string) string // nil: type the phone's code
+	flowHTTP               *http.Client
+	phoneHTTP              *http.Client
 	desktopPoll, phonePoll rendezvous.PollConfig
 }
 
