@@ -25,9 +25,17 @@ func init() {
 // engineer's code registers it from an init() in a file of its own.
 var devServerPhone func(ctx context.Context, srv *devserver.Server, stdio Stdio) error
 
+// devServerPhoneUsage is the scripted phone's part of --help.
+var devServerPhoneUsage string
+
 func runDevServer(ctx context.Context, args []string, stdio Stdio) int {
 	fs := flag.NewFlagSet("dev-server", flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
+	fs.Usage = func() {
+		fmt.Fprintln(stdio.Err, "usage: qrlogin dev-server [flags]")
+		fs.PrintDefaults()
+		fmt.Fprint(stdio.Err, devServerPhoneUsage)
+	}
 	listen := fs.String("listen", "127.0.0.1:8008", "loopback `address` to listen on (port 0 picks a free one)")
 	sessionTTL := fs.Duration("session-ttl", 0, "rendezvous session lifetime for both generations (default: Synapse's 60s for 2024, 120s for MSC4388)")
 	deviceCodeTTL := fs.Duration("device-code-ttl", devserver.DefaultDeviceCodeLifetime, "device code lifetime (expires_in)")
