@@ -23,8 +23,7 @@ const ScreenshotDirEnv = "QRLOGIN_SCREENSHOT_DIR"
 
 // TestWindowOpensAndDraws starts the real binary on the X display, finds its
 // window by title with xdotool, grabs it with ImageMagick's import and checks
-// that the picture is a drawn screen (the start screen's icon included), not
-// a blank or black rectangle.
+// that the picture is a drawn screen, not a blank or black rectangle.
 func TestWindowOpensAndDraws(t *testing.T) {
 	RequireDisplay(t)
 	for _, tool := range []string{"xdotool", "/usr/bin/import"} {
@@ -103,22 +102,19 @@ func screenshot(ctx context.Context, windowID string) (image.Image, error) {
 	return png.Decode(bytes.NewReader(out))
 }
 
-// checkDrawn rejects pictures that are too small, nearly one colour, or
-// missing the start screen icon's blue tile.
+// checkDrawn rejects pictures that are too small, have few colours or are
+// nearly one colour. (It does not look for particular widgets: the screens
+// change; ui's own tests check those on Fyne's test driver.)
 func checkDrawn(img image.Image) error {
 	b := img.Bounds()
 	if b.Dx() < 200 || b.Dy() < 200 {
 		return fmt.Errorf("window is only %dx%d", b.Dx(), b.Dy())
 	}
 	counts := map[[3]uint32]int{}
-	iconBlue := 0
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			r, g, bl, _ := img.At(x, y).RGBA()
 			counts[[3]uint32{r >> 8, g >> 8, bl >> 8}]++
-			if bl > 0xc000 && r < 0x4000 && g < 0x6000 {
-				iconBlue++
-			}
 		}
 	}
 	most := 0
@@ -131,8 +127,6 @@ func checkDrawn(img image.Image) error {
 		return fmt.Errorf("only %d colours", len(counts))
 	case float64(most) > 0.97*float64(total):
 		return fmt.Errorf("%.1f%% of the window is one colour", 100*float64(most)/float64(total))
-	case iconBlue < 1000:
-		return fmt.Errorf("icon not visible (%d blue pixels)", iconBlue)
 	}
 	return nil
 }
