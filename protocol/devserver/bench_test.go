@@ -35,18 +35,3 @@ func BenchmarkPendingPoll(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkSigningBytes is canonical JSON of a cross-signing key.
-func BenchmarkSigningBytes(b *testing.B) {
-	acct, err := newAccount("@alice:127.0.0.1:8008", true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer acct.zero()
-	raw := []byte(`{"user_id":"@alice:127.0.0.1:8008","usage":["self_signing"],"keys":{"ed25519:abc":"abc"},"signatures":{"x":{"y":"z"}}}`)
-	for b.Loop() {
-		if _, err := signingBytes(raw); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

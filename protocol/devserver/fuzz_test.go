@@ -122,35 +122,6 @@ func FuzzParseKeysUpload(f *testing.F) {
 	})
 }
 
-// FuzzSigningBytes: the canonical form never panics, is idempotent and
-// never keeps signatures or unsigned.
-func FuzzSigningBytes(f *testing.F) {
-	f.Add([]byte(`{"one": 1, "two": "Two"}`))
-	f.Add([]byte(`{"a": -0, "b": 1e10, "signatures": {}, "unsigned": 1}`))
-	f.Add([]byte(`{"本": 2, "日": 1, "x": [1.5, {"z": null}]}`))
-	f.Add([]byte(`{"a":"\u2028<&>"}`))
-	f.Fuzz(func(t *testing.T, object []byte) {
-		once, err := signingBytes(object)
-		if err != nil {
-			return
-		}
-		twice, err := signingBytes(once)
-		if err != nil || string(twice) != string(once) {
-			t.Fatalf("not idempotent: %s → %s (%v)", once, twice, err)
-		}
-		var m map[string]json.RawMessage
-		if json.Unmarshal(once, &m) != nil {
-			t.Fatalf("canonical form is not a JSON object: %s", once)
-		}
-		if _, ok := m["signatures"]; ok {
-			t.Fatal("signatures kept")
-		}
-		if _, ok := m["unsigned"]; ok {
-			t.Fatal("unsigned kept")
-		}
-	})
-}
-
 // FuzzNormaliseUserCode: whatever a person types, the result has no
 // spaces, dashes or lower-case ASCII.
 func FuzzNormaliseUserCode(f *testing.F) {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/qrlogin/qrlogin/protocol/matrix"
 )
 
 // deviceKeys is the device_keys object of /keys/upload (C-S spec "Device
@@ -99,9 +101,10 @@ func parseKeysUpload(body []byte, userID, deviceID string) (keysUpload, error) {
 }
 
 // verifyDeviceKeys reports whether the device's own signature and the
-// account's self-signing signature verify on the uploaded device_keys.
+// account's self-signing signature verify on the uploaded device_keys
+// (spec appendix "Checking for a signature", via protocol/matrix).
 func verifyDeviceKeys(raw json.RawMessage, userID, deviceID, deviceEd25519, selfSigningPub string) (selfSigned, crossSigned bool) {
-	selfSigned = verifyObjectSignature(raw, userID, "ed25519:"+deviceID, deviceEd25519) == nil
-	crossSigned = verifyObjectSignature(raw, userID, "ed25519:"+selfSigningPub, selfSigningPub) == nil
+	selfSigned = matrix.VerifyJSON(raw, userID, "ed25519:"+deviceID, deviceEd25519) == nil
+	crossSigned = matrix.VerifyJSON(raw, userID, "ed25519:"+selfSigningPub, selfSigningPub) == nil
 	return selfSigned, crossSigned
 }
