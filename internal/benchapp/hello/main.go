@@ -1,0 +1,25 @@
+// Command hello is the yardstick for qrlogin's GUI benchmarks (issue 6 item
+// 4): the smallest useful Fyne window, a label and a button, built with the
+// same Fyne version and the same plain build flags as qrlogin, so that
+// internal/harness can report qrlogin's start-up time, memory and idle CPU
+// as ratios against it, measured in the same run on the same X server.
+package main
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+)
+
+// Title is what the benchmarks search for with xdotool.
+const Title = "Hello benchmark"
+
+func main() {
+	a := app.NewWithID("io.github.qrlogin.QRLogin.hello")
+	w := a.NewWindow(Title)
+	label := widget.NewLabel("Hello, world")
+	w.SetContent(container.NewVBox(label, widget.NewButton("Press me", func() { label.SetText("Pressed") })))
+	w.Resize(fyne.NewSize(520, 420))
+	w.ShowAndRun()
+}
