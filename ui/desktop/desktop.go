@@ -15,7 +15,7 @@ import (
 
 	"github.com/qrlogin/qrlogin/assets"
 	"github.com/qrlogin/qrlogin/internal/identity"
-	"github.com/qrlogin/qrlogin/ui/placeholder"
+	"github.com/qrlogin/qrlogin/ui"
 )
 
 // ErrNoDisplay is returned when there is no X display to open a window on;
@@ -44,8 +44,14 @@ func Run() int {
 	a := app.NewWithID(identity.AppID)
 	a.SetIcon(assets.AppIcon())
 	w := a.NewWindow(identity.DisplayName)
-	w.SetContent(placeholder.New())
-	w.Resize(fyne.NewSize(520, 420))
+	// ui.New sets the content and takes over closing, so that closing the
+	// window cancels a sign-in and tells the phone.
+	// (issue 6 demo/e2e hooks, ui/desktop/demo.go and title.go: the start
+	// screen's "Try it without a phone", and the title saying "Signed in".)
+	svc := ui.DefaultServices()
+	svc.TryWithoutPhone = tryWithoutPhone(a, w)
+	ui.New(w, withSignedInTitle(w, identity.DisplayName, svc))
+	w.Resize(fyne.NewSize(900, 600))
 	w.SetMaster()
 	w.ShowAndRun()
 	return 0

@@ -1,0 +1,164 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/qrlogin/qrlogin/app/accounts"
+	"github.com/qrlogin/qrlogin/app/explain"
+)
+
+// logoutTimeout bounds signing out: revoking is two small requests.
+const logoutTimeout = 30 * time.Second
+
+// accountStore opens the store once; the screens may ask from background
+// goroutines.
+type accountStore struct {
+	mu    sync.Mutex
+	store Accounts
+}
+
+func (a *App) accounts() (Accounts, error) {
+	a.store.mu.Lock()
+	defer a.store.mu.Unlock()
+	if a.store.store != nil {
+		return a.store.store, nil
+	}
+	if a.svc.OpenAccounts == nil {
+		return nil, errors.New("no account store in this build")
+	}
+	s, err := a.svc.OpenAccounts()
+	if err != nil {
+		return nil, err
+	}
+	a.store.store = s
+	return s, nil
+}
+
+func (a *App) listAccounts() ([]accounts.Meta, error) {
+	store, err := a.accounts()
+	if err != nil {
+		return nil, err
+	}
+	return store.List()
+}
+
+// ShowAccounts shows the accounts signed in on this computer, each with
+// Copy user ID and Sign out.
+func (a *App) ShowAccounts() {
+	a.qr = nil
+	title := heading("Accounts on this computer")
+	rows := container.NewVBox(widget.NewLabel("Reading the keyring…"))
+	back := newButton("Back", widget.MediumImportance, a.ShowStart, a.ShowStart)
+	back.Icon = theme.NavigateBackIcon()
+
+	a.show(&view{
+		name:     "accounts",
+		content:  container.NewBorder(title, container.NewHBox(back), nil, nil, container.NewVScroll(rows)),
+		focus:    back,
+		onEscape: a.ShowStart,
+	})
+	a.fillAccounts(rows)
+}
+
+// fillAccounts reads the list in the background and shows it.
+func (a *App) fillAccounts(rows *fyne.Container) {
+	a.background(func() {
+		list, err := a.listAccounts()
+		fyne.Do(func() {
+			rows.RemoveAll()
+			switch {
+			case err != nil:
+				x := explain.Error(err)
+				rows.Add(wrapped(x.Message, widget.DangerImportance))
+				rows.Add(wrapped(x.Next, widget.MediumImportance))
+			case len(list) == 0:
+				rows.Add(wrapped("No accounts are signed in on this computer yet. Go back and choose Sign in with QR code.", widget.MediumImportance))
+			default:
+				for _, m := range list {
+					rows.Add(a.accountRow(m, rows))
+					rows.Add(widget.NewSeparator())
+				}
+			}
+		})
+	})
+}
+
+// accountRow shows one account with its actions.
+func (a *App) accountRow(m accounts.Meta, rows *fyne.Container) fyne.CanvasObject {
+	user := widget.NewLabelWithStyle(m.UserID, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	user.Selectable = true
+	user.Truncation = fyne.TextTruncateEllipsis
+	details := widget.NewLabel("Device " + m.DeviceID + " · " + verifiedWords(m.Verified) + " · key backup " + presentWords(m.Backup))
+	details.Importance = widget.LowImportance
+	details.Wrapping = fyne.TextWrapWord
+	status := widget.NewLabel("")
+	status.Wrapping = fyne.TextWrapWord
+	status.Hide()
+
+	copyButton := newButton("Copy user ID", widget.MediumImportance, nil, a.ShowStart)
+	copyButton.Icon = theme.ContentCopyIcon()
+	copyButton.OnTapped = func() {
+		a.window.Clipboard().SetContent(m.UserID)
+		status.Importance = widget.MediumImportance
+		status.SetText("Copied " + m.UserID + ".")
+		status.Show()
+	}
+	signOut := newButton("Sign out…", widget.DangerImportance, nil, a.ShowStart)
+	signOut.Icon = theme.LogoutIcon()
+	signOut.OnTapped = func() {
+		msg := wrapped("Sign "+m.UserID+" out of this computer? The server ends this device's session and the keys stored here are removed.", widget.MediumImportance)
+		d := dialog.NewCustomConfirm("Sign out?", "Sign out", "Keep", msg, func(ok bool) {
+			if !ok {
+				return
+			}
+			signOut.Disable()
+			copyButton.Disable()
+			status.Importance = widget.MediumImportance
+			status.SetText("Signing out…")
+			status.Show()
+			a.background(func() {
+				err := a.logout(m.UserID)
+				fyne.Do(func() {
+					if err != nil {
+						x := explain.Error(err)
+						status.Importance = widget.DangerImportance
+						status.SetText(x.Message + " " + x.Next)
+						signOut.Enable()
+						copyButton.Enable()
+						return
+					}
+					a.fillAccounts(rows)
+				})
+			})
+		}, a.window)
+		d.Resize(fyne.NewSize(420, 200))
+		d.Show()
+	}
+	return container.NewVBox(user, details, container.NewHBox(copyButton, signOut), status)
+}
+
+func (a *App) logout(userID string) error {
+	store, err := a.accounts()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), logoutTimeout)
+	defer cancel()
+	return store.Logout(ctx, userID)
+}
+
+func presentWords(present bool) string {
+	if present {
+		return "present"
+	}
+	return "not shared"
+}

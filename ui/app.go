@@ -1,0 +1,311 @@
+// Package ui is qrlogin's window content: the start screen, the sign-in
+// screens (QR code, check code, approve, setting up encryption, done, error)
+// and the Accounts and Settings screens.
+//
+// The screens are views only. A sign-in runs in app/signin's controller on
+// its own goroutine; its login events are applied here with fyne.Do (the
+// fyneDo migration in FyneApp.toml), one screen per stage, and the only way
+// back is the small Controller interface. Tests feed events straight to the
+// App through a fake Controller, so no server is needed to drive a screen.
+//
+// The package does not import fyne.io/fyne/v2/app, so its tests run on
+// Fyne's test driver with no cgo and no display.
+package ui
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+
+	"github.com/qrlogin/qrlogin/app/accounts"
+	"github.com/qrlogin/qrlogin/app/config"
+	"github.com/qrlogin/qrlogin/protocol/login"
+)
+
+// Controller is what the screens need of a running sign-in;
+// *signin.Controller satisfies it.
+type Controller interface {
+	SubmitCheckCode(code string) bool
+	SwitchGeneration()
+	Cancel()
+	WaitTimeout(d time.Duration) error
+}
+
+// Accounts is the account store as the Accounts screen uses it.
+type Accounts interface {
+	List() ([]accounts.Meta, error)
+	Logout(ctx context.Context, userID string) error
+}
+
+// Services connects the screens to the rest of the app. DefaultServices
+// gives the real ones; tests and the demo replace some.
+type Services struct {
+	// StartSignIn begins a sign-in to homeserver with the given settings.
+	// emit may be called from any goroutine and must end with exactly one
+	// login.Done or login.Failed.
+	StartSignIn func(ctx context.Context, homeserver string, s config.Settings, emit func(login.Event)) Controller
+	// OpenAccounts opens the account store (the OS keyring).
+	OpenAccounts func() (Accounts, error)
+	LoadSettings func() (config.Settings, error)
+	SaveSettings func(config.Settings) error
+	// TryWithoutPhone runs the demo; the start screen offers it only when
+	// it is set.
+	TryWithoutPhone func()
+}
+
+// closeWait bounds how long closing the window waits for a cancelled
+// sign-in to tell the phone and delete its session.
+const closeWait = 3 * time.Second
+
+// App is the window's content: one screen at a time.
+type App struct {
+	window fyne.Window
+	svc    Services
+
+	settings   config.Settings
+	store      accountStore
+	homeserver string // what the user last asked to sign in to
+
+	// The running sign-in, if any. attempt numbers sign-ins so that events
+	// of a cancelled one, still arriving, are dropped.
+	ctrl    Controller
+	attempt int
+	cancel  context.CancelFunc
+	state   signInState
+
+	current  *view
+	qr       *qrScreen // the QR screen while it shows, for fresh codes
+	warnings *warningBar
+	root     *fyne.Container
+
+	// Seams for tests: the clock, the once-a-second ticker and where slow
+	// work (keyring, network) runs.
+	now        func() time.Time
+	newTicker  func(d time.Duration) (<-chan time.Time, func())
+	background func(func())
+}
+
+// signInState is what the events of the running sign-in have said so far,
+// for the Done screen.
+type signInState struct {
+	homeserver   string
+	userID       string
+	deviceID     string
+	crossSigning bool
+	backup       bool
+	secretsKnown bool
+}
+
+// view is one screen: its content, where the focus goes, and what Enter
+// and Escape do there.
+type view struct {
+	name     string
+	content  fyne.CanvasObject
+	focus    fyne.Focusable
+	onEnter  func()
+	onEscape func()
+	stop     func() // stops the screen's ticker or animation
+}
+
+// New builds the content of w, shows the start screen, and takes over the
+// window's close button so that closing cancels a running sign-in.
+func New(w fyne.Window, svc Services) *App { return newApp(w, svc, nil) }
+
+// newApp is New with a hook to replace the seams before the first screen.
+func newApp(w fyne.Window, svc Services, configure func(*App)) *App {
+	a := &App{
+		window:     w,
+		svc:        svc,
+		now:        time.Now,
+		newTicker:  realTicker,
+		background: func(f func()) { go f() },
+	}
+	if configure != nil {
+		configure(a)
+	}
+	a.warnings = newWarningBar()
+	a.root = container.NewBorder(nil, a.warnings.object(), nil, nil)
+	w.SetContent(a.root)
+	w.Canvas().SetOnTypedKey(a.typedKey)
+	w.SetCloseIntercept(func() {
+		a.Shutdown()
+		w.Close()
+	})
+	a.loadSettings()
+	a.ShowStart()
+	return a
+}
+
+func realTicker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
+}
+
+func (a *App) loadSettings() {
+	if a.svc.LoadSettings == nil {
+		a.settings = config.Settings{}.Defaults()
+		return
+	}
+	s, err := a.svc.LoadSettings()
+	if err != nil {
+		fyne.LogError("loading the settings (using the defaults)", err)
+	}
+	a.settings = s.Defaults()
+	a.homeserver = a.settings.LastHomeserver
+}
+
+// Screen names the screen showing, for tests and the end-to-end harness:
+// start, connecting, qr, check-code, checking, approve, encryption, done,
+// error, accounts, settings.
+func (a *App) Screen() string {
+	if a.current == nil {
+		return ""
+	}
+	return a.current.name
+}
+
+// show replaces the screen, stopping the old one's ticker, and focuses the
+// new one's first field.
+func (a *App) show(v *view) {
+	if a.current != nil && a.current.stop != nil {
+		a.current.stop()
+	}
+	a.current = v
+	// The border layout keeps the warning bar at the bottom; the screen
+	// fills the rest.
+	a.root.Objects = []fyne.CanvasObject{container.NewPadded(v.content), a.warnings.object()}
+	a.root.Refresh()
+	c := a.window.Canvas()
+	c.Unfocus()
+	if v.focus != nil {
+		c.Focus(v.focus)
+	}
+}
+
+// typedKey handles Enter and Escape when no field has the focus; focused
+// fields forward them (keys.go).
+func (a *App) typedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyEscape:
+		a.escape()
+	case fyne.KeyReturn, fyne.KeyEnter:
+		if a.current != nil && a.current.onEnter != nil {
+			a.current.onEnter()
+		}
+	}
+}
+
+func (a *App) escape() {
+	if a.current != nil && a.current.onEscape != nil {
+		a.current.onEscape()
+	}
+}
+
+// startSignIn begins a sign-in to homeserver and shows "connecting" until
+// the first QR code arrives.
+func (a *App) startSignIn(homeserver string) {
+	homeserver = strings.TrimSpace(homeserver)
+	a.cancelSignIn()
+	a.homeserver = homeserver
+	if a.settings.LastHomeserver != homeserver && a.svc.SaveSettings != nil {
+		a.settings.LastHomeserver = homeserver
+		s := a.settings
+		a.background(func() {
+			if err := a.svc.SaveSettings(s); err != nil {
+				fyne.LogError("saving the last homeserver", err)
+			}
+		})
+	}
+	a.attempt++
+	a.state = signInState{homeserver: homeserver}
+	a.warnings.clear()
+	attempt := a.attempt
+	emit := func(ev login.Event) {
+		fyne.Do(func() { a.apply(attempt, ev) })
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.showProgress("connecting", "Connecting to "+homeserver+"…", "Getting a sign-in code from your server.")
+	a.ctrl = a.svc.StartSignIn(ctx, homeserver, a.settings, emit)
+}
+
+// cancelSignIn stops the running sign-in, if any; its remaining events are
+// ignored. The controller tells the phone in the background.
+func (a *App) cancelSignIn() {
+	if a.ctrl != nil {
+		a.ctrl.Cancel()
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.ctrl, a.cancel = nil, nil
+	a.attempt++
+}
+
+// CancelSignIn is the Cancel button: stop the sign-in and go back to the
+// start screen.
+func (a *App) CancelSignIn() {
+	a.cancelSignIn()
+	a.ShowStart()
+}
+
+// Shutdown cancels a running sign-in and waits briefly so the phone is
+// told; the window calls it when closing.
+func (a *App) Shutdown() {
+	if a.current != nil && a.current.stop != nil {
+		a.current.stop()
+	}
+	ctrl := a.ctrl
+	a.cancelSignIn()
+	if ctrl != nil {
+		if err := ctrl.WaitTimeout(closeWait); err != nil {
+			fyne.LogError("closing the window", err)
+		}
+	}
+}
+
+// Apply shows a login event of the running sign-in; it must be called on
+// the UI goroutine (the controller's events arrive through fyne.Do).
+func (a *App) Apply(ev login.Event) { a.apply(a.attempt, ev) }
+
+func (a *App) apply(attempt int, ev login.Event) {
+	if attempt != a.attempt || a.ctrl == nil {
+		return // from a sign-in that was cancelled or has ended
+	}
+	switch e := ev.(type) {
+	case login.QRReady:
+		if a.current != nil && a.current.name == "qr" {
+			a.qr.replace(e) // a fresh code after an expiry, or the other generation
+			return
+		}
+		a.showQR(e)
+	case login.CheckCodeNeeded:
+		a.showCheckCode()
+	case login.SecureChannelEstablished:
+		a.showProgress("waiting", "Connected securely to your phone", "Waiting for your phone…")
+	case login.Homeserver:
+		a.state.homeserver = e.BaseURL
+		if a.current != nil && a.current.name == "waiting" {
+			a.showProgress("waiting", "Connected securely to your phone", "Signing in to "+e.BaseURL+"…")
+		}
+	case login.UserCode:
+		a.showApprove(e)
+	case login.LoggedIn:
+		a.state.userID, a.state.deviceID = e.UserID, e.DeviceID
+		a.showProgress("encryption", "Setting up encryption", "Signed in as "+e.UserID+". Getting your encryption keys from your phone…")
+	case login.Secrets:
+		a.state.crossSigning, a.state.backup, a.state.secretsKnown = e.CrossSigning, e.Backup, true
+	case login.Warning:
+		a.warnings.add(e.Message)
+	case login.Done:
+		a.ctrl, a.cancel = nil, nil
+		a.state.userID, a.state.deviceID = e.UserID, e.DeviceID
+		a.showDone(e)
+	case login.Failed:
+		a.ctrl, a.cancel = nil, nil
+		a.showFailure(e.Err)
+	}
+}

@@ -1,0 +1,88 @@
+package ui
+
+import (
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// Check code words.
+var (
+	CheckCodeTitle   = "Enter the code shown on your phone"
+	CheckCodeHelp    = "Your phone scanned the code and now shows two digits. Typing them here proves that it was your phone."
+	CheckCodeInvalid = "Type only the digits your phone shows: one or two of them, like 07."
+)
+
+// ValidCheckCode reports whether s can be a check code: one or two ASCII
+// digits. The 2024 generation's code is a number from 0 to 99 that a phone
+// may show as 7 rather than 07; the flow compares the value.
+func ValidCheckCode(s string) bool {
+	if len(s) < 1 || len(s) > 2 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// showCheckCode asks for the digits the phone shows.
+func (a *App) showCheckCode() {
+	a.qr = nil
+	problem := wrapped(CheckCodeInvalid, widget.DangerImportance)
+	problem.Hide()
+
+	code := newEntry(a.CancelSignIn)
+	code.SetPlaceHolder("Two digits")
+	submitted := false
+	submit := func() {
+		text := strings.TrimSpace(code.Text)
+		if !ValidCheckCode(text) {
+			problem.Show()
+			a.window.Canvas().Focus(code)
+			return
+		}
+		if submitted || a.ctrl == nil {
+			return
+		}
+		submitted = true
+		a.ctrl.SubmitCheckCode(text)
+		a.showProgress("checking", "Checking the code", "Making a secure connection to your phone…")
+	}
+	code.OnSubmitted = func(string) { submit() }
+	code.OnChanged = func(text string) {
+		// Say so as soon as something other than a digit is typed, or a
+		// third digit; an empty field is not an error yet.
+		text = strings.TrimSpace(text)
+		if text == "" || ValidCheckCode(text) {
+			problem.Hide()
+		} else {
+			problem.Show()
+		}
+	}
+	next := newButton("Continue", widget.HighImportance, submit, a.CancelSignIn)
+	next.Icon = theme.ConfirmIcon()
+	cancel := newButton("Cancel", widget.MediumImportance, a.CancelSignIn, a.CancelSignIn)
+	cancel.Icon = theme.CancelIcon()
+
+	// A narrow field: two digits, not a paragraph.
+	field := container.NewGridWrap(fyne.NewSize(140, code.MinSize().Height), code)
+	body := container.NewVBox(
+		heading(CheckCodeTitle),
+		wrapped(CheckCodeHelp, widget.MediumImportance),
+		container.NewHBox(field, next),
+		problem,
+	)
+	a.show(&view{
+		name:     "check-code",
+		content:  container.NewBorder(nil, container.NewHBox(cancel), nil, nil, body),
+		focus:    code,
+		onEnter:  submit,
+		onEscape: a.CancelSignIn,
+	})
+}

@@ -1,0 +1,42 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/qrlogin/qrlogin/app/explain"
+)
+
+// showFailure explains why the sign-in ended, in the words of the one
+// error table (app/explain), with Start again, Back, and the technical
+// reason folded away.
+func (a *App) showFailure(err error) {
+	a.qr = nil
+	x := explain.Error(err)
+	icon := widget.NewIcon(theme.NewErrorThemedResource(theme.ErrorIcon()))
+	message := heading(x.Message)
+	next := wrapped(x.Next, widget.MediumImportance)
+
+	detail := widget.NewLabel(x.Detail)
+	detail.Wrapping = fyne.TextWrapWord
+	detail.Selectable = true
+	detail.TextStyle = fyne.TextStyle{Monospace: true}
+	details := widget.NewAccordion(widget.NewAccordionItem("Details", detail))
+
+	homeserver := a.homeserver
+	again := newButton("Start again", widget.HighImportance, func() { a.startSignIn(homeserver) }, a.ShowStart)
+	again.Icon = theme.ViewRefreshIcon()
+	back := newButton("Back", widget.MediumImportance, a.ShowStart, a.ShowStart)
+	back.Icon = theme.NavigateBackIcon()
+
+	body := container.NewVBox(container.NewBorder(nil, nil, container.NewVBox(icon), nil, message), next, details)
+	a.show(&view{
+		name:     "error",
+		content:  container.NewBorder(nil, container.NewHBox(again, back), nil, nil, container.NewVScroll(body)),
+		focus:    again,
+		onEnter:  func() { a.startSignIn(homeserver) },
+		onEscape: a.ShowStart,
+	})
+}

@@ -1,0 +1,248 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/qrlogin/qrlogin/app/accounts"
+	"github.com/qrlogin/qrlogin/app/config"
+	"github.com/qrlogin/qrlogin/protocol/login"
+)
+
+// testNow is the fixed clock of every screen test, so countdowns and
+// goldens do not depend on when the test runs.
+var testNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+// fakeController records what the screens asked of the sign-in.
+type fakeController struct {
+	mu       sync.Mutex
+	codes    []string
+	switches int
+	cancels  int
+	waits    int
+}
+
+func (f *fakeController) SubmitCheckCode(code string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.codes = append(f.codes, code)
+	return true
+}
+func (f *fakeController) SwitchGeneration() { f.mu.Lock(); f.switches++; f.mu.Unlock() }
+func (f *fakeController) Cancel()           { f.mu.Lock(); f.cancels++; f.mu.Unlock() }
+func (f *fakeController) WaitTimeout(time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.waits++
+	return nil
+}
+
+// fakeAccounts is an in-memory account store.
+type fakeAccounts struct {
+	list      []accounts.Meta
+	listErr   error
+	logoutErr error
+	loggedOut []string
+}
+
+func (f *fakeAccounts) List() ([]accounts.Meta, error) { return f.list, f.listErr }
+func (f *fakeAccounts) Logout(_ context.Context, user string) error {
+	if f.logoutErr != nil {
+		return f.logoutErr
+	}
+	f.loggedOut = append(f.loggedOut, user)
+	for i, m := range f.list {
+		if m.UserID == user {
+			f.list = append(f.list[:i], f.list[i+1:]...)
+			break
+		}
+	}
+	return nil
+}
+
+// harness is one App in a test window with fakes behind it.
+type harness struct {
+	t        *testing.T
+	app      *App
+	window   fyne.Window
+	accounts *fakeAccounts
+	saved    []config.Settings
+	started  []string // homeservers
+	ctrls    []*fakeController
+	emits    []func(login.Event)
+	stops    int
+}
+
+type harnessOption func(*harness, *Services)
+
+func withAccounts(list ...accounts.Meta) harnessOption {
+	return func(h *harness, _ *Services) { h.accounts.list = list }
+}
+
+func withDemo(f func()) harnessOption {
+	return func(_ *harness, s *Services) { s.TryWithoutPhone = f }
+}
+
+func withSettings(cfg config.Settings) harnessOption {
+	return func(_ *harness, s *Services) {
+		s.LoadSettings = func() (config.Settings, error) { return cfg, nil }
+	}
+}
+
+// newHarness opens the app in an 900×600 test window (the window's size in
+// ui/desktop) on the test app's theme.
+func newHarness(t *testing.T, opts ...harnessOption) *harness {
+	t.Helper()
+	h := &harness{t: t, accounts: &fakeAccounts{}}
+	svc := Services{
+		StartSignIn: func(_ context.Context, hs string, _ config.Settings, emit func(login.Event)) Controller {
+			c := &fakeController{}
+			h.started = append(h.started, hs)
+			h.ctrls = append(h.ctrls, c)
+			h.emits = append(h.emits, emit)
+			return c
+		},
+		OpenAccounts: func() (Accounts, error) { return h.accounts, nil },
+		LoadSettings: func() (config.Settings, error) { return config.Settings{LastHomeserver: "example.org"}, nil },
+		SaveSettings: func(s config.Settings) error { h.saved = append(h.saved, s); return nil },
+	}
+	for _, o := range opts {
+		o(h, &svc)
+	}
+	w := test.NewTempWindow(t, nil)
+	w.Resize(fyne.NewSize(900, 600))
+	h.window = w
+	h.app = newApp(w, svc, func(a *App) {
+		a.now = func() time.Time { return testNow }
+		// A ticker that never fires: tests move the countdown themselves.
+		a.newTicker = func(time.Duration) (<-chan time.Time, func()) { return nil, func() { h.stops++ } }
+		a.background = func(f func()) { f() }
+	})
+	return h
+}
+
+// emit sends an event as the running sign-in's controller would.
+func (h *harness) emit(ev login.Event) {
+	h.t.Helper()
+	if len(h.emits) == 0 {
+		h.t.Fatal("no sign-in was started")
+	}
+	h.emits[len(h.emits)-1](ev)
+}
+
+func (h *harness) ctrl() *fakeController {
+	h.t.Helper()
+	if len(h.ctrls) == 0 {
+		h.t.Fatal("no sign-in was started")
+	}
+	return h.ctrls[len(h.ctrls)-1]
+}
+
+func (h *harness) wantScreen(name string) {
+	h.t.Helper()
+	if got := h.app.Screen(); got != name {
+		h.t.Fatalf("screen %q, want %q", got, name)
+	}
+}
+
+// key presses a key as the driver does: to the focused widget if any, else
+// to the canvas.
+func (h *harness) key(name fyne.KeyName) {
+	c := h.window.Canvas()
+	if f := c.Focused(); f != nil {
+		f.TypedKey(&fyne.KeyEvent{Name: name})
+		return
+	}
+	if on := c.OnTypedKey(); on != nil {
+		on(&fyne.KeyEvent{Name: name})
+	}
+}
+
+// signInToQR starts a sign-in from the start screen and shows a QR code.
+func (h *harness) signInToQR(alternative string) {
+	h.t.Helper()
+	h.button("Sign in with QR code").OnTapped()
+	h.emit(login.QRReady{Protocol: "msc4388", Payload: testPayload(1), ExpiresAt: testNow.Add(4*time.Minute + 59*time.Second), Alternative: alternative})
+	h.wantScreen("qr")
+}
+
+// testPayload is a deterministic stand-in for a QR payload, about the size
+// of an MSC4388 one.
+func testPayload(seed byte) []byte {
+	p := []byte("IO_ELEMENT_MSC4388\x03\x00")
+	for i := range 32 {
+		p = append(p, seed+byte(i)*7)
+	}
+	p = append(p, []byte("\x00\x24e1f2c3d4-0000-4000-8000-123456789abc\x00\x18https://matrix.example.org")...)
+	return p
+}
+
+// widgets finds every object of type T on the window.
+func widgets[T fyne.CanvasObject](h *harness) []T {
+	var out []T
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() {
+			return
+		}
+		if v, ok := o.(T); ok {
+			out = append(out, v)
+		}
+		switch v := o.(type) {
+		case *fyne.Container:
+			for _, c := range v.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(v).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(h.window.Content())
+	for _, o := range h.window.Canvas().Overlays().List() {
+		walk(o)
+	}
+	return out
+}
+
+// button finds the visible button labelled text.
+func (h *harness) button(text string) *widget.Button {
+	h.t.Helper()
+	for _, b := range widgets[*button](h) {
+		if b.Text == text {
+			return &b.Button
+		}
+	}
+	for _, b := range widgets[*widget.Button](h) {
+		if b.Text == text {
+			return b
+		}
+	}
+	h.t.Fatalf("no button %q on screen %q", text, h.app.Screen())
+	return nil
+}
+
+// hasText reports whether a visible label or hyperlink says text.
+func (h *harness) hasText(text string) bool {
+	for _, l := range widgets[*widget.Label](h) {
+		if l.Text == text {
+			return true
+		}
+	}
+	for _, l := range widgets[*widget.Hyperlink](h) {
+		if l.Text == text {
+			return true
+		}
+	}
+	return false
+}
+
+var errTest = errors.New("test failure")
