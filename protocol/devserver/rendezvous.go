@@ -48,6 +48,20 @@ func (s *Server) buildRendezvous(base string) (http.Handler, error) {
 	return h, nil
 }
 
+// closeRendezvous ends a rendezvous handler that holds resources: the
+// default factory's *rendezvous.Server runs a sweeper goroutine until its
+// Close; a custom factory's handler may have Close() error. nil and
+// handlers without Close need nothing.
+func closeRendezvous(h http.Handler) error {
+	switch c := h.(type) {
+	case interface{ Close() error }:
+		return c.Close()
+	case interface{ Close() }:
+		c.Close()
+	}
+	return nil
+}
+
 // handleRendezvous gates the rendezvous paths the way Synapse's config does
 // and delegates the rest: a generation that is off answers 404
 // M_UNRECOGNIZED (its servlet is not registered); MSC4388's authenticated

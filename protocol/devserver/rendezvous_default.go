@@ -6,6 +6,10 @@ import (
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 )
 
+// The dev server's Close stops the default handler's sweeper goroutine
+// through this method (closeRendezvous).
+var _ interface{ Close() } = (*rendezvous.Server)(nil)
+
 // defaultRendezvousFactory mounts the rendezvous package's server. The dev
 // server gates the paths itself (generation off → 404, MSC4388
 // authenticated mode → its own token check), so the rendezvous server runs

@@ -82,12 +82,22 @@ func (s *Server) setBaseURL(raw string) error {
 		return err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.baseURL != "" {
-		acct.zero()
-		return errors.New("devserver: base URL already set")
+	var refused error
+	switch {
+	case s.closed:
+		refused = errors.New("devserver: server is closed")
+	case s.baseURL != "":
+		refused = errors.New("devserver: base URL already set")
+	default:
+		s.baseURL, s.serverName, s.acct, s.rendezvous = base, u.Host, acct, rv
 	}
-	s.baseURL, s.serverName, s.acct, s.rendezvous = base, u.Host, acct, rv
+	s.mu.Unlock()
+	if refused != nil {
+		// Close has run or will not see these: end them here, or the
+		// rendezvous server's sweeper goroutine outlives the dev server.
+		acct.zero()
+		return errors.Join(refused, closeRendezvous(rv))
+	}
 	return nil
 }
 
@@ -172,8 +182,9 @@ func (s *Server) PublicKeys() (CrossSigningPublicKeys, error) {
 
 var errNotReady = errors.New("devserver: server has no base URL yet (call Start) or is closed")
 
-// Close stops serving (if Start was used), ends the rendezvous handler if it
-// has a Close method, and zeroes the account's private keys.
+// Close stops serving (if Start was used), ends the rendezvous handler (the
+// default one's sweeper goroutine; see closeRendezvous) and zeroes the
+// account's private keys.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -194,13 +205,7 @@ func (s *Server) Close() error {
 			err = srv.Close()
 		}
 	}
-	switch c := rv.(type) {
-	case interface{ Close() error }:
-		err = errors.Join(err, c.Close())
-	case interface{ Close() }:
-		c.Close()
-	}
-	return err
+	return errors.Join(err, closeRendezvous(rv))
 }
 
 // ServeHTTP applies injected faults, then routes.
