@@ -283,7 +283,9 @@ func (s *ETagSession) Send(ctx context.Context, payload string) error {
 
 // Receive polls with If-None-Match until a 200 brings a non-empty text/plain
 // payload under an ETag this device has not seen (rust-sdk's acceptance
-// rule, REFERENCE-IMPLEMENTATIONS.md 3.1); 304 means nothing new.
+// rule, REFERENCE-IMPLEMENTATIONS.md 3.1); 304 means nothing new. Synapse's
+// ETags are content-addressed, so a peer writing byte-identical data to the
+// last payload is invisible; the secure channel's payloads never repeat.
 func (s *ETagSession) Receive(ctx context.Context, pace Pace) (string, error) {
 	interval := s.c.cfg.Poll.interval(pace)
 	for {
