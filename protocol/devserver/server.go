@@ -208,17 +208,28 @@ func (s *Server) Close() error {
 	return errors.Join(err, closeRendezvous(rv))
 }
 
-// ServeHTTP applies injected faults, then routes.
+// ServeHTTP sets Synapse's CORS headers on the Matrix paths, answers their
+// preflights, applies injected faults, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cors := synapseCORSPath(r.URL.Path)
+	if cors {
+		setSynapseCORS(w.Header())
+	}
+	preflight := cors && r.Method == http.MethodOptions
 	s.mu.Lock()
 	ready, closed := s.baseURL != "", s.closed
-	fault := s.takeFault(r.URL.Path)
+	var fault *Fault
+	if !preflight { // a preflight must not use up a fault meant for the request
+		fault = s.takeFault(r.URL.Path)
+	}
 	s.mu.Unlock()
 	switch {
 	case closed:
 		writeMatrixError(w, http.StatusServiceUnavailable, "M_UNKNOWN", "server is shutting down")
 	case !ready:
 		writeMatrixError(w, http.StatusServiceUnavailable, "M_UNKNOWN", "server has no base URL yet")
+	case preflight:
+		answerPreflight(w)
 	case fault != nil:
 		fault.write(w)
 	default:
