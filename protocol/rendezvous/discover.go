@@ -27,7 +27,8 @@ func isLoopbackHost(host string) bool {
 
 // Discover2024 reports whether the homeserver at baseURL advertises the
 // 2024 rendezvous (unstable_features["org.matrix.msc4108"] in
-// /_matrix/client/versions). hc may be nil.
+// /_matrix/client/versions). hc may be nil. A server without /versions
+// (404) gives an error that errors.Is ErrNotEnabled.
 func Discover2024(ctx context.Context, hc *http.Client, baseURL string) (bool, error) {
 	if _, err := CheckURL(baseURL); err != nil {
 		return false, err

@@ -180,6 +180,9 @@ func probe2024(ctx context.Context, opts Options) probe {
 	}
 	ok, err := rendezvous.Discover2024(ctx, opts.HTTPClient, opts.HomeserverURL)
 	switch {
+	case errors.Is(err, rendezvous.ErrNotEnabled):
+		// No /versions at all (404): not a homeserver that offers it.
+		return probe{missing: "it does not advertise MSC4108 (org.matrix.msc4108)"}
 	case err != nil:
 		return probe{err: err}
 	case !ok:
