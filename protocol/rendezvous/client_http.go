@@ -148,7 +148,7 @@ func (t transport) do(ctx context.Context, op string, build func(context.Context
 			return nil, err
 		}
 		ex, err := t.roundTrip(req)
-		if ctxErr := ctx.Err(); ctxErr != nil {
+		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
 		var wait time.Duration

@@ -17,11 +17,10 @@ import (
 // homeserver fakes what the probes read: /versions and the MSC4388
 // discovery endpoint (REFERENCE-IMPLEMENTATIONS.md 2 and 3.1).
 type homeserver struct {
-	msc4108       bool
-	msc4388       string // "off", "open", "authenticated", "closed" (create_available false)
-	create2024    bool   // serves the 2024 create endpoint (standalone server)
-	token         string
-	sawAuthOn2024 bool
+	msc4108    bool
+	msc4388    string // "off", "open", "authenticated", "closed" (create_available false)
+	create2024 bool   // serves the 2024 create endpoint (standalone server)
+	token      string
 }
 
 func (h *homeserver) start(t *testing.T) *httptest.Server {
