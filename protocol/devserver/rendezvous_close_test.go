@@ -6,33 +6,154 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 )
 
-// recordRendezvous wraps the default factory and keeps every
-// *rendezvous.Server it builds, so a test can see whether its sweeper
-// goroutine still runs.
-func recordRendezvous(t *testing.T, cfg *Config) *[]*rendezvous.Server {
-	t.Helper()
-	var built []*rendezvous.Server
-	cfg.Rendezvous = func(o RendezvousOptions) (http.Handler, error) {
-		h, err := defaultRendezvousFactory(o)
-		if rv, ok := h.(*rendezvous.Server); ok {
-			built = append(built, rv)
-		} else if err == nil {
-			t.Errorf("the default factory built a %T, not a *rendezvous.Server", h)
-		}
-		return h, err
-	}
-	return &built
+// closeHook is the default factory's *rendezvous.Server with a Close that
+// records being called: the dev server must end every one it builds, or
+// its sweeper goroutine leaks.
+type closeHook struct {
+	*rendezvous.Server
+	closed atomic.Bool
 }
 
-// sweeperRunning reports whether rv's sweeper goroutine is alive: the
-// goroutine dump names it with its receiver, so servers of other tests do
-// not count.
+func (c *closeHook) Close() {
+	c.closed.Store(true)
+	c.Server.Close()
+}
+
+// newHooked builds a dev server whose rendezvous handlers are hooked.
+func newHooked(t *testing.T, cfg Config) (*Server, func() []*closeHook) {
+	t.Helper()
+	var mu sync.Mutex
+	var built []*closeHook
+	cfg.Rendezvous = func(o RendezvousOptions) (http.Handler, error) {
+		h, err := defaultRendezvousFactory(o)
+		if err != nil {
+			return nil, err
+		}
+		rv, ok := h.(*rendezvous.Server)
+		if !ok {
+			t.Errorf("the default factory built a %T, not a *rendezvous.Server", h)
+			return h, nil
+		}
+		hook := &closeHook{Server: rv}
+		mu.Lock()
+		built = append(built, hook)
+		mu.Unlock()
+		return hook, nil
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, func() []*closeHook {
+		mu.Lock()
+		defer mu.Unlock()
+		return built
+	}
+}
+
+// expectAllClosed checks that want rendezvous servers were built and all
+// of them closed.
+func expectAllClosed(t *testing.T, built []*closeHook, want int) {
+	t.Helper()
+	if len(built) != want {
+		t.Fatalf("%d rendezvous servers built, want %d", len(built), want)
+	}
+	for i, h := range built {
+		if !h.closed.Load() {
+			t.Errorf("rendezvous server %d of %d was never closed: its sweeper goroutine leaks", i+1, len(built))
+		}
+	}
+}
+
+func mustClose(t *testing.T, s *Server) {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCloseStopsRendezvousSweeper: every rendezvous.Server the dev server
+// builds is closed by the time the dev server is, however the dev server
+// got its base URL and whatever order Start and Close come in.
+func TestCloseStopsRendezvousSweeper(t *testing.T) {
+	t.Run("running", func(t *testing.T) {
+		s, built := newHooked(t, Config{})
+		if err := s.Start(context.Background(), "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		mustClose(t, s)
+		expectAllClosed(t, built(), 1)
+	})
+	t.Run("context ends", func(t *testing.T) {
+		s, built := newHooked(t, Config{})
+		ctx, cancel := context.WithCancel(context.Background())
+		if err := s.Start(ctx, "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		deadline := time.Now().Add(2 * time.Second)
+		for len(built()) == 1 && !built()[0].closed.Load() && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		expectAllClosed(t, built(), 1)
+	})
+	t.Run("base URL set twice", func(t *testing.T) {
+		s, built := newHooked(t, Config{BaseURL: "http://127.0.0.1:8008"})
+		if err := s.setBaseURL("http://127.0.0.1:8009"); err == nil {
+			t.Fatal("a second base URL was accepted")
+		}
+		mustClose(t, s)
+		expectAllClosed(t, built(), 2)
+	})
+	t.Run("closed before Start", func(t *testing.T) {
+		s, built := newHooked(t, Config{})
+		mustClose(t, s)
+		if err := s.Start(context.Background(), "127.0.0.1:0"); err == nil {
+			t.Fatal("Start after Close succeeded")
+		}
+		expectAllClosed(t, built(), 1)
+	})
+}
+
+// TestCloseEndsSweeperGoroutine is the same check on the real goroutine,
+// without the hook: the goroutine dump names each sweeper with its
+// receiver, so servers of other tests do not count.
+func TestCloseEndsSweeperGoroutine(t *testing.T) {
+	var rv *rendezvous.Server
+	cfg := Config{Rendezvous: func(o RendezvousOptions) (http.Handler, error) {
+		h, err := defaultRendezvousFactory(o)
+		rv, _ = h.(*rendezvous.Server)
+		return h, err
+	}}
+	s := startServer(t, cfg)
+	if rv == nil {
+		t.Fatal("the default factory built no *rendezvous.Server")
+	}
+	// The sweeper goroutine is started by NewServer but may not have run
+	// yet; a goroutine that has not run shows no receiver.
+	waitFor(t, "the sweeper to run", func() bool { return sweeperRunning(rv) })
+	mustClose(t, s)
+	waitFor(t, "the sweeper to end after Close", func() bool { return !sweeperRunning(rv) })
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// sweeperRunning reports whether rv's sweeper goroutine is in the dump.
 func sweeperRunning(rv *rendezvous.Server) bool {
 	buf := make([]byte, 1<<20)
 	for {
@@ -44,83 +165,4 @@ func sweeperRunning(rv *rendezvous.Server) bool {
 		buf = make([]byte, 2*len(buf))
 	}
 	return strings.Contains(string(buf), fmt.Sprintf("rendezvous.(*Server).sweepLoop(%p", rv))
-}
-
-// expectSweepersStopped waits briefly for every recorded sweeper to be gone
-// (Close waits for the loop to return, but the goroutine leaves the dump a
-// moment later).
-func expectSweepersStopped(t *testing.T, built []*rendezvous.Server) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for i, rv := range built {
-		for sweeperRunning(rv) {
-			if time.Now().After(deadline) {
-				t.Fatalf("rendezvous server %d of %d: its sweeper goroutine outlived the dev server's Close", i+1, len(built))
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-}
-
-// TestCloseStopsRendezvousSweeper: every rendezvous.Server the dev server
-// builds has its sweeper stopped by the time the dev server is closed,
-// however the dev server got its base URL and whatever order Start and
-// Close come in.
-func TestCloseStopsRendezvousSweeper(t *testing.T) {
-	t.Run("running", func(t *testing.T) {
-		var cfg Config
-		built := recordRendezvous(t, &cfg)
-		s := startServer(t, cfg)
-		if len(*built) != 1 || !sweeperRunning((*built)[0]) {
-			t.Fatalf("want one running sweeper, have %d (the check below would prove nothing)", len(*built))
-		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		expectSweepersStopped(t, *built)
-	})
-	t.Run("context ends", func(t *testing.T) {
-		var cfg Config
-		built := recordRendezvous(t, &cfg)
-		s, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		if err := s.Start(ctx, "127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		cancel()
-		expectSweepersStopped(t, *built)
-	})
-	t.Run("base URL set twice", func(t *testing.T) {
-		cfg := Config{BaseURL: "http://127.0.0.1:8008"}
-		built := recordRendezvous(t, &cfg)
-		s, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.setBaseURL("http://127.0.0.1:8009"); err == nil {
-			t.Fatal("a second base URL was accepted")
-		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		expectSweepersStopped(t, *built)
-	})
-	t.Run("closed before Start", func(t *testing.T) {
-		var cfg Config
-		built := recordRendezvous(t, &cfg)
-		s, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(context.Background(), "127.0.0.1:0"); err == nil {
-			t.Fatal("Start after Close succeeded")
-		}
-		expectSweepersStopped(t, *built)
-	})
 }
