@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"time"
 )
@@ -93,6 +94,16 @@ func (p *Poller) Poll(ctx context.Context, da *DeviceAuthorization) (*Token, err
 			return nil, ErrAccessDenied
 		case errors.As(err, &oe) && oe.Code == "expired_token":
 			return nil, ErrAuthorizationExpired
+		case errors.As(err, &oe) && (oe.Status >= 500 || oe.Status == http.StatusTooManyRequests):
+			// A 5xx or 429 is the server (or a proxy) having a moment, not
+			// the user's decision: the device code is still good, so treat
+			// it like a network failure and poll again after the interval.
+			// (Its body may even carry an "error" member: a Matrix error
+			// object's human text, as Synapse's rate limiter sends.)
+			failures++
+			if failures >= maxTransportFailures {
+				return nil, err
+			}
 		case errors.As(err, &oe):
 			return nil, err
 		default:
