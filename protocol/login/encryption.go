@@ -5,6 +5,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/matrix"
 )
@@ -73,13 +76,17 @@ func (f *Flow) finishEncryption(ctx context.Context, res *Result, secretsRaw []b
 	if secretsRaw != nil {
 		s, err := matrix.ParseSecrets(secretsRaw)
 		if err == nil {
-			err = f.verifySecrets(ctx, mc, res.UserID, s)
+			err = f.verifySecretsRetrying(ctx, mc, res.UserID, s)
 		}
 		if err != nil {
 			if s != nil {
 				s.Zero()
 			}
-			f.emit(Warning{Code: "secrets_mismatch", Message: "The encryption keys from your phone do not match the ones your server publishes, so they were not saved. This computer is signed in but not verified."})
+			if isServerTrouble(err) {
+				f.emit(Warning{Code: "secrets_unverified", Message: "Your server could not be asked whether the encryption keys from your phone are genuine, so they were not saved. This computer is signed in but not verified."})
+			} else {
+				f.emit(Warning{Code: "secrets_mismatch", Message: "The encryption keys from your phone do not match the ones your server publishes, so they were not saved. This computer is signed in but not verified."})
+			}
 		} else {
 			secrets = s
 		}
@@ -119,6 +126,42 @@ func (f *Flow) finishEncryption(ctx context.Context, res *Result, secretsRaw []b
 		res.Verified = uploaded
 	}
 	return nil
+}
+
+// verifySecretsRetrying is verifySecrets, tried again (up to three times,
+// a second apart) while the server answers 5xx or cannot be reached: a
+// moment of server trouble must not be mistaken for keys that do not
+// match (found by the e2e fault tests; the matrix client already retries
+// 429 itself).
+func (f *Flow) verifySecretsRetrying(ctx context.Context, mc *matrix.Client, userID string, s *matrix.Secrets) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			t := time.NewTimer(time.Second)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return err
+			}
+		}
+		if err = f.verifySecrets(ctx, mc, userID, s); err == nil || !isServerTrouble(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// isServerTrouble tells a failed request (5xx, 429, no answer) apart from
+// an answer that contradicts the phone's secrets.
+func isServerTrouble(err error) bool {
+	var me *matrix.Error
+	if errors.As(err, &me) {
+		return me.Status >= 500 || me.Status == 429
+	}
+	var ue *url.Error
+	var ne net.Error
+	return errors.As(err, &ue) || errors.As(err, &ne)
 }
 
 // verifySecrets compares the phone's secrets with the server's public keys.

@@ -215,3 +215,38 @@ func securechannelCode(s string) int {
 	}
 	return n
 }
+
+// TestKeysQueryTroubleIsNotAMismatch: a 500 from /keys/query while the new
+// device checks the secrets is retried; a server that keeps failing gives
+// the secrets_unverified warning, not secrets_mismatch.
+func TestKeysQueryTroubleIsNotAMismatch(t *testing.T) {
+	for _, c := range []struct {
+		count       int
+		verified    bool
+		wantWarning string
+	}{{1, true, ""}, {100, false, "secrets_unverified"}} {
+		t.Run(fmt.Sprint(c.count), func(t *testing.T) {
+			t.Parallel()
+			srv := startDevServer(t, devserver.Config{})
+			if err := srv.InjectFault(devserver.Fault{PathPrefix: "/_matrix/client/v3/keys/query", Count: c.count, Status: 500}); err != nil {
+				t.Fatal(err)
+			}
+			p := pair(t, srv, pairOptions{gen: securechannel.MSC4388})
+			if p.flowErr != nil || p.phoneErr != nil {
+				t.Fatalf("flow: %v; phone: %v", p.flowErr, p.phoneErr)
+			}
+			if p.flowRes.Verified != c.verified {
+				t.Fatalf("verified = %v, want %v", p.flowRes.Verified, c.verified)
+			}
+			var warnings []string
+			for _, ev := range p.events {
+				if w, ok := ev.(login.Warning); ok {
+					warnings = append(warnings, w.Code)
+				}
+			}
+			if (c.wantWarning == "" && len(warnings) > 0) || (c.wantWarning != "" && (len(warnings) != 1 || warnings[0] != c.wantWarning)) {
+				t.Fatalf("warnings %v, want %q", warnings, c.wantWarning)
+			}
+		})
+	}
+}
