@@ -15,6 +15,13 @@ func SigningBytes(v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Canonicalise the whole input first: it rejects duplicate keys and
+	// invalid UTF-8 at every level, which the map below would silently
+	// merge or replace (two parsers must never read one signed object two
+	// ways).
+	if _, err := Canonicalize(raw); err != nil {
+		return nil, err
+	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
 		return nil, fmt.Errorf("%w: signed JSON must be an object", ErrNotCanonicalizable)

@@ -71,3 +71,11 @@ func BenchmarkSigningBytes(b *testing.B) {
 		}
 	}
 }
+
+func TestSigningBytesRejectsTopLevelAmbiguity(t *testing.T) {
+	for _, in := range []string{`{"a":1,"a":2}`, "{\"\xff\":1}"} {
+		if _, err := SigningBytes(json.RawMessage(in)); err == nil {
+			t.Errorf("SigningBytes(%q) accepted an ambiguous object", in)
+		}
+	}
+}
