@@ -12,6 +12,7 @@ import (
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/protocol/login"
+	"github.com/qrlogin/qrlogin/protocol/matrix"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous/choose"
@@ -70,6 +71,9 @@ func explain(err error) Explanation {
 		unavailable *accounts.UnavailableError
 		urlErr      *url.Error
 		netErr      net.Error
+		unexpected  *login.UnexpectedMessageError
+		oauthErr    *oauth.Error
+		matrixErr   *matrix.Error
 	)
 	switch {
 	case errors.As(err, &phone):
@@ -107,7 +111,12 @@ func explain(err error) Explanation {
 		return Explanation{Code: CodeNetwork, Message: "The server could not be reached.", Next: "Check your internet connection and the server name, then try again."}
 	case errors.Is(err, rendezvous.ErrInsecureURL):
 		return Explanation{Code: CodeServerUnsupported, Message: "The server address must start with https://.", Next: "Check the server name and try again."}
-	case errors.Is(err, rendezvous.ErrRateLimited), errors.Is(err, rendezvous.ErrMalformedResponse):
+	case errors.As(err, &unexpected):
+		return Explanation{Code: login.ReasonUnexpectedMessageReceived, Message: "Your phone and this computer got out of step.",
+			Next: "Start again, and keep the app on your phone open until the end. If it keeps happening, update the Matrix app on your phone."}
+	case errors.As(err, &oauthErr) && (oauthErr.Status >= 500 || oauthErr.Status == 429),
+		errors.As(err, &matrixErr) && (matrixErr.Status >= 500 || matrixErr.Status == 429),
+		errors.Is(err, rendezvous.ErrRateLimited), errors.Is(err, rendezvous.ErrMalformedResponse):
 		return Explanation{Code: CodeServerError, Message: "The server is not answering properly right now.", Next: "Wait a minute and try again."}
 	}
 	return Explanation{Code: CodeFailed, Message: "The sign-in did not work.", Next: "Start again. The details below say what went wrong."}
