@@ -1,0 +1,136 @@
+package securechannel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+)
+
+// TestBothRolesThroughTheRealServer runs G and S against the project's own
+// rendezvous server over HTTP on 127.0.0.1 (no in-memory stand-in), for both
+// generations and, for MSC4388, both variants and both API paths.
+func TestBothRolesThroughTheRealServer(t *testing.T) {
+	cfg := rendezvous.DefaultServerConfig()
+	cfg.Rate = rendezvous.RequestRate{} // unlimited: both clients poll fast
+	srv := rendezvous.NewServer(cfg)
+	defer srv.Close()
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	poll := rendezvous.PollConfig{Reply: 20 * time.Millisecond, Human: 20 * time.Millisecond}
+
+	cases := []struct {
+		gen     Generation
+		variant Variant
+	}{
+		{MSC4108v2024, VariantReference},
+		{MSC4388, VariantReference},
+		{MSC4388, VariantMSCText},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%s/%s", tc.gen, tc.variant), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			gSess, sSess, bind := realPair(ctx, t, ts.URL, tc.gen, tc.variant, poll)
+
+			g, err := NewGenerator(tc.gen, tc.variant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				ch  *Channel
+				err error
+			}
+			gDone := make(chan result, 1)
+			go func() {
+				ch, err := g.Accept(ctx, gSess, bind)
+				gDone <- result{ch, err}
+			}()
+			sCh, err := Scan(ctx, tc.gen, tc.variant, sSess(ctx), g.PublicKey(), bind)
+			if err != nil {
+				t.Fatalf("Scan: %v", err)
+			}
+			gr := <-gDone
+			if gr.err != nil {
+				t.Fatalf("Accept: %v", gr.err)
+			}
+			gCh := gr.ch
+			if err := gCh.Confirm(sCh.CheckCode().String()); err != nil {
+				t.Fatalf("Confirm(%s): %v", sCh.CheckCode(), err)
+			}
+			// Ping-pong a few messages: S speaks first after the handshake.
+			for i := range 3 {
+				msg := fmt.Sprintf(`{"type":"m.test","n":%d}`, i)
+				if err := sCh.Send(ctx, []byte(msg)); err != nil {
+					t.Fatalf("S send %d: %v", i, err)
+				}
+				got, err := gCh.Receive(ctx, rendezvous.PaceReply)
+				if err != nil || string(got) != msg {
+					t.Fatalf("G receive %d: %q, %v", i, got, err)
+				}
+				reply := fmt.Sprintf(`{"type":"m.reply","n":%d}`, i)
+				if err := gCh.Send(ctx, []byte(reply)); err != nil {
+					t.Fatalf("G send %d: %v", i, err)
+				}
+				got, err = sCh.Receive(ctx, rendezvous.PaceReply)
+				if err != nil || string(got) != reply {
+					t.Fatalf("S receive %d: %q, %v", i, got, err)
+				}
+			}
+			// After DELETE both sides see the session as expired.
+			if err := gSess.Cancel(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sCh.Receive(ctx, rendezvous.PaceReply); !errors.Is(err, rendezvous.ErrExpired) {
+				t.Fatalf("receive after DELETE: %v, want ErrExpired", err)
+			}
+		})
+	}
+}
+
+// realPair creates a session as G would and returns a function that joins
+// it as S would after scanning (S joins lazily: its first GET must come
+// after G's session exists, which it does here).
+func realPair(ctx context.Context, t *testing.T, base string, gen Generation, v Variant, poll rendezvous.PollConfig) (rendezvous.Session, func(context.Context) rendezvous.Session, Binding) {
+	t.Helper()
+	if gen == MSC4108v2024 {
+		c, err := rendezvous.NewETagClient(rendezvous.ETagConfig{HomeserverURL: base, Poll: poll})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := c.Create(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g, func(ctx context.Context) rendezvous.Session {
+			s, err := c.Join(ctx, g.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, Binding{}
+	}
+	path := rendezvous.PathUnstable
+	if v == VariantMSCText {
+		path = rendezvous.PathStable
+	}
+	c, err := rendezvous.NewClient(rendezvous.ClientConfig{BaseURL: base, Path: path, Poll: poll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, func(ctx context.Context) rendezvous.Session {
+		s, err := c.Join(ctx, g.BaseURL(), g.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, Binding{BaseURL: g.BaseURL(), RendezvousID: g.ID()}
+}
