@@ -98,7 +98,6 @@ func (a *App) accountRow(m accounts.Meta, rows *fyne.Container) fyne.CanvasObjec
 	user.Selectable = true
 	user.Truncation = fyne.TextTruncateEllipsis
 	details := widget.NewLabel("Device " + m.DeviceID + " · " + verifiedWords(m.Verified) + " · key backup " + presentWords(m.Backup))
-	details.Importance = widget.LowImportance
 	details.Wrapping = fyne.TextWrapWord
 	status := widget.NewLabel("")
 	status.Wrapping = fyne.TextWrapWord
@@ -107,7 +106,7 @@ func (a *App) accountRow(m accounts.Meta, rows *fyne.Container) fyne.CanvasObjec
 	copyButton := newButton("Copy user ID", widget.MediumImportance, nil, a.ShowStart)
 	copyButton.Icon = theme.ContentCopyIcon()
 	copyButton.OnTapped = func() {
-		a.window.Clipboard().SetContent(m.UserID)
+		fyne.CurrentApp().Clipboard().SetContent(m.UserID)
 		status.Importance = widget.MediumImportance
 		status.SetText("Copied " + m.UserID + ".")
 		status.Show()

@@ -23,9 +23,8 @@ func (a *App) showApprove(ev login.UserCode) {
 	code.SizeName = theme.SizeNameHeadingText
 	code.Selectable = true
 	copied := widget.NewLabel("")
-	copied.Importance = widget.LowImportance
 	copyButton := newButton("Copy", widget.MediumImportance, func() {
-		a.window.Clipboard().SetContent(ev.UserCode)
+		fyne.CurrentApp().Clipboard().SetContent(ev.UserCode)
 		copied.SetText("Copied.")
 	}, a.CancelSignIn)
 	copyButton.Icon = theme.ContentCopyIcon()

@@ -30,7 +30,7 @@ type countdown struct {
 }
 
 func (a *App) newCountdown(deadline time.Time, format func(left string) string) *countdown {
-	c := &countdown{label: widget.NewLabel(""), format: format, deadline: deadline, now: a.now}
+	c := &countdown{label: widget.NewLabel(""), format: format, deadline: deadline, now: func() time.Time { return a.now() }}
 	c.label.Wrapping = fyne.TextWrapWord
 	c.update()
 	ticks, stop := a.newTicker(time.Second)

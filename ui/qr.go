@@ -50,13 +50,15 @@ func (a *App) showQR(ev login.QRReady) {
 		number := widget.NewLabelWithStyle(string(rune('1'+i))+".", fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
 		steps.Add(container.NewBorder(nil, nil, container.NewVBox(number), nil, wrapped(step, widget.MediumImportance)))
 	}
-	warning := wrapped(QRWarning, widget.WarningImportance)
+	// Bold foreground, not the theme's warning colour: yellow on the light
+	// theme is hard to read (TestThemeTextContrast).
+	warning := wrapped(QRWarning, widget.MediumImportance)
+	warning.TextStyle = fyne.TextStyle{Bold: true}
 	warningRow := container.NewBorder(nil, nil, container.NewVBox(widget.NewIcon(theme.WarningIcon())), nil, warning)
 
 	s.countdown = a.newCountdown(ev.ExpiresAt, func(left string) string {
 		return "This code expires in " + left + ". A new one appears by itself."
 	})
-	s.countdown.label.Importance = widget.LowImportance
 
 	s.switchTo = widget.NewHyperlink(SwitchLink, nil)
 	s.switchTo.OnTapped = func() {
@@ -64,7 +66,6 @@ func (a *App) showQR(ev login.QRReady) {
 			a.ctrl.SwitchGeneration()
 		}
 	}
-	s.setAlternative(ev.Alternative)
 
 	cancel := newButton("Cancel", widget.MediumImportance, a.CancelSignIn, a.CancelSignIn)
 	cancel.Icon = theme.CancelIcon()
@@ -72,6 +73,7 @@ func (a *App) showQR(ev login.QRReady) {
 	side := container.NewVBox(heading(QRTitle), steps, warningRow, s.countdown.label, s.problem, container.NewHBox(s.switchTo))
 	content := container.NewBorder(nil, container.NewHBox(cancel), nil, nil,
 		container.New(qrSplit{}, s.image.raster, container.NewVScroll(side)))
+	s.setAlternative(ev.Alternative)
 
 	a.qr = s
 	a.show(&view{

@@ -1,53 +1,127 @@
 package ui
 
 import (
-	"image/png"
-	"os"
-	"path/filepath"
+	"fmt"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/protocol/login"
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
 )
 
-// TestLook writes each screen to $QRLOGIN_UI_LOOK for a person to view.
-func TestLook(t *testing.T) {
-	dir := os.Getenv("QRLOGIN_UI_LOOK")
-	if dir == "" {
-		t.Skip("set QRLOGIN_UI_LOOK")
+var (
+	alice = accounts.Meta{UserID: "@alice:example.org", DeviceID: "QRLOGINABC", Homeserver: "https://matrix.example.org", Verified: true, Backup: true}
+	bob   = accounts.Meta{UserID: "@bob:example.net", DeviceID: "QRLOGINXYZ", Homeserver: "https://example.net"}
+)
+
+// screenStates drives a harness to every screen and state. Each step's name
+// is its golden file (testdata/<name>.xml) and, in `make screenshots`, its
+// picture.
+var screenStates = []struct {
+	name string
+	opts []harnessOption
+	to   func(h *harness)
+}{
+	{"start", nil, func(*harness) {}},
+	{"start-accounts-demo", []harnessOption{withAccounts(alice, bob), withDemo(func() {})}, func(*harness) {}},
+	{"start-empty-server", nil, func(h *harness) {
+		h.app.homeserver = ""
+		h.app.ShowStart()
+		h.key(fyne.KeyReturn)
+	}},
+	{"connecting", nil, func(h *harness) { h.button("Sign in with QR code").OnTapped() }},
+	{"qr", nil, func(h *harness) { h.signInToQR("") }},
+	{"qr-alternative", nil, func(h *harness) { h.signInToQR("msc4108-2024") }},
+	{"check-code", nil, func(h *harness) {
+		h.signInToQR("")
+		h.emit(login.CheckCodeNeeded{})
+	}},
+	{"check-code-invalid", nil, func(h *harness) {
+		h.signInToQR("")
+		h.emit(login.CheckCodeNeeded{})
+		test.Type(h.window.Canvas().Focused(), "4a")
+	}},
+	{"checking", nil, func(h *harness) {
+		h.signInToQR("")
+		h.emit(login.CheckCodeNeeded{})
+		test.Type(h.window.Canvas().Focused(), "42")
+		h.key(fyne.KeyReturn)
+	}},
+	{"waiting", nil, func(h *harness) {
+		h.signInToQR("")
+		h.emit(login.CheckCodeNeeded{})
+		h.emit(login.SecureChannelEstablished{})
+		h.emit(login.Homeserver{BaseURL: "https://matrix.example.org"})
+	}},
+	{"approve", nil, func(h *harness) {
+		h.signInToQR("")
+		h.emit(login.UserCode{UserCode: "RKTT-2QXW", VerificationURI: "https://auth.example.org/link", ExpiresAt: testNow.Add(2*time.Minute + 30*time.Second)})
+	}},
+	{"encryption", nil, func(h *harness) {
+		h.signInToQR("")
+		h.emit(login.LoggedIn{UserID: alice.UserID, DeviceID: alice.DeviceID})
+	}},
+	{"done", nil, func(h *harness) {
+		h.signInToQR("")
+		h.emit(login.LoggedIn{UserID: alice.UserID, DeviceID: alice.DeviceID})
+		h.emit(login.Secrets{CrossSigning: true, Backup: true})
+		h.emit(login.Done{UserID: alice.UserID, DeviceID: alice.DeviceID, Verified: true})
+	}},
+	{"done-unverified-warning", nil, func(h *harness) {
+		h.signInToQR("")
+		h.emit(login.LoggedIn{UserID: bob.UserID, DeviceID: bob.DeviceID})
+		h.emit(login.Secrets{})
+		h.emit(login.Warning{Code: "no_backup", Message: "Your phone did not share a key backup."})
+		h.emit(login.Done{UserID: bob.UserID, DeviceID: bob.DeviceID})
+	}},
+	{"error-check-code", nil, func(h *harness) {
+		h.signInToQR("")
+		h.emit(login.Failed{Err: fmt.Errorf("login: %w", securechannel.ErrCheckCodeMismatch)})
+	}},
+	{"error-details", nil, func(h *harness) {
+		h.signInToQR("")
+		h.emit(login.Failed{Err: errTest})
+		h.openDetails()
+	}},
+	{"accounts", []harnessOption{withAccounts(alice, bob)}, func(h *harness) { h.app.ShowAccounts() }},
+	{"accounts-empty", nil, func(h *harness) { h.app.ShowAccounts() }},
+	{"accounts-keyring-error", nil, func(h *harness) {
+		h.accounts.listErr = &accounts.UnavailableError{Err: errTest}
+		h.app.ShowAccounts()
+	}},
+	{"settings", nil, func(h *harness) { h.app.ShowSettings() }},
+}
+
+// TestEveryScreenRenders compares each screen's markup with its golden
+// file (testdata/*.xml). A changed screen writes testdata/failed/<name>.xml
+// to review and copy over.
+func TestEveryScreenRenders(t *testing.T) {
+	for _, s := range screenStates {
+		t.Run(s.name, func(t *testing.T) {
+			h := newHarness(t, s.opts...)
+			s.to(h)
+			h.settle()
+			test.AssertRendersToMarkup(t, s.name+".xml", h.window.Canvas())
+		})
 	}
-	h := newHarness(t, withAccounts(accounts.Meta{UserID: "@alice:example.org", DeviceID: "QRLOGINABC", Verified: true}), withDemo(func() {}))
-	save := func(name string) {
-		f, err := os.Create(filepath.Join(dir, name+".png"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := png.Encode(f, h.window.Canvas().Capture()); err != nil {
-			t.Fatal(err)
-		}
+}
+
+// TestEveryScreenFitsTheWindow: nothing needs more room than the window
+// opens with (sizes are in scale-independent units, so this holds at 200%
+// too, where Fyne doubles the pixels).
+func TestEveryScreenFitsTheWindow(t *testing.T) {
+	for _, s := range screenStates {
+		t.Run(s.name, func(t *testing.T) {
+			h := newHarness(t, s.opts...)
+			s.to(h)
+			min, size := h.window.Content().MinSize(), h.window.Canvas().Size()
+			if min.Width > size.Width || min.Height > size.Height {
+				t.Fatalf("screen needs %v, the window is %v", min, size)
+			}
+		})
 	}
-	save("start")
-	h.signInToQR("msc4108-2024")
-	save("qr")
-	h.emit(login.CheckCodeNeeded{})
-	save("checkcode")
-	h.emit(login.UserCode{UserCode: "ABCD-1234", ExpiresAt: testNow.Add(3 * time.Minute)})
-	save("approve")
-	h.emit(login.LoggedIn{UserID: "@alice:example.org", DeviceID: "QRLOGINABC"})
-	h.emit(login.Warning{Code: "x", Message: "Your phone did not share the key backup."})
-	save("encryption")
-	h.emit(login.Done{UserID: "@alice:example.org", DeviceID: "QRLOGINABC", Verified: true})
-	save("done")
-	h.app.ShowAccounts()
-	save("accounts")
-	h.app.ShowSettings()
-	save("settings")
-	h.app.startSignIn("example.org")
-	h.emit(login.Failed{Err: errTest})
-	save("error")
-	_ = test.NewTempApp
 }

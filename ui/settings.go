@@ -65,6 +65,7 @@ func (a *App) ShowSettings() {
 	server := newEntry(a.ShowStart)
 	server.SetPlaceHolder("Leave empty to use your own server")
 	server.SetText(s.RendezvousServer)
+	server.CursorColumn = len([]rune(s.RendezvousServer))
 
 	poll := widget.NewRadioGroup(labels(pollChoices), nil)
 	poll.Required = true

@@ -40,6 +40,7 @@ func (a *App) ShowStart() {
 	server := newEntry(nil)
 	server.SetPlaceHolder("Your server, for example matrix.org")
 	server.SetText(a.homeserver)
+	server.CursorColumn = len([]rune(a.homeserver)) // type on at the end
 	submit := func() {
 		hs := strings.TrimSpace(server.Text)
 		if msg := checkHomeserver(hs); msg != "" {
@@ -126,7 +127,6 @@ func accountLine(m accounts.Meta) fyne.CanvasObject {
 	user := widget.NewLabel(m.UserID)
 	user.Truncation = fyne.TextTruncateEllipsis
 	status := widget.NewLabel(verifiedWords(m.Verified))
-	status.Importance = widget.LowImportance
 	icon := widget.NewIcon(theme.AccountIcon())
 	return container.NewBorder(nil, nil, icon, status, user)
 }

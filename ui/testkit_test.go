@@ -116,6 +116,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	for _, o := range opts {
 		o(h, &svc)
 	}
+	test.NewTempApp(t) // a fresh app (theme, clipboard) for every harness
 	w := test.NewTempWindow(t, nil)
 	w.Resize(fyne.NewSize(900, 600))
 	h.window = w
@@ -206,6 +207,7 @@ func widgets[T fyne.CanvasObject](h *harness) []T {
 			}
 		}
 	}
+	h.settle()
 	walk(h.window.Content())
 	for _, o := range h.window.Canvas().Overlays().List() {
 		walk(o)
@@ -246,3 +248,41 @@ func (h *harness) hasText(text string) bool {
 }
 
 var errTest = errors.New("test failure")
+
+// openDetails unfolds the error screen's technical details.
+func (h *harness) openDetails() {
+	h.t.Helper()
+	acc := widgets[*widget.Accordion](h)
+	if len(acc) != 1 {
+		h.t.Fatalf("%d detail sections on screen %q", len(acc), h.app.Screen())
+	}
+	acc[0].Open(0)
+}
+
+// settle lays the window out again from the top, as the real driver does
+// on every frame when a size changed (the test canvas does not: a widget
+// shown after being hidden would keep a zero size).
+func (h *harness) settle() {
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() {
+			return
+		}
+		switch v := o.(type) {
+		case *fyne.Container:
+			if v.Layout != nil {
+				v.Layout.Layout(v.Objects, v.Size())
+			}
+			for _, c := range v.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			r := test.WidgetRenderer(v)
+			r.Layout(v.Size())
+			for _, c := range r.Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(h.window.Content())
+}

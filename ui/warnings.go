@@ -18,7 +18,6 @@ type warningBar struct {
 func newWarningBar() *warningBar {
 	w := &warningBar{label: widget.NewLabel("")}
 	w.label.Wrapping = fyne.TextWrapWord
-	w.label.Importance = widget.WarningImportance
 	w.box = container.NewBorder(widget.NewSeparator(), nil, container.NewVBox(widget.NewIcon(theme.WarningIcon())), nil, w.label)
 	w.box.Hide()
 	return w

@@ -1,0 +1,436 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/qrlogin/qrlogin/app/config"
+	"github.com/qrlogin/qrlogin/app/explain"
+	"github.com/qrlogin/qrlogin/protocol/login"
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
+)
+
+func TestEnterOnTheStartScreenSignsIn(t *testing.T) {
+	h := newHarness(t)
+	server := h.window.Canvas().Focused()
+	if server == nil {
+		t.Fatal("nothing focused on the start screen; want the server field")
+	}
+	test.Type(server, "x") // example.org → example.orgx
+	h.key(fyne.KeyReturn)
+	h.wantScreen("connecting")
+	if !slices.Equal(h.started, []string{"example.orgx"}) {
+		t.Fatalf("started %q", h.started)
+	}
+	if len(h.saved) != 1 || h.saved[0].LastHomeserver != "example.orgx" {
+		t.Fatalf("the server typed was not remembered: saved %+v", h.saved)
+	}
+}
+
+func TestStartScreenRemembersTheLastServer(t *testing.T) {
+	h := newHarness(t, withSettings(config.Settings{LastHomeserver: "chat.example.net"}))
+	e, ok := h.window.Canvas().Focused().(*entry)
+	if !ok || e.Text != "chat.example.net" {
+		t.Fatalf("server field %#v, want the last server", h.window.Canvas().Focused())
+	}
+}
+
+func TestStartScreenRejectsAnEmptyServerInline(t *testing.T) {
+	h := newHarness(t, withSettings(config.Settings{}))
+	h.key(fyne.KeyReturn)
+	h.wantScreen("start")
+	if len(h.started) != 0 {
+		t.Fatal("a sign-in started with no server")
+	}
+	if !h.hasText("Type the name of your Matrix server first, for example matrix.org.") {
+		t.Fatal("no inline explanation")
+	}
+}
+
+func TestTryWithoutAPhoneOnlyWhenTheDemoIsThere(t *testing.T) {
+	h := newHarness(t)
+	for _, b := range widgets[*button](h) {
+		if b.Text == "Try it without a phone" {
+			t.Fatal("demo button shown with no demo")
+		}
+	}
+	ran := 0
+	h = newHarness(t, withDemo(func() { ran++ }))
+	test.Tap(h.button("Try it without a phone"))
+	if ran != 1 {
+		t.Fatalf("demo ran %d times", ran)
+	}
+}
+
+func TestStartScreenListsStoredAccounts(t *testing.T) {
+	h := newHarness(t, withAccounts(alice, bob))
+	for _, want := range []string{alice.UserID, "verified", bob.UserID, "not verified"} {
+		if !h.hasText(want) {
+			t.Errorf("start screen does not say %q", want)
+		}
+	}
+}
+
+func TestCancelButtonCancelsEverywhere(t *testing.T) {
+	for _, to := range []struct {
+		name string
+		ev   login.Event
+	}{
+		{"connecting", nil},
+		{"qr", login.QRReady{Payload: testPayload(1), ExpiresAt: testNow.Add(time.Minute)}},
+		{"check-code", login.CheckCodeNeeded{}},
+		{"approve", login.UserCode{UserCode: "AB", ExpiresAt: testNow.Add(time.Minute)}},
+		{"encryption", login.LoggedIn{UserID: alice.UserID}},
+	} {
+		t.Run(to.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.button("Sign in with QR code").OnTapped()
+			if to.ev != nil {
+				h.emit(to.ev)
+			}
+			h.wantScreen(to.name)
+			test.Tap(h.button("Cancel"))
+			if c := h.ctrl(); c.cancels != 1 {
+				t.Fatalf("controller cancelled %d times", c.cancels)
+			}
+			h.wantScreen("start")
+			// The cancelled sign-in's last events change nothing.
+			h.emit(login.Failed{Err: login.ErrCancelled})
+			h.wantScreen("start")
+		})
+	}
+}
+
+func TestEscapeCancelsFromTheQRScreenAndTheCheckCodeField(t *testing.T) {
+	h := newHarness(t)
+	h.signInToQR("")
+	h.key(fyne.KeyEscape) // nothing focused: the canvas handles it
+	h.wantScreen("start")
+	if h.ctrl().cancels != 1 {
+		t.Fatal("Escape on the QR screen did not cancel")
+	}
+
+	h.signInToQR("")
+	h.emit(login.CheckCodeNeeded{})
+	if _, ok := h.window.Canvas().Focused().(*entry); !ok {
+		t.Fatal("check code field not focused")
+	}
+	h.key(fyne.KeyEscape) // the focused field forwards it
+	h.wantScreen("start")
+	if h.ctrl().cancels != 1 {
+		t.Fatal("Escape in the check code field did not cancel")
+	}
+}
+
+func TestEscapeGoesBackFromAccountsSettingsErrorAndDone(t *testing.T) {
+	h := newHarness(t)
+	for _, open := range []func(){
+		h.app.ShowAccounts,
+		h.app.ShowSettings,
+		func() { h.signInToQR(""); h.emit(login.Failed{Err: errTest}) },
+		func() { h.signInToQR(""); h.emit(login.Done{UserID: alice.UserID}) },
+	} {
+		open()
+		h.key(fyne.KeyEscape)
+		h.wantScreen("start")
+	}
+}
+
+func TestClosingTheWindowCancelsAndWaitsForTheFlow(t *testing.T) {
+	h := newHarness(t)
+	h.signInToQR("")
+	h.app.Shutdown()
+	if c := h.ctrl(); c.cancels != 1 || c.waits != 1 {
+		t.Fatalf("cancelled %d, waited %d times; want 1 and 1", c.cancels, c.waits)
+	}
+	if h.stops == 0 {
+		t.Fatal("the countdown ticker still runs after closing")
+	}
+}
+
+func TestValidCheckCode(t *testing.T) {
+	for code, want := range map[string]bool{
+		"7": true, "07": true, "99": true, "00": true,
+		"": false, "123": false, "4a": false, "a": false, "-1": false, " 7": false, "٣": false, "７": false,
+	} {
+		if got := ValidCheckCode(code); got != want {
+			t.Errorf("ValidCheckCode(%q) = %v, want %v", code, got, want)
+		}
+	}
+}
+
+func TestCheckCodeDigitsOnlyAndEnterSubmits(t *testing.T) {
+	h := newHarness(t)
+	h.signInToQR("")
+	h.emit(login.CheckCodeNeeded{})
+	field := h.window.Canvas().Focused()
+	test.Type(field, "7x")
+	if !h.hasText(CheckCodeInvalid) {
+		t.Fatal("a letter in the check code was not rejected inline")
+	}
+	h.key(fyne.KeyReturn)
+	h.wantScreen("check-code")
+	if len(h.ctrl().codes) != 0 {
+		t.Fatalf("submitted %q", h.ctrl().codes)
+	}
+
+	field.(*entry).SetText("")
+	test.Type(field, "123")
+	h.key(fyne.KeyReturn)
+	if len(h.ctrl().codes) != 0 {
+		t.Fatalf("three digits submitted: %q", h.ctrl().codes)
+	}
+
+	field.(*entry).SetText("")
+	test.Type(field, "7")
+	if h.hasText(CheckCodeInvalid) {
+		t.Fatal("one digit flagged as invalid")
+	}
+	h.key(fyne.KeyReturn)
+	if got := h.ctrl().codes; !slices.Equal(got, []string{"7"}) {
+		t.Fatalf("submitted %q, want [7]", got)
+	}
+	h.wantScreen("checking")
+}
+
+func TestCheckCodeMismatchExplainsAndStartsAgainInOneClick(t *testing.T) {
+	h := newHarness(t)
+	h.signInToQR("")
+	h.emit(login.CheckCodeNeeded{})
+	test.Type(h.window.Canvas().Focused(), "12")
+	h.key(fyne.KeyReturn)
+	err := fmt.Errorf("login: %w", securechannel.ErrCheckCodeMismatch)
+	h.emit(login.Failed{Err: err})
+	h.wantScreen("error")
+	x := explain.Error(err)
+	if !h.hasText(x.Message) || !h.hasText(x.Next) {
+		t.Fatalf("error screen does not explain %+v", x)
+	}
+	h.key(fyne.KeyReturn) // "Start again" has the focus
+	h.wantScreen("connecting")
+	if !slices.Equal(h.started, []string{"example.org", "example.org"}) {
+		t.Fatalf("started %q, want the same server twice", h.started)
+	}
+}
+
+func TestErrorScreenBackAndDetails(t *testing.T) {
+	h := newHarness(t)
+	h.signInToQR("")
+	h.emit(login.Failed{Err: errors.New("rendezvous: PUT 412 M_CONCURRENT_WRITE")})
+	acc := widgets[*widget.Accordion](h)
+	if len(acc) != 1 || acc[0].Items[0].Open {
+		t.Fatal("details must start folded")
+	}
+	if d := acc[0].Items[0].Detail.(*widget.Label); !strings.Contains(d.Text, "M_CONCURRENT_WRITE") {
+		t.Fatalf("details say %q", d.Text)
+	}
+	test.Tap(h.button("Back"))
+	h.wantScreen("start")
+}
+
+func TestFreshQRCodeReplacesTheOldOneQuietly(t *testing.T) {
+	h := newHarness(t)
+	h.signInToQR("")
+	if got := readQR(t, h.window.Canvas().Capture()); string(got) != string(testPayload(1)) {
+		t.Fatalf("QR says %q", got)
+	}
+	screen := h.app.current
+	h.emit(login.QRReady{Protocol: "msc4388", Payload: testPayload(2), ExpiresAt: testNow.Add(5 * time.Minute)})
+	if h.app.current != screen {
+		t.Fatal("a fresh code rebuilt the screen; want only the code replaced")
+	}
+	if got := readQR(t, h.window.Canvas().Capture()); string(got) != string(testPayload(2)) {
+		t.Fatalf("after the fresh code the QR says %q", got)
+	}
+	if !h.hasText("This code expires in 5:00. A new one appears by itself.") {
+		t.Fatal("countdown not reset to the fresh code's expiry")
+	}
+}
+
+func TestSwitchLinkOnlyWithAnAlternative(t *testing.T) {
+	h := newHarness(t)
+	h.signInToQR("")
+	if h.hasText(SwitchLink) {
+		t.Fatal("switch link shown with no alternative")
+	}
+	h.emit(login.QRReady{Payload: testPayload(2), ExpiresAt: testNow.Add(time.Minute), Alternative: "msc4108-2024"})
+	links := widgets[*widget.Hyperlink](h)
+	if len(links) != 1 || links[0].Text != SwitchLink {
+		t.Fatalf("links %v, want the switch link", links)
+	}
+	test.TapAt(links[0], fyne.NewPos(8, links[0].Size().Height/2)) // on the words
+	if h.ctrl().switches != 1 {
+		t.Fatal("the link did not ask for the other generation")
+	}
+	h.emit(login.QRReady{Payload: testPayload(3), ExpiresAt: testNow.Add(time.Minute)})
+	if h.hasText(SwitchLink) {
+		t.Fatal("switch link still shown once the alternative is gone")
+	}
+}
+
+func TestFormatRemaining(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		-time.Second:                      "0:00",
+		0:                                 "0:00",
+		time.Millisecond:                  "0:01",
+		time.Second:                       "0:01",
+		59*time.Second + time.Millisecond: "1:00",
+		4*time.Minute + 59*time.Second:    "4:59",
+		5 * time.Minute:                   "5:00",
+		61 * time.Minute:                  "61:00",
+	} {
+		if got := FormatRemaining(d); got != want {
+			t.Errorf("FormatRemaining(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestCountdownTicksAndStopsWithItsScreen(t *testing.T) {
+	h := newHarness(t)
+	h.signInToQR("")
+	h.app.now = func() time.Time { return testNow.Add(59 * time.Second) }
+	h.app.qr.countdown.update() // what the once-a-second tick does
+	if !h.hasText("This code expires in 4:00. A new one appears by itself.") {
+		t.Fatal("countdown did not move")
+	}
+	if h.stops != 0 {
+		t.Fatal("ticker stopped early")
+	}
+	h.emit(login.CheckCodeNeeded{})
+	if h.stops != 1 {
+		t.Fatalf("ticker stopped %d times when the QR screen went away, want 1", h.stops)
+	}
+}
+
+func TestApproveShowsTheCodeToCopy(t *testing.T) {
+	h := newHarness(t)
+	h.signInToQR("")
+	h.emit(login.UserCode{UserCode: "RKTT-2QXW", ExpiresAt: testNow.Add(90 * time.Second)})
+	if !h.hasText("RKTT-2QXW") || !h.hasText("Time left to approve: 1:30") {
+		t.Fatal("approve screen lacks the code or the countdown")
+	}
+	test.Tap(h.button("Copy"))
+	if got := fyne.CurrentApp().Clipboard().Content(); got != "RKTT-2QXW" {
+		t.Fatalf("clipboard %q", got)
+	}
+}
+
+func TestDoneSaysWhoAndWhat(t *testing.T) {
+	h := newHarness(t)
+	h.signInToQR("")
+	h.emit(login.Secrets{CrossSigning: true, Backup: false})
+	h.emit(login.Done{UserID: alice.UserID, DeviceID: alice.DeviceID, Verified: false})
+	h.wantScreen("done")
+	for _, want := range []string{alice.UserID, alice.DeviceID} {
+		if !h.hasText(want) {
+			t.Errorf("done screen does not show %q", want)
+		}
+	}
+	if h.app.ctrl != nil {
+		t.Fatal("the finished sign-in is still held")
+	}
+}
+
+func TestWarningsShowQuietlyAndClearOnTheNextSignIn(t *testing.T) {
+	h := newHarness(t)
+	h.signInToQR("")
+	h.emit(login.Warning{Code: "w", Message: "Your server is slow."})
+	h.wantScreen("qr")
+	if !h.hasText("Your server is slow.") {
+		t.Fatal("warning not shown")
+	}
+	test.Tap(h.button("Cancel"))
+	h.signInToQR("")
+	if h.hasText("Your server is slow.") {
+		t.Fatal("an old warning is still shown")
+	}
+}
+
+func TestAccountsCopyAndSignOut(t *testing.T) {
+	h := newHarness(t, withAccounts(alice, bob))
+	h.app.ShowAccounts()
+	buttons := widgets[*button](h)
+	var copies, signOuts []*button
+	for _, b := range buttons {
+		switch b.Text {
+		case "Copy user ID":
+			copies = append(copies, b)
+		case "Sign out…":
+			signOuts = append(signOuts, b)
+		}
+	}
+	if len(copies) != 2 || len(signOuts) != 2 {
+		t.Fatalf("%d copy and %d sign-out buttons, want 2 and 2", len(copies), len(signOuts))
+	}
+	test.Tap(copies[1])
+	if got := fyne.CurrentApp().Clipboard().Content(); got != bob.UserID {
+		t.Fatalf("clipboard %q", got)
+	}
+
+	// Sign out asks first; "Keep" keeps.
+	test.Tap(signOuts[0])
+	test.Tap(h.button("Keep"))
+	if len(h.accounts.loggedOut) != 0 {
+		t.Fatal("signed out without confirmation")
+	}
+	// A failure is explained and the account stays.
+	h.accounts.logoutErr = errors.New("revoke: connection refused")
+	test.Tap(signOuts[0])
+	test.Tap(h.button("Sign out"))
+	if !h.hasText(explain.Error(h.accounts.logoutErr).Message + " " + explain.Error(h.accounts.logoutErr).Next) {
+		t.Fatal("sign-out failure not explained")
+	}
+	h.accounts.logoutErr = nil
+	test.Tap(signOuts[0])
+	test.Tap(h.button("Sign out"))
+	if !slices.Equal(h.accounts.loggedOut, []string{alice.UserID}) {
+		t.Fatalf("signed out %q", h.accounts.loggedOut)
+	}
+	if h.hasText(alice.UserID) || !h.hasText(bob.UserID) {
+		t.Fatal("list not refreshed after signing out")
+	}
+}
+
+func TestSettingsSave(t *testing.T) {
+	h := newHarness(t)
+	h.app.ShowSettings()
+	radios := widgets[*widget.RadioGroup](h)
+	if len(radios) != 2 {
+		t.Fatalf("%d choice groups", len(radios))
+	}
+	radios[0].SetSelected(labelOf(protocolChoices, config.Protocol2024))
+	radios[1].SetSelected(labelOf(pollChoices, config.PollGentle))
+	test.Type(h.window.Canvas().Focused(), "https://rv.example.org")
+	h.key(fyne.KeyReturn)
+	h.wantScreen("start")
+	if len(h.saved) != 1 {
+		t.Fatalf("saved %d times", len(h.saved))
+	}
+	s := h.saved[0]
+	if s.Protocol != config.Protocol2024 || s.PollSpeed != config.PollGentle || s.RendezvousServer != "https://rv.example.org" || s.LastHomeserver != "example.org" {
+		t.Fatalf("saved %+v", s)
+	}
+	// The next sign-in uses them.
+	if h.app.settings != s {
+		t.Fatal("settings not applied")
+	}
+}
+
+func TestSettingsSaveFailureIsShown(t *testing.T) {
+	h := newHarness(t)
+	h.app.svc.SaveSettings = func(config.Settings) error { return errors.New("disk full") }
+	h.app.ShowSettings()
+	test.Tap(h.button("Save"))
+	h.wantScreen("settings")
+	if !h.hasText("The settings could not be saved: disk full") {
+		t.Fatal("save failure not shown")
+	}
+}
