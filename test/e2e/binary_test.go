@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"os"
 	"os/exec"
@@ -29,6 +30,14 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	configDir = filepath.Join(binDir, "config")
+	// The sign-ins mostly wait (poll intervals, expiry): run more of them
+	// at once than the default of one per core, unless -parallel was given.
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", "8")
+	}
 	code := m.Run()
 	os.RemoveAll(binDir)
 	os.Exit(code)
@@ -143,10 +152,10 @@ type loginProcess struct {
 	exit    int
 }
 
-func startLogin(t *testing.T, ctx context.Context, env []string, args ...string) *loginProcess {
+func startLogin(t *testing.T, ctx context.Context, program string, env []string, args ...string) *loginProcess {
 	t.Helper()
 	p := &loginProcess{events: make(chan event, 64), badLine: make(chan string, 16), exited: make(chan struct{})}
-	p.cmd = exec.CommandContext(ctx, qrloginBinary(t), append([]string{"login", "--headless", "--json"}, args...)...)
+	p.cmd = exec.CommandContext(ctx, program, append([]string{"login", "--headless", "--json"}, args...)...)
 	p.cmd.Env = env
 	p.cmd.Stderr = &p.stderr
 	var err error

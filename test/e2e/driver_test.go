@@ -105,6 +105,13 @@ func (o *outcome) String() string {
 // scripted phone scanning the QR code it prints.
 func login(t *testing.T, srv *devserver.Server, sc scenario) *outcome {
 	t.Helper()
+	return loginWith(t, qrloginBinary(t), srv, sc, commandEnv(sc.extraEnv...))
+}
+
+// loginWith is login with another program in place of the binary (a
+// wrapper script) and a given environment.
+func loginWith(t *testing.T, program string, srv *devserver.Server, sc scenario, env []string) *outcome {
+	t.Helper()
 	if sc.timeout == 0 {
 		sc.timeout = 45 * time.Second
 	}
@@ -114,7 +121,7 @@ func login(t *testing.T, srv *devserver.Server, sc scenario) *outcome {
 	if sc.gen != "" {
 		args = append(args, "--protocol", sc.gen)
 	}
-	p := startLogin(t, ctx, commandEnv(sc.extraEnv...), append(args, sc.extraArgs...)...)
+	p := startLogin(t, ctx, program, env, append(args, sc.extraArgs...)...)
 	defer p.stdin.Close()
 
 	out := &outcome{}
@@ -122,7 +129,9 @@ func login(t *testing.T, srv *devserver.Server, sc scenario) *outcome {
 	defer stopPhone()
 	phoneDone := make(chan struct{})
 	qrSeen := 0
+	started := time.Now()
 	for e := range p.events {
+		t.Logf("%6.2fs %v", time.Since(started).Seconds(), e.name())
 		out.events = append(out.events, e)
 		if e.name() != "qr" {
 			continue
@@ -155,6 +164,7 @@ func login(t *testing.T, srv *devserver.Server, sc scenario) *outcome {
 	}
 	<-p.exited
 	out.exit = p.exit
+	t.Logf("%6.2fs exit %d", time.Since(started).Seconds(), p.exit)
 	if out.phoneRan {
 		// The binary has ended: the phone learns it from the rendezvous
 		// (a failure, or the session deleted) within a few polls.
@@ -164,6 +174,7 @@ func login(t *testing.T, srv *devserver.Server, sc scenario) *outcome {
 			stopPhone()
 			<-phoneDone
 		}
+		t.Logf("%6.2fs phone: %v", time.Since(started).Seconds(), out.phoneErr)
 	}
 	out.stdout, out.stderr = p.stdout.String(), p.stderr.String()
 	for {

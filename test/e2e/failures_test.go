@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/protocol/phone"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+)
+
+// eachGeneration runs f as a parallel subtest per protocol generation.
+func eachGeneration(t *testing.T, f func(t *testing.T, gen string)) {
+	t.Helper()
+	requireSession(t)
+	for _, gen := range generations {
+		t.Run(gen, func(t *testing.T) {
+			t.Parallel()
+			f(t, gen)
+		})
+	}
+}
+
+// expectNotStored checks that a failed sign-in left no account behind.
+func expectNotStored(t *testing.T, srv *devserver.Server) {
+	t.Helper()
+	if a, ok := findAccount(t, srv.UserID()); ok {
+		t.Errorf("a failed sign-in stored an account: %+v", a)
+	}
+}
+
+func TestDenyOnTheConsentPage(t *testing.T) {
+	eachGeneration(t, func(t *testing.T, gen string) {
+		srv := startServer(t, devserver.Config{})
+		o := login(t, srv, scenario{gen: gen, script: phone.Script{Deny: true}})
+		expectPrefix(t, o, "qr", "check_code_needed", "secure_channel_established", "homeserver", "user_code")
+		expectError(t, o, "declined")
+		if !errors.Is(o.phoneErr, phone.ErrDeclined) {
+			t.Errorf("the phone heard %v, want m.login.declined", o.phoneErr)
+		}
+		expectNotStored(t, srv)
+		expectNoSecrets(t, srv, "login output", o.stdout, o.stderr)
+	})
+}
+
+func TestDeviceCodeExpires(t *testing.T) {
+	eachGeneration(t, func(t *testing.T, gen string) {
+		srv := startServer(t, devserver.Config{DeviceCodeLifetime: 2 * time.Second})
+		o := login(t, srv, scenario{gen: gen, script: phone.Script{SilentAt: phone.StepConsent}})
+		expectPrefix(t, o, "qr", "check_code_needed", "secure_channel_established", "homeserver", "user_code")
+		expectError(t, o, "authorization_expired")
+		var pf *phone.PeerFailure
+		if !errors.As(o.phoneErr, &pf) || pf.Reason != "authorization_expired" {
+			t.Errorf("the phone heard %v, want m.login.failure authorization_expired", o.phoneErr)
+		}
+		expectNotStored(t, srv)
+	})
+}
+
+func TestWrongCheckCode(t *testing.T) {
+	eachGeneration(t, func(t *testing.T, gen string) {
+		srv := startServer(t, devserver.Config{})
+		o := login(t, srv, scenario{gen: gen, wrongCode: true})
+		expectPrefix(t, o, "qr", "check_code_needed")
+		expectError(t, o, "check_code_mismatch")
+		if _, ok := o.find("secure_channel_established"); ok {
+			t.Error("secure_channel_established after a wrong check code")
+		}
+		if !errors.Is(o.phoneErr, rendezvous.ErrExpired) {
+			t.Errorf("the phone got %v, want the rendezvous deleted", o.phoneErr)
+		}
+		expectNotStored(t, srv)
+	})
+}
+
+// TestPhoneFailureReasons: every m.login.failure reason of MSC4108 (and
+// one nobody defined) becomes the error code, as given. The reasons
+// alternate between the generations and the steps where a phone can give up.
+func TestPhoneFailureReasons(t *testing.T) {
+	requireSession(t)
+	reasons := []string{
+		"authorization_expired", "device_already_exists", "device_not_found", "unexpected_message_received",
+		"unsupported_protocol", "user_cancelled", "unable_to_open_verification_uri", "org.example.something_new",
+	}
+	steps := []phone.Step{phone.StepProtocols, phone.StepProtocolAccepted, phone.StepConsent, phone.StepSecrets}
+	for i, reason := range reasons {
+		gen, step := generations[i%2], steps[(i/2)%len(steps)]
+		t.Run(reason, func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, devserver.Config{})
+			o := login(t, srv, scenario{gen: gen, script: phone.Script{FailAt: step, FailReason: reason}})
+			expectError(t, o, reason)
+			var sf *phone.SentFailureError
+			if !errors.As(o.phoneErr, &sf) || sf.Reason != reason {
+				t.Errorf("phone: %v", o.phoneErr)
+			}
+			expectNotStored(t, srv)
+			expectNoSecrets(t, srv, "login output", o.stdout, o.stderr)
+		})
+	}
+}
+
+func TestTamperedMessage(t *testing.T) {
+	eachGeneration(t, func(t *testing.T, gen string) {
+		srv := startServer(t, devserver.Config{})
+		o := login(t, srv, scenario{gen: gen, script: phone.Script{TamperAt: phone.StepProtocols}})
+		expectError(t, o, "secure_channel_failed")
+		expectNotStored(t, srv)
+	})
+}
+
+func TestUnexpectedMessage(t *testing.T) {
+	eachGeneration(t, func(t *testing.T, gen string) {
+		srv := startServer(t, devserver.Config{})
+		o := login(t, srv, scenario{gen: gen, script: phone.Script{UnexpectedAt: phone.StepProtocolAccepted}})
+		expectError(t, o, "unexpected_message_received")
+		var pf *phone.PeerFailure
+		if !errors.As(o.phoneErr, &pf) || pf.Reason != "unexpected_message_received" {
+			t.Errorf("the phone heard %v, want unexpected_message_received", o.phoneErr)
+		}
+		expectNotStored(t, srv)
+	})
+}
+
+// TestRendezvousExpiresBeforeScan: nobody scans the first code; when its
+// rendezvous expires a fresh QR code appears, and scanning that one works.
+func TestRendezvousExpiresBeforeScan(t *testing.T) {
+	eachGeneration(t, func(t *testing.T, gen string) {
+		srv := startServer(t, devserver.Config{SessionTTL2024: 3 * time.Second, SessionTTLMSC4388: 3 * time.Second})
+		o := login(t, srv, scenario{gen: gen, skipQRs: 1})
+		if o.exit != 0 {
+			t.Fatalf("login failed: %s", o)
+		}
+		expectPrefix(t, o, "qr", "qr", "check_code_needed", "secure_channel_established")
+		if o.events[0].str("data") == o.events[1].str("data") {
+			t.Error("the fresh QR code is the same as the expired one")
+		}
+		logout(t, srv)
+	})
+}
+
+// TestRendezvousExpiresMidFlow: the phone scans, then never sends
+// m.login.protocols; the session runs out on the server.
+func TestRendezvousExpiresMidFlow(t *testing.T) {
+	eachGeneration(t, func(t *testing.T, gen string) {
+		srv := startServer(t, devserver.Config{SessionTTL2024: 4 * time.Second, SessionTTLMSC4388: 4 * time.Second})
+		o := login(t, srv, scenario{gen: gen, script: phone.Script{SilentAt: phone.StepProtocols}})
+		expectPrefix(t, o, "qr", "check_code_needed", "secure_channel_established")
+		expectError(t, o, "rendezvous_expired")
+		expectNotStored(t, srv)
+	})
+}
+
+// TestWrongSecrets: keys that do not match the account are refused with a
+// warning; the sign-in still finishes, unverified, and keeps the tokens.
+func TestWrongSecrets(t *testing.T) {
+	eachGeneration(t, func(t *testing.T, gen string) {
+		srv := startServer(t, devserver.Config{})
+		o := login(t, srv, scenario{gen: gen, script: phone.Script{WrongSecrets: true}})
+		if o.exit != 0 || o.phoneErr != nil {
+			t.Fatalf("login failed: %s", o)
+		}
+		w, ok := o.find("warning")
+		if !ok || w.str("code") != "secrets_mismatch" || w.str("message") == "" {
+			t.Errorf("warning event %v (found %v)", w, ok)
+		}
+		if s, _ := o.find("secrets"); s["cross_signing"] != false || s["backup"] != false {
+			t.Errorf("secrets event %v", s)
+		}
+		if done := o.last(); done.name() != "done" || done["verified"] != false {
+			t.Errorf("last event %v, want done with verified false", done)
+		}
+		if a, ok := findAccount(t, srv.UserID()); !ok || a.Verified {
+			t.Errorf("account %+v (found %v), want it stored unverified", a, ok)
+		}
+		expectNoSecrets(t, srv, "login output", o.stdout, o.stderr)
+		logout(t, srv)
+	})
+}
+
+// logout removes the test account of srv from the keyring.
+func logout(t *testing.T, srv *devserver.Server) {
+	t.Helper()
+	if _, stderr, code := runCommand(t, commandEnv(), "logout", "--account", srv.UserID()); code != 0 {
+		t.Errorf("qrlogin logout: exit %d\n%s", code, stderr)
+	}
+}
