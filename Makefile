@@ -124,9 +124,12 @@ demo: build
 	@if ./$(BIN) --help | grep -q '^  demo '; then ./$(BIN) demo; \
 	else echo "no demo yet: 'qrlogin demo' is not in this build"; fi
 
-## screenshots: build/screenshots/*.png of the real window under Xvfb
+## screenshots: docs/screenshots/*.png of every screen, light and dark (the
+## README shows them; Fyne's software renderer, no display needed), and
+## build/screenshots/*.png of the real window under Xvfb
 screenshots: DEPS_FOR = build test
 screenshots: deps
+	QRLOGIN_SCREENSHOTS=$(CURDIR)/docs/screenshots CGO_ENABLED=0 go test -count=1 -run '^TestScreenshots$$' ./ui/
 	QRLOGIN_SCREENSHOT_DIR=$(CURDIR)/$(BUILD)/screenshots scripts/with-test-session \
 		go test -count=1 -run 'TestWindow' ./internal/harness/
 	@ls -l $(BUILD)/screenshots

@@ -111,7 +111,7 @@ func (a *App) accountRow(m accounts.Meta, rows *fyne.Container) fyne.CanvasObjec
 		status.SetText("Copied " + m.UserID + ".")
 		status.Show()
 	}
-	signOut := newButton("Sign out…", widget.DangerImportance, nil, a.ShowStart)
+	signOut := newButton("Sign out…", widget.MediumImportance, nil, a.ShowStart)
 	signOut.Icon = theme.LogoutIcon()
 	signOut.OnTapped = func() {
 		msg := wrapped("Sign "+m.UserID+" out of this computer? The server ends this device's session and the keys stored here are removed.", widget.MediumImportance)

@@ -31,7 +31,7 @@ func (a *App) showFailure(err error) {
 	back := newButton("Back", widget.MediumImportance, a.ShowStart, a.ShowStart)
 	back.Icon = theme.NavigateBackIcon()
 
-	body := container.NewVBox(container.NewBorder(nil, nil, container.NewVBox(icon), nil, message), next, details)
+	body := container.NewVBox(container.NewBorder(nil, nil, icon, nil, message), next, details)
 	a.show(&view{
 		name:     "error",
 		content:  container.NewBorder(nil, container.NewHBox(again, back), nil, nil, container.NewVScroll(body)),

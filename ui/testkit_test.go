@@ -90,6 +90,10 @@ func withDemo(f func()) harnessOption {
 	return func(_ *harness, s *Services) { s.TryWithoutPhone = f }
 }
 
+func withTheme(th fyne.Theme) harnessOption {
+	return func(*harness, *Services) { fyne.CurrentApp().Settings().SetTheme(th) }
+}
+
 func withSettings(cfg config.Settings) harnessOption {
 	return func(_ *harness, s *Services) {
 		s.LoadSettings = func() (config.Settings, error) { return cfg, nil }
@@ -100,6 +104,7 @@ func withSettings(cfg config.Settings) harnessOption {
 // ui/desktop) on the test app's theme.
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
+	test.NewTempApp(t) // a fresh app (theme, clipboard) for every harness
 	h := &harness{t: t, accounts: &fakeAccounts{}}
 	svc := Services{
 		StartSignIn: func(_ context.Context, hs string, _ config.Settings, emit func(login.Event)) Controller {
@@ -116,7 +121,6 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	for _, o := range opts {
 		o(h, &svc)
 	}
-	test.NewTempApp(t) // a fresh app (theme, clipboard) for every harness
 	w := test.NewTempWindow(t, nil)
 	w.Resize(fyne.NewSize(900, 600))
 	h.window = w

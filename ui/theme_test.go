@@ -38,8 +38,20 @@ var variants = []struct {
 	name  string
 	theme fyne.Theme
 }{
-	{"light", theme.LightTheme()}, //nolint:staticcheck // the forced variants are what we want to check
-	{"dark", theme.DarkTheme()},   //nolint:staticcheck
+	{"light", forcedVariant{theme.DefaultTheme(), theme.VariantLight}},
+	{"dark", forcedVariant{theme.DefaultTheme(), theme.VariantDark}},
+}
+
+// forcedVariant is the default theme in one variant whatever the system
+// prefers (what theme.LightTheme and DarkTheme did before their
+// deprecation).
+type forcedVariant struct {
+	fyne.Theme
+	variant fyne.ThemeVariant
+}
+
+func (f forcedVariant) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return f.Theme.Color(n, f.variant)
 }
 
 // TestQRIsBlackOnWhiteInBothThemes: the code reads back from the pixels
