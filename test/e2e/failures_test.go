@@ -14,6 +14,7 @@ import (
 func eachGeneration(t *testing.T, f func(t *testing.T, gen string)) {
 	t.Helper()
 	requireSession(t)
+	t.Parallel()
 	for _, gen := range generations {
 		t.Run(gen, func(t *testing.T) {
 			t.Parallel()
@@ -79,6 +80,7 @@ func TestWrongCheckCode(t *testing.T) {
 // alternate between the generations and the steps where a phone can give up.
 func TestPhoneFailureReasons(t *testing.T) {
 	requireSession(t)
+	t.Parallel()
 	reasons := []string{
 		"authorization_expired", "device_already_exists", "device_not_found", "unexpected_message_received",
 		"unsupported_protocol", "user_cancelled", "unable_to_open_verification_uri", "org.example.something_new",

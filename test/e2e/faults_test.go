@@ -19,6 +19,7 @@ var rendezvousSessionPrefix = map[string]string{
 // way do not end the sign-in.
 func TestServerErrorsAreRetried(t *testing.T) {
 	requireSession(t)
+	t.Parallel()
 	cases := []struct {
 		name   string
 		gen    string
@@ -65,6 +66,7 @@ func TestServerErrorsAreRetried(t *testing.T) {
 // sign-in with a clear code, before any QR code is shown.
 func TestServerKeepsFailing(t *testing.T) {
 	requireSession(t)
+	t.Parallel()
 	for _, c := range []struct {
 		status int
 		codes  []string

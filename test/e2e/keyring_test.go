@@ -30,6 +30,7 @@ func expectOnlyJSONError(t *testing.T, o *outcome, code string) {
 // TestNoSecretService: with no D-Bus session at all the binary says what to
 // install and exits 1 before showing a QR code. It needs no test session.
 func TestNoSecretService(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, devserver.Config{})
 	bus := "unix:path=" + filepath.Join(t.TempDir(), "no-such-bus")
 	o := login(t, srv, scenario{gen: gen4388, noPhone: true, extraEnv: []string{"DBUS_SESSION_BUS_ADDRESS=" + bus}})
@@ -44,6 +45,7 @@ func TestNoSecretService(t *testing.T) {
 // prompt (gcr-prompter) cannot appear and fails at once, so this needs no
 // interaction: the binary must report keyring_unavailable, not hang.
 func TestLockedKeyring(t *testing.T) {
+	t.Parallel()
 	for _, tool := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") != "" {

@@ -45,6 +45,7 @@ func findAccount(t *testing.T, userID string) (accountEntry, bool) {
 // log out (the token is revoked and the account gone).
 func TestLoginSucceedsAndTheAccountWorks(t *testing.T) {
 	requireSession(t)
+	t.Parallel()
 	for _, gen := range generations {
 		t.Run(gen, func(t *testing.T) {
 			t.Parallel()
