@@ -117,6 +117,9 @@ windows: deps $(GOWINRES)
 	GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc \
 		$(GOBUILD) -ldflags='$(LDFLAGS)' -o $(DIST)/qrlogin-cli.exe .
 	rm -f rsrc_windows_*.syso
+	@for exe in $(DIST)/qrlogin.exe $(DIST)/qrlogin-cli.exe; do \
+		x86_64-w64-mingw32-objdump -h $$exe | grep -q '\.rsrc' || { echo "$$exe: no icon resource" >&2; exit 1; }; \
+	done
 	@ls -l $(DIST)/*.exe
 
 ## demo: run the demo (issue 6 adds `qrlogin demo`; until then this says so)
