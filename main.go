@@ -13,5 +13,6 @@ import (
 func main() {
 	cli.SetGUI(desktop.Run)
 	cli.SetDemo(desktop.RunDemo)
+	cli.SetGUISignIn(desktop.RunSignIn)
 	os.Exit(cli.Main(os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
 }

@@ -49,6 +49,9 @@ func runLogin(ctx context.Context, args []string, stdio Stdio) int {
 		return ExitUsage
 	}
 	if !*headless {
+		if *homeserver != "" && guiSignIn != nil {
+			return guiSignIn(*homeserver)
+		}
 		if guiLauncher == nil {
 			fmt.Fprintln(stdio.Err, "login: this build has no desktop window; use --headless")
 			return ExitUsage

@@ -21,7 +21,7 @@ var built struct {
 }
 
 // qrloginBinary returns the path of a freshly built qrlogin executable.
-func qrloginBinary(t *testing.T) string {
+func qrloginBinary(t testing.TB) string {
 	t.Helper()
 	built.once.Do(func() {
 		root, err := moduleRoot()

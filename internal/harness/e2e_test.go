@@ -122,7 +122,7 @@ func showQR(tb testing.TB, ctx context.Context, app *guiProcess, win string) []b
 		}
 		qrCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
-		p, _, err := waitForQR(qrCtx, win, 300*time.Millisecond)
+		p, _, _, err := waitForQR(qrCtx, win, 300*time.Millisecond)
 		payload = p
 		return err
 	})

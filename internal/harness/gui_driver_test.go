@@ -141,7 +141,13 @@ func focusWindow(ctx context.Context, windowID string) error {
 	return xdotool(ctx, "windowfocus", "--sync", windowID)
 }
 
+// toolTimeout bounds one run of an X tool: windowfocus --sync, for one,
+// waits forever for a window that cannot take the focus.
+const toolTimeout = 10 * time.Second
+
 func xdotool(ctx context.Context, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, toolTimeout)
+	defer cancel()
 	out, err := exec.CommandContext(ctx, "xdotool", args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("xdotool %s: %v: %s", strings.Join(args, " "), err, out)
@@ -162,6 +168,8 @@ var errNoQR = errors.New("no QR code in the screenshot")
 // exact bytes (-Sbinary; BUILD-AND-TEST.md 3), and checks that gozxing, a
 // second independent decoder, reads the same bytes.
 func readQR(ctx context.Context, path string) ([]byte, image.Image, error) {
+	ctx, cancel := context.WithTimeout(ctx, toolTimeout)
+	defer cancel()
 	out, err := exec.CommandContext(ctx, "zbarimg", "--nodbus", "--raw", "-q", "-Sbinary", path).Output()
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) && exitErr.ExitCode() == 4 { // zbarimg: no symbol found
@@ -193,6 +201,8 @@ func readQR(ctx context.Context, path string) ([]byte, image.Image, error) {
 
 // screenshotFile grabs one X window into a PNG file.
 func screenshotFile(ctx context.Context, windowID, path string) error {
+	ctx, cancel := context.WithTimeout(ctx, toolTimeout)
+	defer cancel()
 	out, err := exec.CommandContext(ctx, "/usr/bin/import", "-window", windowID, "png:"+path).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("import: %v: %s", err, out)
@@ -218,28 +228,32 @@ func readQRWithGozxing(img image.Image) ([]byte, error) {
 	return bytes.Join(segments, nil), nil
 }
 
-// waitForQR polls screenshots until one holds a readable QR code.
-func waitForQR(ctx context.Context, windowID string, interval time.Duration) ([]byte, image.Image, error) {
+// waitForQR polls screenshots until one holds a readable QR code. It
+// returns the payload, the screenshot, and when that screenshot was
+// taken (the benchmarks time start-up to that moment, not to the end of
+// decoding it).
+func waitForQR(ctx context.Context, windowID string, interval time.Duration) ([]byte, image.Image, time.Time, error) {
 	dir, err := os.MkdirTemp("", "qrlogin-shots-")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, time.Time{}, err
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "window.png")
 	var last error
 	for {
 		err := screenshotFile(ctx, windowID, path)
+		taken := time.Now()
 		if err == nil {
 			var payload []byte
 			var shot image.Image
 			if payload, shot, err = readQR(ctx, path); err == nil {
-				return payload, shot, nil
+				return payload, shot, taken, nil
 			}
 		}
 		last = err
 		select {
 		case <-ctx.Done():
-			return nil, nil, fmt.Errorf("no QR code in the window: %v (%w)", last, ctx.Err())
+			return nil, nil, time.Time{}, fmt.Errorf("no QR code in the window: %v (%w)", last, ctx.Err())
 		case <-time.After(interval):
 		}
 	}

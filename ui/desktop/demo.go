@@ -6,11 +6,9 @@ import (
 	"os"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 
-	"github.com/qrlogin/qrlogin/assets"
 	"github.com/qrlogin/qrlogin/internal/identity"
 	"github.com/qrlogin/qrlogin/ui"
 	"github.com/qrlogin/qrlogin/ui/demo"
@@ -28,8 +26,7 @@ func RunDemo() int {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", identity.BinaryName, err)
 		return 1
 	}
-	a := app.NewWithID(identity.AppID)
-	a.SetIcon(assets.AppIcon())
+	a := newApp()
 	if err := openDemo(a, true); err != nil {
 		fmt.Fprintf(os.Stderr, "%s demo: %v\n", identity.BinaryName, err)
 		return 1

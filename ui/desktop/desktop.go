@@ -24,25 +24,18 @@ var ErrNoDisplay = errors.New("no display: DISPLAY is not set (run a command ins
 
 // Run opens the window, blocks until it is closed and returns the exit code.
 // It has the signature cli.SetGUI expects.
-func Run() int {
+func Run() int { return RunSignIn("") }
+
+// RunSignIn is Run that starts signing in to homeserver at once, as
+// `qrlogin login --homeserver example.org` asks (and the GUI benchmarks
+// time: process start to QR code, with no key press); "" shows the start
+// screen.
+func RunSignIn(homeserver string) int {
 	if err := checkDisplay(os.Getenv); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", identity.BinaryName, err)
 		return 1
 	}
-	// What `fyne package` would inject from FyneApp.toml, set here so a plain
-	// `go build` (CI, the .deb) behaves the same from any working directory.
-	// The fyneDo migration means: only the main goroutine touches widgets,
-	// others go through fyne.Do.
-	app.SetMetadata(fyne.AppMetadata{
-		ID:         identity.AppID,
-		Name:       identity.DisplayName,
-		Version:    identity.Version,
-		Build:      1,
-		Icon:       assets.AppIcon(),
-		Migrations: map[string]bool{"fyneDo": true},
-	})
-	a := app.NewWithID(identity.AppID)
-	a.SetIcon(assets.AppIcon())
+	a := newApp()
 	w := a.NewWindow(identity.DisplayName)
 	// ui.New sets the content and takes over closing, so that closing the
 	// window cancels a sign-in and tells the phone.
@@ -50,11 +43,37 @@ func Run() int {
 	// screen's "Try it without a phone", and the title saying "Signed in".)
 	svc := ui.DefaultServices()
 	svc.TryWithoutPhone = tryWithoutPhone(a, w)
-	ui.New(w, withSignedInTitle(w, identity.DisplayName, svc))
+	screens := ui.New(w, withSignedInTitle(w, identity.DisplayName, svc))
+	if homeserver != "" {
+		screens.SignIn(homeserver)
+	}
 	w.Resize(fyne.NewSize(900, 600))
 	w.SetMaster()
 	w.ShowAndRun()
 	return 0
+}
+
+// newApp creates the Fyne app with qrlogin's metadata: what `fyne package`
+// would inject from FyneApp.toml, set here so a plain `go build` (CI, the
+// .deb) behaves the same from any working directory. The fyneDo migration
+// means: only the main goroutine touches widgets, others go through fyne.Do.
+//
+// The window icon is the 256 px PNG, not the SVG: GLFW wants a 256 px
+// bitmap, and rasterising the SVG for it took ~190 ms of CPU at every start,
+// 40% of the start-up CPU (profiled for issue 6's start-up benchmark).
+func newApp() fyne.App {
+	icon := fyne.NewStaticResource(identity.AppID+".png", assets.IconPNG256)
+	app.SetMetadata(fyne.AppMetadata{
+		ID:         identity.AppID,
+		Name:       identity.DisplayName,
+		Version:    identity.Version,
+		Build:      1,
+		Icon:       icon,
+		Migrations: map[string]bool{"fyneDo": true},
+	})
+	a := app.NewWithID(identity.AppID)
+	a.SetIcon(icon)
+	return a
 }
 
 // checkDisplay fails early where Fyne's default (X11/GLX) driver needs an X
