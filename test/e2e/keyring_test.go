@@ -28,8 +28,9 @@ func expectOnlyJSONError(t *testing.T, o *outcome, code string) {
 }
 
 // TestNoSecretService: with no D-Bus session at all the binary says what to
-// install and exits 1 before showing a QR code. It needs no test session.
+// install and exits 1 before showing a QR code.
 func TestNoSecretService(t *testing.T) {
+	requireSession(t) // not for the keyring: to build the binary only where tests run
 	t.Parallel()
 	srv := startServer(t, devserver.Config{})
 	bus := "unix:path=" + filepath.Join(t.TempDir(), "no-such-bus")
@@ -45,6 +46,7 @@ func TestNoSecretService(t *testing.T) {
 // prompt (gcr-prompter) cannot appear and fails at once, so this needs no
 // interaction: the binary must report keyring_unavailable, not hang.
 func TestLockedKeyring(t *testing.T) {
+	requireSession(t)
 	t.Parallel()
 	for _, tool := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
 		if _, err := exec.LookPath(tool); err != nil {
