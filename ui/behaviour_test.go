@@ -434,3 +434,26 @@ func TestSettingsSaveFailureIsShown(t *testing.T) {
 		t.Fatal("save failure not shown")
 	}
 }
+
+// TestTabOrderFollowsTheScreen: Tab walks the start screen top to bottom,
+// left to right.
+func TestTabOrderFollowsTheScreen(t *testing.T) {
+	h := newHarness(t, withDemo(func() {}))
+	c := h.window.Canvas()
+	var order []string
+	for range 5 {
+		switch f := c.Focused().(type) {
+		case *entry:
+			order = append(order, "server")
+		case *button:
+			order = append(order, f.Text)
+		default:
+			order = append(order, fmt.Sprintf("%T", f))
+		}
+		test.FocusNext(c)
+	}
+	want := []string{"server", "Sign in with QR code", "Try it without a phone", "Accounts", "Settings"}
+	if !slices.Equal(order, want) {
+		t.Fatalf("tab order %q, want %q", order, want)
+	}
+}
