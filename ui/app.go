@@ -199,6 +199,11 @@ func (a *App) typedKey(ev *fyne.KeyEvent) {
 }
 
 func (a *App) escape() {
+	// A dialog (Sign out?) is dismissed first, as its Keep button would.
+	if top := a.window.Canvas().Overlays().Top(); top != nil {
+		a.window.Canvas().Overlays().Remove(top)
+		return
+	}
 	if a.current != nil && a.current.onEscape != nil {
 		a.current.onEscape()
 	}

@@ -375,9 +375,15 @@ func TestAccountsCopyAndSignOut(t *testing.T) {
 		t.Fatalf("clipboard %q", got)
 	}
 
-	// Sign out asks first; "Keep" keeps.
+	// Sign out asks first; "Keep" or Escape keeps.
 	test.Tap(signOuts[0])
 	test.Tap(h.button("Keep"))
+	test.Tap(signOuts[0])
+	h.key(fyne.KeyEscape)
+	h.wantScreen("accounts")
+	if h.window.Canvas().Overlays().Top() != nil {
+		t.Fatal("Escape left the dialog open")
+	}
 	if len(h.accounts.loggedOut) != 0 {
 		t.Fatal("signed out without confirmation")
 	}
