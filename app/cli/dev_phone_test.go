@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -22,4 +23,21 @@ func TestParsePhoneLine(t *testing.T) {
 			t.Errorf("parsePhoneLine(%q) accepted", bad)
 		}
 	}
+}
+
+// FuzzParsePhoneLine: any line gives a script that validates, or an error;
+// never a panic.
+func FuzzParsePhoneLine(f *testing.F) {
+	for _, seed := range []string{"QUJD", "QUJD deny", "QUJD fail=consent:user_cancelled delay=1s", "QUJD tamper=", "=", " ", "QUJD fail=:"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		if len(line) == 0 || len(strings.Fields(line)) == 0 {
+			return // runDevServerPhone skips blank lines before parsing
+		}
+		_, s, err := parsePhoneLine(line)
+		if err == nil && s.Validate() != nil {
+			t.Fatalf("parsePhoneLine(%q) returned an invalid script", line)
+		}
+	})
 }

@@ -42,9 +42,12 @@ type pairing struct {
 }
 
 type pairOptions struct {
-	gen                    securechannel.Generation
-	script                 Script
-	typedCode              func(real string) string // nil: type the phone's code
+	gen       securechannel.Generation
+	script    Script
+	typedCode func(real string) string // nil: type the phone's code
+	// productPoll leaves the desktop's rendezvous polling at the product
+	// defaults (login.Config.Poll zero) instead of fastPoll.
+	productPoll            bool
 	flowHTTP               *http.Client
 	phoneHTTP              *http.Client
 	desktopPoll, phonePoll rendezvous.PollConfig
@@ -55,7 +58,7 @@ func pair(t testing.TB, srv *devserver.Server, o pairOptions) *pairing {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if o.desktopPoll == (rendezvous.PollConfig{}) {
+	if o.desktopPoll == (rendezvous.PollConfig{}) && !o.productPoll {
 		o.desktopPoll = fastPoll
 	}
 	if o.phonePoll == (rendezvous.PollConfig{}) {
