@@ -1,0 +1,57 @@
+package signin
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/qrlogin/qrlogin/app/accounts"
+	"github.com/qrlogin/qrlogin/app/config"
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
+)
+
+func TestFlowConfigFromSettings(t *testing.T) {
+	cfg := FlowConfig(config.Settings{Protocol: config.Protocol2024, MSC4388Variant: "msc-text", RendezvousServer: "https://rv.example.org", PollSpeed: config.PollGentle}, "example.org")
+	if cfg.Homeserver != "example.org" || cfg.RendezvousServer != "https://rv.example.org" || cfg.Preference != config.Protocol2024 || cfg.Variant != securechannel.Variant("msc-text") {
+		t.Fatalf("config %+v", cfg)
+	}
+	if cfg.Poll.Reply != 500*time.Millisecond || cfg.Poll.Human != 2*time.Second {
+		t.Fatalf("gentle polling %+v", cfg.Poll)
+	}
+	if normal := FlowConfig(config.Settings{}.Defaults(), "example.org"); normal.Poll.Reply != 0 {
+		t.Fatalf("normal polling should keep the flow's defaults, got %+v", normal.Poll)
+	}
+}
+
+type memoryStore struct {
+	accounts map[string]*accounts.Account
+	deleted  []string
+}
+
+func (m *memoryStore) Load(user string) (*accounts.Account, error) {
+	a, ok := m.accounts[user]
+	if !ok {
+		return nil, accounts.ErrNotFound
+	}
+	return a, nil
+}
+
+func (m *memoryStore) Delete(user string) error {
+	m.deleted = append(m.deleted, user)
+	delete(m.accounts, user)
+	return nil
+}
+
+func TestLogoutWithoutRevocationEndpointDeletes(t *testing.T) {
+	s := &memoryStore{accounts: map[string]*accounts.Account{"@a:x": {Meta: accounts.Meta{UserID: "@a:x"}}}}
+	if err := Logout(context.Background(), s, "@a:x"); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.deleted) != 1 {
+		t.Fatalf("deleted %q", s.deleted)
+	}
+	if err := Logout(context.Background(), s, "@a:x"); !errors.Is(err, accounts.ErrNotFound) {
+		t.Fatalf("second logout: %v, want ErrNotFound", err)
+	}
+}
