@@ -130,8 +130,20 @@ func loginWith(t *testing.T, program string, srv *devserver.Server, sc scenario,
 	phoneDone := make(chan struct{})
 	qrSeen := 0
 	started := time.Now()
+	// The timeline is printed only when the test fails (scripts/gotest
+	// runs go test -v, which would print every t.Log).
+	var timeline strings.Builder
+	note := func(format string, args ...any) {
+		fmt.Fprintf(&timeline, "%6.2fs ", time.Since(started).Seconds())
+		fmt.Fprintf(&timeline, format+"\n", args...)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("timeline of the sign-in:\n%s", timeline.String())
+		}
+	})
 	for e := range p.events {
-		t.Logf("%6.2fs %v", time.Since(started).Seconds(), e.name())
+		note("%v", e)
 		out.events = append(out.events, e)
 		if e.name() != "qr" {
 			continue
@@ -164,7 +176,7 @@ func loginWith(t *testing.T, program string, srv *devserver.Server, sc scenario,
 	}
 	<-p.exited
 	out.exit = p.exit
-	t.Logf("%6.2fs exit %d", time.Since(started).Seconds(), p.exit)
+	note("exit %d", p.exit)
 	if out.phoneRan {
 		// The binary has ended: the phone learns it from the rendezvous
 		// (a failure, or the session deleted) within a few polls.
@@ -174,7 +186,7 @@ func loginWith(t *testing.T, program string, srv *devserver.Server, sc scenario,
 			stopPhone()
 			<-phoneDone
 		}
-		t.Logf("%6.2fs phone: %v", time.Since(started).Seconds(), out.phoneErr)
+		note("phone: %v", out.phoneErr)
 	}
 	out.stdout, out.stderr = p.stdout.String(), p.stderr.String()
 	for {
