@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/config"
 	"github.com/qrlogin/qrlogin/app/explain"
 	"github.com/qrlogin/qrlogin/protocol/login"
@@ -37,7 +38,7 @@ func TestEnterOnTheStartScreenSignsIn(t *testing.T) {
 
 func TestStartScreenRemembersTheLastServer(t *testing.T) {
 	h := newHarness(t, withSettings(config.Settings{LastHomeserver: "chat.example.net"}))
-	e, ok := h.window.Canvas().Focused().(*entry)
+	e, ok := h.window.Canvas().Focused().(*widget.SelectEntry)
 	if !ok || e.Text != "chat.example.net" {
 		t.Fatalf("server field %#v, want the last server", h.window.Canvas().Focused())
 	}
@@ -447,19 +448,36 @@ func TestTabOrderFollowsTheScreen(t *testing.T) {
 	h := newHarness(t, withDemo(func() {}))
 	c := h.window.Canvas()
 	var order []string
-	for range 5 {
+	for range 6 {
 		switch f := c.Focused().(type) {
-		case *entry:
+		case *widget.SelectEntry:
 			order = append(order, "server")
 		case *button:
 			order = append(order, f.Text)
+		case *widget.Button: // the server field's drop-down
+			order = append(order, "server choices")
 		default:
 			order = append(order, fmt.Sprintf("%T", f))
 		}
 		test.FocusNext(c)
 	}
-	want := []string{"server", "Sign in with QR code", "Try it without a phone", "Accounts", "Settings"}
+	want := []string{"server", "server choices", "Sign in with QR code", "Try it without a phone", "Accounts", "Settings"}
 	if !slices.Equal(order, want) {
 		t.Fatalf("tab order %q, want %q", order, want)
+	}
+}
+
+func TestServerFieldOffersTheAccountsServers(t *testing.T) {
+	h := newHarness(t, withAccounts(alice, bob))
+	got := serverChoices("example.org", []accounts.Meta{alice, bob, alice})
+	want := []string{"example.org", alice.Homeserver, bob.Homeserver}
+	if !slices.Equal(got, want) {
+		t.Fatalf("choices %q, want %q", got, want)
+	}
+	field := h.window.Canvas().Focused().(*widget.SelectEntry)
+	field.SetText(bob.Homeserver) // what choosing it from the list does
+	h.key(fyne.KeyReturn)
+	if !slices.Equal(h.started, []string{bob.Homeserver}) {
+		t.Fatalf("started %q", h.started)
 	}
 }

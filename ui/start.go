@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -37,7 +38,8 @@ func (a *App) ShowStart() {
 	problem.Wrapping = fyne.TextWrapWord
 	problem.Hide()
 
-	server := newEntry(nil)
+	// Type a server, or choose one of the accounts' servers.
+	server := widget.NewSelectEntry(nil)
 	server.SetPlaceHolder("Your server, for example matrix.org")
 	server.SetText(a.homeserver)
 	server.CursorColumn = len([]rune(a.homeserver)) // type on at the end
@@ -63,7 +65,9 @@ func (a *App) ShowStart() {
 	serverLabel := widget.NewLabelWithStyle("Server", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	form := container.NewVBox(serverLabel, server, problem, signIn)
 
-	body := container.NewVBox(header, widget.NewSeparator(), form, a.startAccounts())
+	body := container.NewVBox(header, widget.NewSeparator(), form, a.startAccounts(func(list []accounts.Meta) {
+		server.SetOptions(serverChoices(a.homeserver, list))
+	}))
 
 	var footer []fyne.CanvasObject
 	if a.svc.TryWithoutPhone != nil {
@@ -103,8 +107,8 @@ func checkHomeserver(hs string) string {
 // startAccounts lists the accounts already signed in here. It is empty
 // until the keyring answers (which may take a moment, or wait for the user
 // to unlock it), and stays empty if there are none or the keyring cannot
-// be read: the Accounts screen says why.
-func (a *App) startAccounts() fyne.CanvasObject {
+// be read: the Accounts screen says why. onList gets the list once read.
+func (a *App) startAccounts(onList func([]accounts.Meta)) fyne.CanvasObject {
 	box := container.NewVBox()
 	a.background(func() {
 		list, err := a.listAccounts()
@@ -112,6 +116,7 @@ func (a *App) startAccounts() fyne.CanvasObject {
 			return
 		}
 		fyne.Do(func() {
+			onList(list)
 			box.Add(widget.NewSeparator())
 			box.Add(widget.NewLabelWithStyle("Signed in on this computer", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
 			for _, m := range list {
@@ -136,4 +141,20 @@ func verifiedWords(verified bool) string {
 		return "verified"
 	}
 	return "not verified"
+}
+
+// serverChoices is the server field's drop-down: the last server, then
+// each account's server, once each.
+func serverChoices(last string, list []accounts.Meta) []string {
+	var out []string
+	add := func(hs string) {
+		if hs != "" && !slices.Contains(out, hs) {
+			out = append(out, hs)
+		}
+	}
+	add(last)
+	for _, m := range list {
+		add(m.Homeserver)
+	}
+	return out
 }
