@@ -64,6 +64,11 @@ func (c *Controller) run(ctx context.Context, store Store, emit func(login.Event
 	err = store.Save(AccountFrom(res))
 	res.Secrets.Zero() // the keyring has them now (or the save failed)
 	if err != nil {
+		// Nothing on this computer can use or sign out this session now:
+		// end it on the server so the account is not left with a ghost device.
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = res.Revoke(bg, nil)
 		return nil, err
 	}
 	emit(login.Done{UserID: res.UserID, DeviceID: res.DeviceID, Verified: res.Verified})

@@ -140,7 +140,9 @@ func (f *Flow) Run(ctx context.Context) (res *Result, err error) {
 
 	res, err = f.signIn(ctx, target)
 	if err != nil {
-		return res, f.tellPhone(ctx, err)
+		err = f.tellPhone(ctx, err)
+		f.abandon(ctx, res) // tokens that will not be stored must not outlive the attempt
+		return nil, err
 	}
 	return res, nil
 }
@@ -310,7 +312,7 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 	res := &Result{Homeserver: base, Metadata: md, ClientID: clientID, Token: *token, DeviceID: deviceID}
 	userID, err := f.whoami(ctx, base, token.AccessToken)
 	if err != nil {
-		return nil, &sendFailure{reason: ReasonDeviceNotFound, err: err}
+		return res, &sendFailure{reason: ReasonDeviceNotFound, err: err}
 	}
 	res.UserID = userID
 	f.emit(LoggedIn{UserID: userID, DeviceID: deviceID})
