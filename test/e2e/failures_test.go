@@ -23,11 +23,18 @@ func eachGeneration(t *testing.T, f func(t *testing.T, gen string)) {
 	}
 }
 
-// expectNotStored checks that a failed sign-in left no account behind.
-func expectNotStored(t *testing.T, srv *devserver.Server) {
+// expectNotStored checks that a failed sign-in left no account behind:
+// nothing in the keyring, and no device on the server that the tokens of
+// the attempt created (they must be revoked).
+func expectNotStored(t *testing.T, srv *devserver.Server, o *outcome) {
 	t.Helper()
 	if a, ok := findAccount(t, srv.UserID()); ok {
 		t.Errorf("a failed sign-in stored an account: %+v", a)
+	}
+	if o != nil && o.phoneRes != nil && o.phoneRes.NewDeviceID != "" {
+		if _, ok := srv.Device(o.phoneRes.NewDeviceID); ok {
+			t.Errorf("device %s is still on the server after the failed sign-in", o.phoneRes.NewDeviceID)
+		}
 	}
 }
 
@@ -40,7 +47,7 @@ func TestDenyOnTheConsentPage(t *testing.T) {
 		if !errors.Is(o.phoneErr, phone.ErrDeclined) {
 			t.Errorf("the phone heard %v, want m.login.declined", o.phoneErr)
 		}
-		expectNotStored(t, srv)
+		expectNotStored(t, srv, o)
 		expectNoSecrets(t, srv, "login output", o.stdout, o.stderr)
 	})
 }
@@ -55,7 +62,7 @@ func TestDeviceCodeExpires(t *testing.T) {
 		if !errors.As(o.phoneErr, &pf) || pf.Reason != "authorization_expired" {
 			t.Errorf("the phone heard %v, want m.login.failure authorization_expired", o.phoneErr)
 		}
-		expectNotStored(t, srv)
+		expectNotStored(t, srv, o)
 	})
 }
 
@@ -71,7 +78,7 @@ func TestWrongCheckCode(t *testing.T) {
 		if !errors.Is(o.phoneErr, rendezvous.ErrExpired) {
 			t.Errorf("the phone got %v, want the rendezvous deleted", o.phoneErr)
 		}
-		expectNotStored(t, srv)
+		expectNotStored(t, srv, o)
 	})
 }
 
@@ -97,7 +104,7 @@ func TestPhoneFailureReasons(t *testing.T) {
 			if !errors.As(o.phoneErr, &sf) || sf.Reason != reason {
 				t.Errorf("phone: %v", o.phoneErr)
 			}
-			expectNotStored(t, srv)
+			expectNotStored(t, srv, o)
 			expectNoSecrets(t, srv, "login output", o.stdout, o.stderr)
 		})
 	}
@@ -108,7 +115,7 @@ func TestTamperedMessage(t *testing.T) {
 		srv := startServer(t, devserver.Config{})
 		o := login(t, srv, scenario{gen: gen, script: phone.Script{TamperAt: phone.StepProtocols}})
 		expectError(t, o, "secure_channel_failed")
-		expectNotStored(t, srv)
+		expectNotStored(t, srv, o)
 	})
 }
 
@@ -121,7 +128,7 @@ func TestUnexpectedMessage(t *testing.T) {
 		if !errors.As(o.phoneErr, &pf) || pf.Reason != "unexpected_message_received" {
 			t.Errorf("the phone heard %v, want unexpected_message_received", o.phoneErr)
 		}
-		expectNotStored(t, srv)
+		expectNotStored(t, srv, o)
 	})
 }
 
@@ -150,7 +157,7 @@ func TestRendezvousExpiresMidFlow(t *testing.T) {
 		o := login(t, srv, scenario{gen: gen, script: phone.Script{SilentAt: phone.StepProtocols}})
 		expectPrefix(t, o, "qr", "check_code_needed", "secure_channel_established")
 		expectError(t, o, "rendezvous_expired")
-		expectNotStored(t, srv)
+		expectNotStored(t, srv, o)
 	})
 }
 

@@ -86,7 +86,7 @@ func TestServerKeepsFailing(t *testing.T) {
 			if o.exit != 1 || last.name() != "error" || !contains(c.codes, last.str("code")) {
 				t.Fatalf("want error %v; got %s", c.codes, o)
 			}
-			expectNotStored(t, srv)
+			expectNotStored(t, srv, o)
 		})
 	}
 }
