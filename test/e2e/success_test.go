@@ -105,3 +105,23 @@ func TestLoginSucceedsAndTheAccountWorks(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginMSCTextVariant: MSC4388 as the MSC text has it (MATRIX prefix,
+// /_matrix/client/v1/rendezvous, the text's export labels) works end to
+// end too; the phone follows the QR code's prefix.
+func TestLoginMSCTextVariant(t *testing.T) {
+	requireSession(t)
+	t.Parallel()
+	srv := startServer(t, devserver.Config{MSC4388StablePaths: true})
+	o := login(t, srv, scenario{gen: gen4388, extraArgs: []string{"--msc4388-variant", "msc-text"}})
+	if o.exit != 0 || o.phoneErr != nil {
+		t.Fatalf("login failed: %s", o)
+	}
+	if o.phoneRes.Variant != "msc-text" {
+		t.Errorf("the phone ran variant %q", o.phoneRes.Variant)
+	}
+	if done := o.last(); done.name() != "done" || done["verified"] != true {
+		t.Fatalf("last event %v", done)
+	}
+	logout(t, srv)
+}
