@@ -10,7 +10,7 @@ import (
 )
 
 // Approve words.
-var (
+const (
 	ApproveTitle = "Approve the sign-in on your phone"
 	ApproveHelp  = "Your phone shows a page to approve this computer. If it asks for a code, enter this one:"
 )

@@ -10,7 +10,7 @@ import (
 )
 
 // Check code words.
-var (
+const (
 	CheckCodeTitle   = "Enter the code shown on your phone"
 	CheckCodeHelp    = "Your phone scanned the code and now shows two digits. Typing them here proves that it was your phone."
 	CheckCodeInvalid = "Type only the digits your phone shows: one or two of them, like 07."

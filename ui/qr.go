@@ -14,17 +14,19 @@ import (
 // (FIELD-NOTES A.5: WhatsApp, Signal and Firefox all number them), and the
 // warning is Element X's own (element-x-ios#5915): the check code stops a
 // code that was passed on, but only if people never scan one.
-var (
-	QRTitle = "Scan this code with your phone"
-	QRSteps = []string{
-		"Open the Matrix app on your phone. It must be able to link a desktop by QR code, as Element X can.",
-		"In Element X: Settings → Link new device → Link desktop computer (where your app offers it).",
-		"Point your phone's camera at this code.",
-		"Type the two digits your phone then shows into this window.",
-	}
+const (
+	QRTitle    = "Scan this code with your phone"
 	QRWarning  = "Only scan this code after following the steps above on your own phone. Never scan a code that someone sent you."
 	SwitchLink = "My phone can't read this code"
 )
+
+// QRSteps are the numbered steps beside the code.
+var QRSteps = []string{
+	"Open the Matrix app on your phone. It must be able to link a desktop by QR code, as Element X can.",
+	"In Element X: Settings → Link new device → Link desktop computer (where your app offers it).",
+	"Point your phone's camera at this code.",
+	"Type the two digits your phone then shows into this window.",
+}
 
 // qrScreen is the QR screen's state while it shows.
 type qrScreen struct {
