@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/qrlogin/qrlogin/internal/identity"
 )
 
 var (
@@ -30,6 +32,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	configDir = filepath.Join(binDir, "config")
+	if err := shareKeyringLock(); err != nil {
+		panic(err)
+	}
 	// The sign-ins mostly wait (poll intervals, expiry): run more of them
 	// at once than the default of one per core, unless -parallel was given.
 	flag.Parse()
@@ -41,6 +46,28 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(binDir)
 	os.Exit(code)
+}
+
+// shareKeyringLock makes our config folder's keyring lock file a link to
+// the one in the caller's config folder. The lock serialises every writer
+// of the keyring's account index (app/accounts); other packages' tests
+// (internal/harness) write the same session keyring under the same app ID
+// at the same time, so a private lock would let them lose each other's
+// updates. Settings stay private to these tests.
+func shareKeyringLock() error {
+	callers, err := os.UserConfigDir()
+	if err != nil {
+		return nil // nobody else can have a lock there either
+	}
+	shared := filepath.Join(callers, identity.AppID, "keyring.lock")
+	if err := os.MkdirAll(filepath.Dir(shared), 0o700); err != nil {
+		return err
+	}
+	ours := filepath.Join(configDir, identity.AppID)
+	if err := os.MkdirAll(ours, 0o700); err != nil {
+		return err
+	}
+	return os.Symlink(shared, filepath.Join(ours, "keyring.lock"))
 }
 
 // qrloginBinary builds the real binary once per `go test` run, with plain
