@@ -73,10 +73,12 @@ fmt-check:
 ## lint: vet, staticcheck and the gofmt check
 lint: vet staticcheck fmt-check
 
-## bench: every benchmark in the module (BENCHTIME=1s)
-bench: DEPS_FOR = build
+## bench: every benchmark in the module (BENCHTIME=1s), inside the test
+## session: the GUI benchmarks (internal/harness, BenchmarkGUI*) time the
+## real window against a hello-world Fyne window on the same Xvfb
+bench: DEPS_FOR = build test
 bench: deps
-	go test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	scripts/with-test-session go test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 ## fuzz: every fuzz target, FUZZTIME (60s) each; not part of `make test`
 fuzz: DEPS_FOR = build
@@ -122,20 +124,23 @@ windows: deps $(GOWINRES)
 	done
 	@ls -l $(DIST)/*.exe
 
-## demo: run the demo (issue 6 adds `qrlogin demo`; until then this says so)
+## demo: the whole sign-in with no phone and no network: a dev homeserver
+## inside qrlogin on 127.0.0.1 and a pretend phone window (`qrlogin demo`)
+demo: DEPS_FOR = run
 demo: build
-	@if ./$(BIN) --help | grep -q '^  demo '; then ./$(BIN) demo; \
-	else echo "no demo yet: 'qrlogin demo' is not in this build"; fi
+	./$(BIN) demo
 
-## screenshots: docs/screenshots/*.png of every screen, light and dark (the
-## README shows them; Fyne's software renderer, no display needed), and
-## build/screenshots/*.png of the real window under Xvfb
+## screenshots: docs/screenshots/<screen>-<light|dark>.png, the README's
+## set: first the screen tests (Fyne's software renderer, no display; the
+## screens a real sign-in cannot stop on), then the real window under Xvfb
+## walked through a sign-in against the dev homeserver (internal/harness),
+## which replaces the screens both produce
 screenshots: DEPS_FOR = build test
 screenshots: deps
 	QRLOGIN_SCREENSHOTS=$(CURDIR)/docs/screenshots CGO_ENABLED=0 go test -count=1 -run '^TestScreenshots$$' ./ui/
-	QRLOGIN_SCREENSHOT_DIR=$(CURDIR)/$(BUILD)/screenshots scripts/with-test-session \
-		go test -count=1 -run 'TestWindow' ./internal/harness/
-	@ls -l $(BUILD)/screenshots
+	QRLOGIN_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots scripts/with-test-session \
+		go test -count=1 -run '^TestScreensOfTheRealWindow$$' ./internal/harness/
+	@ls -l docs/screenshots
 
 ## icons: render the hicolor PNGs from the SVG (commit the results)
 icons: DEPS_FOR = icons

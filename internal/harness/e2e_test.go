@@ -30,6 +30,7 @@ func TestEndToEndSignInThroughTheWindow(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	srv := startDevServer(t, ctx)
+	forgetAccountAfter(t, srv)
 
 	app := startGUI(t, qrloginBinary(t), settingsEnv(t, srv.URL(), ""))
 	win, err := app.window(ctx, identity.DisplayName)
@@ -94,6 +95,21 @@ func TestEndToEndSignInThroughTheWindow(t *testing.T) {
 	}
 }
 
+// forgetAccountAfter removes the dev server's account from the session's
+// keyring when the test ends, so the next test's start screen (and its
+// screenshot) does not list it.
+func forgetAccountAfter(tb testing.TB, srv *devserver.Server) {
+	tb.Cleanup(func() {
+		store, err := accounts.Open()
+		if err != nil {
+			return
+		}
+		if err := store.Delete(srv.UserID()); err != nil && !errors.Is(err, accounts.ErrNotFound) {
+			tb.Logf("removing the test account: %v", err)
+		}
+	})
+}
+
 // startDevServer runs the development homeserver on a free loopback port
 // until the test ends.
 func startDevServer(tb testing.TB, ctx context.Context) *devserver.Server {
@@ -151,9 +167,12 @@ func typeCheckCode(tb testing.TB, ctx context.Context, app *guiProcess, win, cod
 		tb.Fatalf("the check-code screen never came: %v\napp output:\n%s", err, app.logs.String())
 	}
 	time.Sleep(500 * time.Millisecond) // let the screen settle and focus its field
-	shots.take(ctx, win, "check-code")
 	if err := typeText(ctx, win, code); err != nil {
 		tb.Fatal(err)
+	}
+	if shots != nil {
+		time.Sleep(300 * time.Millisecond)
+		shots.take(ctx, win, "check-code")
 	}
 	if err := pressKeys(ctx, win, "Return"); err != nil {
 		tb.Fatal(err)
@@ -165,14 +184,15 @@ func typeCheckCode(tb testing.TB, ctx context.Context, app *guiProcess, win, cod
 type shotRecorder struct {
 	tb     testing.TB
 	dir    string
-	prefix string
+	prefix string // file names are [prefix-]name[-suffix].png
+	suffix string
 }
 
 func newShotRecorder(tb testing.TB, prefix string) *shotRecorder {
 	return &shotRecorder{tb: tb, dir: os.Getenv(ScreenshotDirEnv), prefix: prefix}
 }
 
-// take saves the window as <dir>/<prefix>-<name>.png when a directory is set.
+// take photographs the window, keeping the picture in the directory if set.
 func (s *shotRecorder) take(ctx context.Context, win, name string) image.Image {
 	s.tb.Helper()
 	shot, err := screenshot(ctx, win)
@@ -181,10 +201,14 @@ func (s *shotRecorder) take(ctx context.Context, win, name string) image.Image {
 		return nil
 	}
 	if s.dir != "" {
-		file := name + ".png"
+		file := name
 		if s.prefix != "" {
 			file = s.prefix + "-" + file
 		}
+		if s.suffix != "" {
+			file += "-" + s.suffix
+		}
+		file += ".png"
 		saveScreenshot(s.tb.(*testing.T), shot, filepath.Join(s.dir, file))
 	}
 	return shot
