@@ -1,0 +1,104 @@
+package phone
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/protocol/qrcode"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
+)
+
+// handDrivenNewDevice plays the new device by hand (no login.Flow), so a
+// test can send the phone what the real flow never would: it shows an
+// MSC4388 QR code, accepts the phone's channel, confirms the check code and
+// returns the channel on which m.login.protocols has been received.
+func handDrivenNewDevice(t *testing.T, ctx context.Context, srv *devserver.Server, runPhone func(qr []byte, onCode func(string))) *securechannel.Channel {
+	t.Helper()
+	c, err := rendezvous.NewClient(rendezvous.ClientConfig{BaseURL: srv.URL(), Poll: fastPoll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := c.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := securechannel.NewGenerator(securechannel.MSC4388, securechannel.VariantReference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := qrcode.Payload{Generation: securechannel.MSC4388, Intent: qrcode.IntentNewDevice,
+		Prefix: qrcode.PrefixUnstable, RendezvousID: sess.ID(), BaseURL: sess.BaseURL()}
+	copy(p.PublicKey[:], g.PublicKey())
+	qr, err := p.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := make(chan string, 1)
+	runPhone(qr, func(code string) { codes <- code })
+	ch, err := g.Accept(ctx, sess, securechannel.Binding{BaseURL: sess.BaseURL(), RendezvousID: sess.ID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Confirm(<-codes); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := ch.Receive(ctx, rendezvous.PaceReply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m protocolsMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m.Type != typeProtocols || m.BaseURL != srv.URL() {
+		t.Fatalf("first message %s", raw)
+	}
+	return ch
+}
+
+// TestPhoneChecksTheProposal: the phone answers a device ID that exists
+// with device_already_exists (it checks with GET /devices/{id}) and a
+// protocol other than the device grant with unsupported_protocol.
+func TestPhoneChecksTheProposal(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		proposal protocolMessage
+		reason   string
+	}{
+		{"existing device", protocolMessage{Type: typeProtocol, Protocol: protocolDeviceGrant, DeviceID: DefaultDeviceID,
+			DeviceGrant: &deviceGrant{VerificationURI: "http://127.0.0.1:1/link"}}, ReasonDeviceAlreadyExists},
+		{"other protocol", protocolMessage{Type: typeProtocol, Protocol: "org.example.password", DeviceID: "NEWDEVICE01"}, ReasonUnsupportedProtocol},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			srv := startDevServer(t, devserver.Config{})
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			phoneErr := make(chan error, 1)
+			ch := handDrivenNewDevice(t, ctx, srv, func(qr []byte, onCode func(string)) {
+				go func() {
+					_, err := Run(ctx, Config{Homeserver: srv, Poll: fastPoll, OnCheckCode: onCode}, qr)
+					phoneErr <- err
+				}()
+			})
+			b, _ := json.Marshal(c.proposal)
+			if err := ch.Send(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := ch.Receive(ctx, rendezvous.PaceReply)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var f failureMessage
+			if err := json.Unmarshal(raw, &f); err != nil || f.Type != typeFailure || f.Reason != c.reason {
+				t.Fatalf("phone answered %s, want m.login.failure %s", raw, c.reason)
+			}
+			var sf *SentFailureError
+			if err := <-phoneErr; !errors.As(err, &sf) || sf.Reason != c.reason {
+				t.Fatalf("phone returned %v", err)
+			}
+		})
+	}
+}
