@@ -272,6 +272,7 @@ func (p *run) send(ctx context.Context, st Step, msg any) error {
 	if err != nil {
 		return err
 	}
+	defer clear(b) // m.login.secrets carries the account's private keys
 	if st != StepNone && p.cfg.Script.TamperAt == st {
 		p.sess.armed.Store(true)
 	}
