@@ -43,7 +43,7 @@ func RunSignIn(homeserver string) int {
 	// screen's "Try it without a phone", and the title saying "Signed in".)
 	svc := ui.DefaultServices()
 	svc.TryWithoutPhone = tryWithoutPhone(a, w)
-	screens := ui.New(w, withSignedInTitle(w, identity.DisplayName, svc))
+	screens := ui.New(w, withStartupRelease(withSignedInTitle(w, identity.DisplayName, svc)))
 	if homeserver != "" {
 		screens.SignIn(homeserver)
 	}
@@ -73,6 +73,7 @@ func newApp() fyne.App {
 	})
 	a := app.NewWithID(identity.AppID)
 	a.SetIcon(icon)
+	releaseAfterStart(a) // memory.go
 	return a
 }
 
