@@ -98,8 +98,13 @@ func runLogin(ctx context.Context, args []string, stdio Stdio) int {
 	if err != nil {
 		return ExitFail
 	}
-	settings.LastHomeserver = hs
-	_ = config.Save(settings)
+	// Remember the homeserver only: --protocol, --msc4388-variant and
+	// --rendezvous-server are for this run, not new settings (saving them
+	// made a one-off flag stick to every later sign-in; found by the e2e
+	// tests, where it broke the next run against a server without that API).
+	saved, _ := config.Load()
+	saved.LastHomeserver = hs
+	_ = config.Save(saved)
 	return ExitOK
 }
 
