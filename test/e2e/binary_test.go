@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	configDir = filepath.Join(binDir, "config")
-	if err := shareKeyringLock(); err != nil {
+	if err := shareKeyringLock(configDir); err != nil {
 		panic(err)
 	}
 	// The sign-ins mostly wait (poll intervals, expiry): run more of them
@@ -48,13 +48,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// shareKeyringLock makes our config folder's keyring lock file a link to
-// the one in the caller's config folder. The lock serialises every writer
-// of the keyring's account index (app/accounts); other packages' tests
-// (internal/harness) write the same session keyring under the same app ID
-// at the same time, so a private lock would let them lose each other's
-// updates. Settings stay private to these tests.
-func shareKeyringLock() error {
+// shareKeyringLock makes the keyring lock file of config folder dir a link
+// to the one in the caller's config folder. The lock serialises every
+// writer of the keyring's account index (app/accounts); these tests run
+// many qrlogin processes at once, and other packages' tests
+// (internal/harness) write the same session keyring under the same app ID,
+// so separate locks would let them lose each other's updates. The settings
+// in dir stay private.
+func shareKeyringLock(dir string) error {
 	callers, err := os.UserConfigDir()
 	if err != nil {
 		return nil // nobody else can have a lock there either
@@ -63,7 +64,7 @@ func shareKeyringLock() error {
 	if err := os.MkdirAll(filepath.Dir(shared), 0o700); err != nil {
 		return err
 	}
-	ours := filepath.Join(configDir, identity.AppID)
+	ours := filepath.Join(dir, identity.AppID)
 	if err := os.MkdirAll(ours, 0o700); err != nil {
 		return err
 	}
@@ -128,9 +129,21 @@ func requireSession(t testing.TB) {
 	t.Skip("no D-Bus session with a Secret Service; run: scripts/with-test-session go test ./test/e2e/")
 }
 
+// privateConfigDir is a config folder for one test's sign-ins: each login
+// saves settings there (its last homeserver), which must not leak into
+// other tests running at the same time. The keyring lock is still shared.
+func privateConfigDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := shareKeyringLock(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // commandEnv is the environment of every qrlogin process: the caller's
 // (with its D-Bus session), the shared config folder, a locale Fyne can
-// parse, and extra overrides.
+// parse, and extra overrides (a later duplicate wins in os/exec).
 func commandEnv(extra ...string) []string {
 	env := make([]string, 0, len(os.Environ())+4)
 	for _, kv := range os.Environ() {

@@ -105,7 +105,8 @@ func (o *outcome) String() string {
 // scripted phone scanning the QR code it prints.
 func login(t *testing.T, srv *devserver.Server, sc scenario) *outcome {
 	t.Helper()
-	return loginWith(t, qrloginBinary(t), srv, sc, commandEnv(sc.extraEnv...))
+	env := append([]string{"XDG_CONFIG_HOME=" + privateConfigDir(t)}, sc.extraEnv...)
+	return loginWith(t, qrloginBinary(t), srv, sc, commandEnv(env...))
 }
 
 // loginWith is login with another program in place of the binary (a

@@ -3,9 +3,12 @@ package e2e
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/qrlogin/qrlogin/internal/identity"
 	"github.com/qrlogin/qrlogin/protocol/devserver"
 )
 
@@ -113,7 +116,9 @@ func TestLoginMSCTextVariant(t *testing.T) {
 	requireSession(t)
 	t.Parallel()
 	srv := startServer(t, devserver.Config{MSC4388StablePaths: true})
-	o := login(t, srv, scenario{gen: gen4388, extraArgs: []string{"--msc4388-variant", "msc-text"}})
+	cfg := privateConfigDir(t)
+	o := login(t, srv, scenario{gen: gen4388, extraArgs: []string{"--msc4388-variant", "msc-text"},
+		extraEnv: []string{"XDG_CONFIG_HOME=" + cfg}})
 	if o.exit != 0 || o.phoneErr != nil {
 		t.Fatalf("login failed: %s", o)
 	}
@@ -124,4 +129,14 @@ func TestLoginMSCTextVariant(t *testing.T) {
 		t.Fatalf("last event %v", done)
 	}
 	logout(t, srv)
+	// The flag was for this run: the saved settings keep the homeserver
+	// only (a saved variant broke every later sign-in on servers without
+	// the stable paths).
+	saved, err := os.ReadFile(filepath.Join(cfg, identity.AppID, "settings.json"))
+	if err != nil {
+		t.Fatalf("no settings saved: %v", err)
+	}
+	if strings.Contains(string(saved), "msc-text") || !strings.Contains(string(saved), srv.URL()) {
+		t.Errorf("saved settings %s", saved)
+	}
 }
