@@ -66,14 +66,15 @@ func Error(err error) Explanation {
 
 func explain(err error) Explanation {
 	var (
-		phone       *login.PhoneFailure
-		unsupported *choose.UnsupportedError
-		unavailable *accounts.UnavailableError
-		urlErr      *url.Error
-		netErr      net.Error
-		unexpected  *login.UnexpectedMessageError
-		oauthErr    *oauth.Error
-		matrixErr   *matrix.Error
+		phone          *login.PhoneFailure
+		unsupported    *choose.UnsupportedError
+		unavailable    *accounts.UnavailableError
+		urlErr         *url.Error
+		netErr         net.Error
+		unexpected     *login.UnexpectedMessageError
+		oauthErr       *oauth.Error
+		matrixErr      *matrix.Error
+		rendezvousHTTP *rendezvous.HTTPError
 	)
 	switch {
 	case errors.As(err, &phone):
@@ -106,6 +107,10 @@ func explain(err error) Explanation {
 			Next: "Install and unlock a keyring such as GNOME Keyring or KeePassXC, then try again."}
 	case errors.Is(err, login.ErrCancelled), errors.Is(err, context.Canceled):
 		return Explanation{Code: CodeCancelled, Message: "The sign-in was cancelled.", Next: "Start again when you are ready."}
+	case errors.As(err, &rendezvousHTTP) && (rendezvousHTTP.Status >= 500 || rendezvousHTTP.Status == 429):
+		// The server answered, with an error, after our retries: not a
+		// network problem for the user to fix.
+		return Explanation{Code: CodeServerError, Message: "The server is not answering properly right now.", Next: "Wait a minute and try again."}
 	case errors.Is(err, rendezvous.ErrNetwork),
 		errors.As(err, &urlErr), errors.As(err, &netErr), errors.Is(err, context.DeadlineExceeded):
 		return Explanation{Code: CodeNetwork, Message: "The server could not be reached.", Next: "Check your internet connection and the server name, then try again."}

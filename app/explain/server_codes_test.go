@@ -7,6 +7,7 @@ import (
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/matrix"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 )
 
 // Codes the end-to-end tests rely on for server trouble and protocol slips.
@@ -18,6 +19,8 @@ func TestServerTroubleAndUnexpectedMessageCodes(t *testing.T) {
 		{&oauth.Error{Endpoint: "token", Status: 500}, CodeServerError},
 		{fmt.Errorf("wrapped: %w", &oauth.Error{Endpoint: "token", Status: 429}), CodeServerError},
 		{&matrix.Error{Status: 503}, CodeServerError},
+		{fmt.Errorf("discovery failed after 4 attempts: %w", &rendezvous.HTTPError{Status: 502, Kind: rendezvous.ErrNetwork}), CodeServerError},
+		{fmt.Errorf("x: %w", rendezvous.ErrNetwork), CodeNetwork},
 		{&oauth.Error{Endpoint: "token", Status: 400, Code: "invalid_grant"}, CodeFailed},
 		{&login.UnexpectedMessageError{Got: "x", Want: "y"}, login.ReasonUnexpectedMessageReceived},
 		{&login.PhoneFailure{Reason: "org.example.new"}, "org.example.new"},
