@@ -55,6 +55,8 @@ type Phone struct {
 	running  bool   // a scan is in progress
 	pending  string // the user code awaiting consent
 	attempts int    // numbers scans, so a finished one cannot touch a newer one
+
+	changed func() // called on the UI goroutine after every change (tests)
 }
 
 // NewPhone builds the phone's screen for the demo server srv; ctx ends
@@ -117,7 +119,7 @@ func (p *Phone) DesktopEvent(ev login.Event) {
 	case login.Done, login.Failed:
 		fyne.Do(func() {
 			p.payload = nil
-			if !p.running && p.pending == "" {
+			if p.status.Text == PhoneCodeReady { // unscanned: the code is gone
 				p.setStatus(PhoneWaiting)
 			}
 			p.refresh()
@@ -236,6 +238,9 @@ func (p *Phone) setStatus(s string) { p.status.SetText(s) }
 
 // refresh enables the buttons that make sense now.
 func (p *Phone) refresh() {
+	if p.changed != nil {
+		defer p.changed()
+	}
 	setEnabled(p.scan, p.payload != nil && !p.running)
 	setEnabled(p.approve, p.pending != "")
 	setEnabled(p.deny, p.pending != "")
