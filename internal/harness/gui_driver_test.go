@@ -30,10 +30,6 @@ import (
 // code with the app (zbarimg, gozxing), and type on the keyboard (xdotool).
 // The end-to-end test, `make screenshots` and the GUI benchmarks use it.
 
-// signedInTitle is the window title once a sign-in has finished: the
-// visible marker the end-to-end test waits for (ui/desktop/title.go).
-const signedInTitle = identity.DisplayName + " — Signed in"
-
 // requireGUITools stops the test unless the display and the X tools are there.
 func requireGUITools(tb testing.TB) {
 	tb.Helper()
