@@ -7,6 +7,7 @@ package explain
 import (
 	"context"
 	"errors"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"net"
 	"net/url"
 
@@ -45,13 +46,13 @@ type Explanation struct {
 // phoneReasons explains each m.login.failure reason (MSC4108); the code is
 // the reason as the phone gave it.
 var phoneReasons = map[string][2]string{
-	login.ReasonAuthorizationExpired:        {"The approval on your phone took too long.", "Start again and approve on your phone within a few minutes."},
-	login.ReasonDeviceAlreadyExists:         {"Your phone says a device with this name already exists on your account.", "Start again; this computer will pick a new device name."},
-	login.ReasonDeviceNotFound:              {"Your phone could not find this computer on your account after the sign-in.", "Start again. If it keeps happening, your server may be slow to add new devices."},
-	login.ReasonUnexpectedMessageReceived:   {"Your phone and this computer got out of step.", "Start again, and keep the app on your phone open until the end."},
-	login.ReasonUnsupportedProtocol:         {"Your phone can't sign in this computer this way.", "Update the Matrix app on your phone, or sign in another way."},
-	login.ReasonUserCancelled:               {"The sign-in was cancelled on your phone.", "Start again when you are ready."},
-	login.ReasonUnableToOpenVerificationURI: {"Your phone could not open the page to approve the sign-in.", "Check your phone's internet connection and start again."},
+	msc4108.ReasonAuthorizationExpired:        {"The approval on your phone took too long.", "Start again and approve on your phone within a few minutes."},
+	msc4108.ReasonDeviceAlreadyExists:         {"Your phone says a device with this name already exists on your account.", "Start again; this computer will pick a new device name."},
+	msc4108.ReasonDeviceNotFound:              {"Your phone could not find this computer on your account after the sign-in.", "Start again. If it keeps happening, your server may be slow to add new devices."},
+	msc4108.ReasonUnexpectedMessageReceived:   {"Your phone and this computer got out of step.", "Start again, and keep the app on your phone open until the end."},
+	msc4108.ReasonUnsupportedProtocol:         {"Your phone can't sign in this computer this way.", "Update the Matrix app on your phone, or sign in another way."},
+	msc4108.ReasonUserCancelled:               {"The sign-in was cancelled on your phone.", "Start again when you are ready."},
+	msc4108.ReasonUnableToOpenVerificationURI: {"Your phone could not open the page to approve the sign-in.", "Check your phone's internet connection and start again."},
 }
 
 // Error explains err. A nil error gives the zero Explanation.
@@ -117,7 +118,7 @@ func explain(err error) Explanation {
 	case errors.Is(err, rendezvous.ErrInsecureURL):
 		return Explanation{Code: CodeServerUnsupported, Message: "The server address must start with https://.", Next: "Check the server name and try again."}
 	case errors.As(err, &unexpected):
-		return Explanation{Code: login.ReasonUnexpectedMessageReceived, Message: "Your phone and this computer got out of step.",
+		return Explanation{Code: msc4108.ReasonUnexpectedMessageReceived, Message: "Your phone and this computer got out of step.",
 			Next: "Start again, and keep the app on your phone open until the end. If it keeps happening, update the Matrix app on your phone."}
 	case errors.As(err, &oauthErr) && (oauthErr.Status >= 500 || oauthErr.Status == 429),
 		errors.As(err, &matrixErr) && (matrixErr.Status >= 500 || matrixErr.Status == 429),

@@ -2,6 +2,7 @@ package explain
 
 import (
 	"fmt"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"testing"
 
 	"github.com/qrlogin/qrlogin/protocol/login"
@@ -22,7 +23,7 @@ func TestServerTroubleAndUnexpectedMessageCodes(t *testing.T) {
 		{fmt.Errorf("discovery failed after 4 attempts: %w", &rendezvous.HTTPError{Status: 502, Kind: rendezvous.ErrNetwork}), CodeServerError},
 		{fmt.Errorf("x: %w", rendezvous.ErrNetwork), CodeNetwork},
 		{&oauth.Error{Endpoint: "token", Status: 400, Code: "invalid_grant"}, CodeFailed},
-		{&login.UnexpectedMessageError{Got: "x", Want: "y"}, login.ReasonUnexpectedMessageReceived},
+		{&login.UnexpectedMessageError{Got: "x", Want: "y"}, msc4108.ReasonUnexpectedMessageReceived},
 		{&login.PhoneFailure{Reason: "org.example.new"}, "org.example.new"},
 	} {
 		if got := Error(c.err).Code; got != c.code {

@@ -5,18 +5,6 @@ import (
 	"fmt"
 )
 
-// Failure reasons of m.login.failure (MSC4108 "Message reference"). The
-// phone may send reasons not listed here; they are kept as given.
-const (
-	ReasonAuthorizationExpired        = "authorization_expired"
-	ReasonDeviceAlreadyExists         = "device_already_exists"
-	ReasonDeviceNotFound              = "device_not_found"
-	ReasonUnexpectedMessageReceived   = "unexpected_message_received"
-	ReasonUnsupportedProtocol         = "unsupported_protocol"
-	ReasonUserCancelled               = "user_cancelled"
-	ReasonUnableToOpenVerificationURI = "unable_to_open_verification_uri"
-)
-
 // PhoneFailure: the other device ended the sign-in with m.login.failure.
 type PhoneFailure struct {
 	Reason     string

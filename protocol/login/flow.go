@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"net/http"
 	"slices"
 	"sync"
@@ -235,32 +236,32 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var protocols protocolsMessage
-	if err := f.expect(raw, typeProtocols, &protocols); err != nil {
+	var protocols msc4108.Protocols
+	if err := f.expect(raw, msc4108.TypeProtocols, &protocols); err != nil {
 		return nil, err
 	}
-	if !slices.Contains(protocols.Protocols, protocolDeviceGrant) {
-		return nil, &sendFailure{reason: ReasonUnsupportedProtocol, err: errors.New("login: the other device offers no protocol this device supports")}
+	if !slices.Contains(protocols.Protocols, msc4108.ProtocolDeviceGrant) {
+		return nil, &sendFailure{reason: msc4108.ReasonUnsupportedProtocol, err: errors.New("login: the other device offers no protocol this device supports")}
 	}
 	base, err := f.homeserverFromPhone(ctx, target, protocols)
 	if err != nil {
-		return nil, &sendFailure{reason: ReasonUnsupportedProtocol, err: err}
+		return nil, &sendFailure{reason: msc4108.ReasonUnsupportedProtocol, err: err}
 	}
 	f.emit(Homeserver{BaseURL: base})
 
 	// 2. OAuth 2.0 device authorization (MSC4108 steps 2-3).
 	md, err := oauth.Discover(ctx, f.cfg.HTTP, base)
 	if err != nil {
-		return nil, &sendFailure{reason: ReasonUnsupportedProtocol, err: err}
+		return nil, &sendFailure{reason: msc4108.ReasonUnsupportedProtocol, err: err}
 	}
 	clientID, err := oauth.ClientIDFor(ctx, f.cfg.HTTP, md, f.cfg.ClientIDs)
 	if err != nil {
-		return nil, &sendFailure{reason: ReasonUnsupportedProtocol, err: err}
+		return nil, &sendFailure{reason: msc4108.ReasonUnsupportedProtocol, err: err}
 	}
 	deviceID := oauth.NewDeviceID()
 	scopes, err := oauth.Scopes(deviceID, f.cfg.UnstableScopes)
 	if err != nil {
-		return nil, &sendFailure{reason: ReasonUnsupportedProtocol, err: err}
+		return nil, &sendFailure{reason: msc4108.ReasonUnsupportedProtocol, err: err}
 	}
 	client := &oauth.Client{HTTP: f.cfg.HTTP, Metadata: md, ClientID: clientID}
 	da, err := client.StartDeviceAuthorization(ctx, scopes)
@@ -274,11 +275,11 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 		}
 	}
 	if err != nil {
-		return nil, &sendFailure{reason: ReasonUnsupportedProtocol, err: err}
+		return nil, &sendFailure{reason: msc4108.ReasonUnsupportedProtocol, err: err}
 	}
-	if err := f.send(ctx, protocolMessage{
-		Type: typeProtocol, Protocol: protocolDeviceGrant, DeviceID: deviceID,
-		DeviceGrant: &deviceGrant{VerificationURI: da.VerificationURI, VerificationURIComplete: da.VerificationURIComplete},
+	if err := f.send(ctx, msc4108.Protocol{
+		Type: msc4108.TypeProtocol, Protocol: msc4108.ProtocolDeviceGrant, DeviceID: deviceID,
+		DeviceGrant: &msc4108.DeviceGrant{VerificationURI: da.VerificationURI, VerificationURIComplete: da.VerificationURIComplete},
 	}); err != nil {
 		return nil, err
 	}
@@ -288,7 +289,7 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := f.expect(raw, typeProtocolAccepted, nil); err != nil {
+	if err := f.expect(raw, msc4108.TypeProtocolAccepted, nil); err != nil {
 		return nil, err
 	}
 	expires := f.ch.Session().ExpiresAt()
@@ -301,10 +302,10 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 	token, channelAlive, err := f.pollWhileWatching(ctx, client, da)
 	switch {
 	case errors.Is(err, oauth.ErrAccessDenied):
-		_ = f.sendFinal(ctx, simpleMessage{Type: typeDeclined})
+		_ = f.sendFinal(ctx, msc4108.Simple{Type: msc4108.TypeDeclined})
 		return nil, ErrDeclined
 	case errors.Is(err, oauth.ErrAuthorizationExpired):
-		return nil, &sendFailure{reason: ReasonAuthorizationExpired, err: ErrAuthorizationExpired}
+		return nil, &sendFailure{reason: msc4108.ReasonAuthorizationExpired, err: ErrAuthorizationExpired}
 	case err != nil:
 		return nil, err
 	}
@@ -312,7 +313,7 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 	res := &Result{Homeserver: base, Metadata: md, ClientID: clientID, Token: *token, DeviceID: deviceID}
 	userID, err := f.whoami(ctx, base, token.AccessToken)
 	if err != nil {
-		return res, &sendFailure{reason: ReasonDeviceNotFound, err: err}
+		return res, &sendFailure{reason: msc4108.ReasonDeviceNotFound, err: err}
 	}
 	res.UserID = userID
 	f.emit(LoggedIn{UserID: userID, DeviceID: deviceID})
@@ -320,7 +321,7 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 	// 5. Secrets (MSC4108 "Secret sharing and device verification").
 	var secretsRaw []byte
 	if channelAlive {
-		if err := f.send(ctx, simpleMessage{Type: typeSuccess}); err != nil {
+		if err := f.send(ctx, msc4108.Simple{Type: msc4108.TypeSuccess}); err != nil {
 			channelAlive = false
 			f.emit(Warning{Code: "secrets_unavailable", Message: "The phone could not be told that the sign-in worked, so it did not share the encryption keys."})
 		} else if secretsRaw, err = f.receive(ctx, rendezvous.PaceReply); err != nil {
@@ -329,7 +330,7 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 			}
 			channelAlive = false
 			f.emit(Warning{Code: "secrets_unavailable", Message: "The phone did not share the encryption keys in time."})
-		} else if err := f.expect(secretsRaw, typeSecrets, nil); err != nil {
+		} else if err := f.expect(secretsRaw, msc4108.TypeSecrets, nil); err != nil {
 			return res, err
 		}
 	} else {
@@ -372,11 +373,11 @@ func (f *Flow) pollWhileWatching(ctx context.Context, client *oauth.Client, da *
 		// The phone wrote while we waited: it may only be a failure.
 		f.ourTurn = true
 		typ, _ := decodeMessage(w.raw)
-		if typ == typeFailure {
+		if typ == msc4108.TypeFailure {
 			f.ourTurn = false
 			return nil, false, failureFrom(w.raw)
 		}
-		return nil, false, &sendFailure{reason: ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: typ, Want: "nothing while waiting for approval"}}
+		return nil, false, &sendFailure{reason: msc4108.ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: typ, Want: "nothing while waiting for approval"}}
 	}
 	if errors.Is(w.err, securechannel.ErrDecrypt) {
 		// Someone wrote a message that does not open: the channel is not
@@ -460,19 +461,19 @@ func (f *Flow) sessionOrNil() rendezvous.Session {
 func (f *Flow) expect(raw []byte, want string, v any) error {
 	typ, err := decodeMessage(raw)
 	if err != nil {
-		return &sendFailure{reason: ReasonUnexpectedMessageReceived, err: err}
+		return &sendFailure{reason: msc4108.ReasonUnexpectedMessageReceived, err: err}
 	}
 	switch typ {
 	case want:
-	case typeFailure:
+	case msc4108.TypeFailure:
 		f.ourTurn = false // the phone has ended; there is nobody to answer
 		return failureFrom(raw)
 	default:
-		return &sendFailure{reason: ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: typ, Want: want}}
+		return &sendFailure{reason: msc4108.ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: typ, Want: want}}
 	}
 	if v != nil {
 		if err := json.Unmarshal(raw, v); err != nil {
-			return &sendFailure{reason: ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: "malformed " + typ, Want: want}}
+			return &sendFailure{reason: msc4108.ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: "malformed " + typ, Want: want}}
 		}
 	}
 	return nil
@@ -499,17 +500,17 @@ func (f *Flow) tellPhone(ctx context.Context, err error) error {
 		reason = sf.reason
 		err = sf.err
 	case ctx.Err() != nil || errors.Is(err, ErrCancelled):
-		reason = ReasonUserCancelled
+		reason = msc4108.ReasonUserCancelled
 		err = ErrCancelled
 	case errors.Is(err, ErrDeclined):
 		return err // m.login.declined was sent already
 	}
 	var pf *PhoneFailure
 	if reason == "" && !errors.As(err, &pf) {
-		reason = ReasonUserCancelled // a local error the MSC has no reason for
+		reason = msc4108.ReasonUserCancelled // a local error the MSC has no reason for
 	}
 	if reason != "" {
-		_ = f.sendFinal(ctx, failureMessage{Type: typeFailure, Reason: reason})
+		_ = f.sendFinal(ctx, msc4108.Failure{Type: msc4108.TypeFailure, Reason: reason})
 	} else {
 		deleteQuietly(f.sessionOrNil())
 	}

@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"errors"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"strings"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
@@ -88,7 +89,7 @@ func (f *Flow) msc4388Path() rendezvous.APIPath {
 // to: base_url (current MSC4108) or homeserver (2024: a full URL from
 // rust-sdk, a bare server name from Element Web, REFERENCE-IMPLEMENTATIONS
 // 3.4 and 7 #10).
-func (f *Flow) homeserverFromPhone(ctx context.Context, t *target, m protocolsMessage) (string, error) {
+func (f *Flow) homeserverFromPhone(ctx context.Context, t *target, m msc4108.Protocols) (string, error) {
 	given := m.BaseURL
 	if given == "" {
 		given = m.Homeserver

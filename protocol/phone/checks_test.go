@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"testing"
 	"time"
 
@@ -51,8 +52,8 @@ func handDrivenNewDevice(t *testing.T, ctx context.Context, srv *devserver.Serve
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m protocolsMessage
-	if err := json.Unmarshal(raw, &m); err != nil || m.Type != typeProtocols || m.BaseURL != srv.URL() {
+	var m msc4108.Protocols
+	if err := json.Unmarshal(raw, &m); err != nil || m.Type != msc4108.TypeProtocols || m.BaseURL != srv.URL() {
 		t.Fatalf("first message %s", raw)
 	}
 	return ch
@@ -64,12 +65,12 @@ func handDrivenNewDevice(t *testing.T, ctx context.Context, srv *devserver.Serve
 func TestPhoneChecksTheProposal(t *testing.T) {
 	for _, c := range []struct {
 		name     string
-		proposal protocolMessage
+		proposal msc4108.Protocol
 		reason   string
 	}{
-		{"existing device", protocolMessage{Type: typeProtocol, Protocol: protocolDeviceGrant, DeviceID: DefaultDeviceID,
-			DeviceGrant: &deviceGrant{VerificationURI: "http://127.0.0.1:1/link"}}, ReasonDeviceAlreadyExists},
-		{"other protocol", protocolMessage{Type: typeProtocol, Protocol: "org.example.password", DeviceID: "NEWDEVICE01"}, ReasonUnsupportedProtocol},
+		{"existing device", msc4108.Protocol{Type: msc4108.TypeProtocol, Protocol: msc4108.ProtocolDeviceGrant, DeviceID: DefaultDeviceID,
+			DeviceGrant: &msc4108.DeviceGrant{VerificationURI: "http://127.0.0.1:1/link"}}, msc4108.ReasonDeviceAlreadyExists},
+		{"other protocol", msc4108.Protocol{Type: msc4108.TypeProtocol, Protocol: "org.example.password", DeviceID: "NEWDEVICE01"}, msc4108.ReasonUnsupportedProtocol},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -91,8 +92,8 @@ func TestPhoneChecksTheProposal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var f failureMessage
-			if err := json.Unmarshal(raw, &f); err != nil || f.Type != typeFailure || f.Reason != c.reason {
+			var f msc4108.Failure
+			if err := json.Unmarshal(raw, &f); err != nil || f.Type != msc4108.TypeFailure || f.Reason != c.reason {
 				t.Fatalf("phone answered %s, want m.login.failure %s", raw, c.reason)
 			}
 			var sf *SentFailureError

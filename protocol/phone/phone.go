@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"net/http"
 	"net/url"
 	"strings"
@@ -120,20 +121,20 @@ func (p *run) run(ctx context.Context, qr []byte) error {
 
 	// m.login.protocol: the new device's proposal. The new device waits for
 	// a person typing the check code first, hence the human pace.
-	var proposal protocolMessage
-	if err := p.expect(ctx, rendezvous.PaceHuman, typeProtocol, &proposal); err != nil {
+	var proposal msc4108.Protocol
+	if err := p.expect(ctx, rendezvous.PaceHuman, msc4108.TypeProtocol, &proposal); err != nil {
 		return err
 	}
 	p.res.NewDeviceID = proposal.DeviceID
-	if proposal.Protocol != protocolDeviceGrant || proposal.DeviceGrant == nil || proposal.DeviceGrant.VerificationURI == "" {
-		return p.fail(ctx, ReasonUnsupportedProtocol, fmt.Errorf("phone: protocol %q is not the device grant", proposal.Protocol))
+	if proposal.Protocol != msc4108.ProtocolDeviceGrant || proposal.DeviceGrant == nil || proposal.DeviceGrant.VerificationURI == "" {
+		return p.fail(ctx, msc4108.ReasonUnsupportedProtocol, fmt.Errorf("phone: protocol %q is not the device grant", proposal.Protocol))
 	}
 	// Anything but a 404 means the ID is taken (or cannot be checked):
 	// rust-sdk answers device_already_exists either way.
 	if _, err := p.client.Device(ctx, proposal.DeviceID); !matrix.IsNotFound(err) {
-		return p.fail(ctx, ReasonDeviceAlreadyExists, fmt.Errorf("phone: device %s: %v", proposal.DeviceID, err))
+		return p.fail(ctx, msc4108.ReasonDeviceAlreadyExists, fmt.Errorf("phone: device %s: %v", proposal.DeviceID, err))
 	}
-	if err := p.step(ctx, StepProtocolAccepted, simpleMessage{Type: typeProtocolAccepted}); err != nil {
+	if err := p.step(ctx, StepProtocolAccepted, msc4108.Simple{Type: msc4108.TypeProtocolAccepted}); err != nil {
 		return err
 	}
 
@@ -155,11 +156,11 @@ func (p *run) run(ctx context.Context, qr []byte) error {
 	}
 
 	// m.login.success (or declined / failure).
-	if err := p.expect(ctx, rendezvous.PaceHuman, typeSuccess, nil); err != nil {
+	if err := p.expect(ctx, rendezvous.PaceHuman, msc4108.TypeSuccess, nil); err != nil {
 		return err
 	}
 	if err := p.waitForDevice(ctx, proposal.DeviceID); err != nil {
-		return p.fail(ctx, ReasonDeviceNotFound, err)
+		return p.fail(ctx, msc4108.ReasonDeviceNotFound, err)
 	}
 	secrets, err := p.secretsMessage()
 	if err != nil {
@@ -217,8 +218,8 @@ func (p *run) connect(ctx context.Context, q qrcode.Payload) error {
 
 // protocolsMessage is m.login.protocols as each generation's reference
 // sends it (REFERENCE-IMPLEMENTATIONS.md 1.9 #15 and 3.4).
-func (p *run) protocolsMessage(gen securechannel.Generation) protocolsMessage {
-	m := protocolsMessage{Type: typeProtocols, Protocols: []string{protocolDeviceGrant}}
+func (p *run) protocolsMessage(gen securechannel.Generation) msc4108.Protocols {
+	m := msc4108.Protocols{Type: msc4108.TypeProtocols, Protocols: []string{msc4108.ProtocolDeviceGrant}}
 	base := p.cfg.Homeserver.URL()
 	switch {
 	case gen == securechannel.MSC4388:
@@ -249,7 +250,7 @@ func (p *run) step(ctx context.Context, st Step, msg any) error {
 		}
 		return p.fail(ctx, p.cfg.Script.FailReason, nil)
 	case actUnexpected:
-		msg = simpleMessage{Type: typeUnexpected}
+		msg = msc4108.Simple{Type: typeUnexpected}
 		if err := p.send(ctx, st, msg); err != nil {
 			return err
 		}
@@ -284,7 +285,7 @@ func (p *run) send(ctx context.Context, st Step, msg any) error {
 
 // fail sends m.login.failure with reason and ends the run.
 func (p *run) fail(ctx context.Context, reason string, cause error) error {
-	if err := p.send(ctx, StepNone, failureMessage{Type: typeFailure, Reason: reason}); err != nil {
+	if err := p.send(ctx, StepNone, msc4108.Failure{Type: msc4108.TypeFailure, Reason: reason}); err != nil {
 		return err
 	}
 	return &SentFailureError{Reason: reason, Err: cause}
@@ -301,11 +302,11 @@ func (p *run) receive(ctx context.Context, pace rendezvous.Pace) ([]byte, error)
 		return nil, err
 	}
 	switch typ {
-	case typeFailure:
-		var f failureMessage
+	case msc4108.TypeFailure:
+		var f msc4108.Failure
 		_ = json.Unmarshal(raw, &f)
 		return nil, &PeerFailure{Reason: f.Reason}
-	case typeDeclined:
+	case msc4108.TypeDeclined:
 		return nil, ErrDeclined
 	}
 	return raw, nil
@@ -332,7 +333,7 @@ func (p *run) expect(ctx context.Context, pace rendezvous.Pace, want string, v a
 
 // consent opens the verification URI the new device sent, as the phone's
 // browser would, and approves or denies the pending request there.
-func (p *run) consent(ctx context.Context, proposal protocolMessage) error {
+func (p *run) consent(ctx context.Context, proposal msc4108.Protocol) error {
 	if err := p.sleep(ctx); err != nil {
 		return err
 	}

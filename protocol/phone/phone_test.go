@@ -3,6 +3,7 @@ package phone
 import (
 	"errors"
 	"fmt"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"testing"
 	"time"
 
@@ -97,7 +98,7 @@ func TestUnexpectedMessageIsAnswered(t *testing.T) {
 		t.Fatalf("flow error %v, want UnexpectedMessageError", p.flowErr)
 	}
 	var pf *PeerFailure
-	if !errors.As(p.phoneErr, &pf) || pf.Reason != ReasonUnexpectedMessage {
+	if !errors.As(p.phoneErr, &pf) || pf.Reason != msc4108.ReasonUnexpectedMessageReceived {
 		t.Fatalf("phone error %v, want unexpected_message_received from the new device", p.phoneErr)
 	}
 }

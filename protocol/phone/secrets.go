@@ -3,6 +3,7 @@ package phone
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 
 	"github.com/qrlogin/qrlogin/protocol/devserver"
 )
@@ -10,12 +11,12 @@ import (
 // secretsMessage builds m.login.secrets from the account's private keys,
 // or, with Script.WrongSecrets, from fresh random keys that match nothing
 // the server publishes.
-func (p *run) secretsMessage() (*secretsMessage, error) {
+func (p *run) secretsMessage() (*msc4108.Secrets, error) {
 	acct, err := p.cfg.Homeserver.AccountSecrets()
 	if err != nil {
 		return nil, err
 	}
-	m := &secretsMessage{Type: typeSecrets}
+	m := &msc4108.Secrets{Type: msc4108.TypeSecrets}
 	reveal := func(s devserver.Secret) string { return s.Reveal() }
 	if p.cfg.Script.WrongSecrets {
 		reveal = func(devserver.Secret) string { return randomKey() }
@@ -24,7 +25,7 @@ func (p *run) secretsMessage() (*secretsMessage, error) {
 	m.CrossSigning.SelfSigningKey = reveal(acct.SelfSigningKey)
 	m.CrossSigning.UserSigningKey = reveal(acct.UserSigningKey)
 	if acct.HasBackup() {
-		m.Backup = &backupSecret{Algorithm: acct.BackupAlgorithm, Key: reveal(acct.BackupKey), BackupVersion: acct.BackupVersion}
+		m.Backup = &msc4108.BackupSecret{Algorithm: acct.BackupAlgorithm, Key: reveal(acct.BackupKey), BackupVersion: acct.BackupVersion}
 	}
 	return m, nil
 }
