@@ -86,6 +86,10 @@ type App struct {
 	now        func() time.Time
 	newTicker  func(d time.Duration) (<-chan time.Time, func())
 	background func(func())
+
+	// signInAtStart, when set, replaces the start screen with a sign-in
+	// to it (NewSigningIn, signin_hook.go).
+	signInAtStart string
 }
 
 // signInState is what the events of the running sign-in have said so far,
@@ -135,7 +139,11 @@ func newApp(w fyne.Window, svc Services, configure func(*App)) *App {
 		w.Close()
 	})
 	a.loadSettings()
-	a.ShowStart()
+	if a.signInAtStart != "" {
+		a.SignIn(a.signInAtStart) // signin_hook.go
+	} else {
+		a.ShowStart()
+	}
 	return a
 }
 

@@ -72,7 +72,7 @@ func TestEndToEndSignInThroughTheWindow(t *testing.T) {
 	}
 
 	// The visible end: the title changes once the Done screen shows.
-	doneWin, err := findWindow(ctx, identity.DisplayName+".*Signed in", app.exited)
+	doneWin, err := findVisibleWindow(ctx, identity.DisplayName+".*Signed in", app.exited, 200*time.Millisecond)
 	if err != nil {
 		t.Fatalf("the window never said it was signed in: %v\napp output:\n%s", err, app.logs.String())
 	}
@@ -195,7 +195,7 @@ func newShotRecorder(tb testing.TB, prefix string) *shotRecorder {
 // take photographs the window, keeping the picture in the directory if set.
 func (s *shotRecorder) take(ctx context.Context, win, name string) image.Image {
 	s.tb.Helper()
-	shot, err := screenshot(ctx, win)
+	shot, err := grab(ctx, win)
 	if err != nil {
 		s.tb.Errorf("screenshot %s: %v", name, err)
 		return nil

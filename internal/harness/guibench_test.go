@@ -74,7 +74,7 @@ func launchHello(b *testing.B, ctx context.Context) guiRun {
 	}
 	var drawn time.Time
 	err = waitUntil(ctx, 0, func() error {
-		shot, err := screenshot(ctx, win)
+		shot, err := grab(ctx, win)
 		taken := time.Now()
 		if err != nil {
 			return err
@@ -112,24 +112,16 @@ func launchApp(b *testing.B, ctx context.Context, homeserver string) guiRun {
 	}
 	startup := seen.Sub(p.started)
 	b.Logf("qrlogin: window after %v, QR code readable after %v", mapped.Round(time.Millisecond), startup.Round(time.Millisecond))
+	if startup > 5*time.Second {
+		b.Logf("qrlogin was slow to show a readable code; its output:\n%s", p.logs.String())
+	}
 	return guiRun{proc: p, startup: startup}
 }
 
-// findWindowFast polls xdotool without findWindow's 200 ms pause, for
-// start-up timing.
+// findWindowFast polls for the mapped window every 10 ms, for start-up
+// timing.
 func findWindowFast(ctx context.Context, title string, p *guiProcess) (string, error) {
-	var id string
-	err := waitUntil(ctx, 10*time.Millisecond, func() error {
-		var err error
-		probe, cancel := context.WithTimeout(ctx, time.Second)
-		defer cancel()
-		id, err = findWindow(probe, title, p.exited)
-		if err != nil && isClosed(p.exited) {
-			return ctx.Err() // give up at once: stop waiting
-		}
-		return err
-	})
-	return id, err
+	return findVisibleWindow(ctx, title, p.exited, 10*time.Millisecond)
 }
 
 // BenchmarkGUIStartup: process start → the QR code readable in qrlogin's

@@ -86,7 +86,7 @@ func walkApprovePath(t *testing.T, ctx context.Context, srv *devserver.Server, t
 	if err := <-phoneDone; err != nil {
 		t.Fatalf("phone: %v\napp output:\n%s", err, app.logs.String())
 	}
-	if _, err := findWindow(ctx, identity.DisplayName+".*Signed in", app.exited); err != nil {
+	if _, err := findVisibleWindow(ctx, identity.DisplayName+".*Signed in", app.exited, 200*time.Millisecond); err != nil {
 		t.Fatalf("the window never said it was signed in: %v\napp output:\n%s", err, app.logs.String())
 	}
 	settle()
@@ -157,7 +157,7 @@ func wrongCheckCode(code string) string {
 // waitDrawn waits until the window shows a drawn screen.
 func waitDrawn(ctx context.Context, win string) error {
 	return waitUntil(ctx, 200*time.Millisecond, func() error {
-		shot, err := screenshot(ctx, win)
+		shot, err := grab(ctx, win)
 		if err != nil {
 			return err
 		}

@@ -43,9 +43,11 @@ func RunSignIn(homeserver string) int {
 	// screen's "Try it without a phone", and the title saying "Signed in".)
 	svc := ui.DefaultServices()
 	svc.TryWithoutPhone = tryWithoutPhone(a, w)
-	screens := ui.New(w, withStartupRelease(withSignedInTitle(w, identity.DisplayName, svc)))
+	svc = withStartupRelease(withSignedInTitle(w, identity.DisplayName, svc))
 	if homeserver != "" {
-		screens.SignIn(homeserver)
+		ui.NewSigningIn(w, svc, homeserver)
+	} else {
+		ui.New(w, svc)
 	}
 	w.Resize(fyne.NewSize(900, 600))
 	w.SetMaster()
