@@ -78,7 +78,7 @@ func openDemo(a fyne.App, master bool) error {
 	if master {
 		w.SetMaster()
 	}
-	w.Resize(fyne.NewSize(840, 600))
+	w.Resize(fyne.NewSize(900, 640)) // the app window's 900×600 plus the Demo banner
 	w.Show()
 	phone.Show()
 	return nil
