@@ -81,10 +81,10 @@ type App struct {
 	warnings *warningBar
 	root     *fyne.Container
 
-	// Seams for tests: the clock, the once-a-second ticker and where slow
+	// Seams for tests: the clock, the countdown's timer and where slow
 	// work (keyring, network) runs.
 	now        func() time.Time
-	newTicker  func(d time.Duration) (<-chan time.Time, func())
+	afterFunc  func(d time.Duration, f func()) (stop func())
 	background func(func())
 
 	// signInAtStart, when set, replaces the start screen with a sign-in
@@ -111,7 +111,7 @@ type view struct {
 	focus    fyne.Focusable
 	onEnter  func()
 	onEscape func()
-	stop     func() // stops the screen's ticker or animation
+	stop     func() // stops the screen's timer or animation
 }
 
 // New builds the content of w, shows the start screen, and takes over the
@@ -124,7 +124,7 @@ func newApp(w fyne.Window, svc Services, configure func(*App)) *App {
 		window:     w,
 		svc:        svc,
 		now:        time.Now,
-		newTicker:  realTicker,
+		afterFunc:  realAfterFunc,
 		background: func(f func()) { go f() },
 	}
 	if configure != nil {
@@ -147,9 +147,10 @@ func newApp(w fyne.Window, svc Services, configure func(*App)) *App {
 	return a
 }
 
-func realTicker(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTicker(d)
-	return t.C, t.Stop
+// realAfterFunc runs f on its own goroutine after d unless stopped first.
+func realAfterFunc(d time.Duration, f func()) (stop func()) {
+	t := time.AfterFunc(d, f)
+	return func() { t.Stop() }
 }
 
 func (a *App) loadSettings() {
@@ -175,7 +176,7 @@ func (a *App) Screen() string {
 	return a.current.name
 }
 
-// show replaces the screen, stopping the old one's ticker, and focuses the
+// show replaces the screen, stopping the old one's timer, and focuses the
 // new one's first field.
 func (a *App) show(v *view) {
 	if a.current != nil && a.current.stop != nil {

@@ -152,8 +152,8 @@ func TestClosingTheWindowCancelsAndWaitsForTheFlow(t *testing.T) {
 	if c := h.ctrl(); c.cancels != 1 || c.waits != 1 {
 		t.Fatalf("cancelled %d, waited %d times; want 1 and 1", c.cancels, c.waits)
 	}
-	if h.stops == 0 {
-		t.Fatal("the countdown ticker still runs after closing")
+	if n := len(h.pendingTimers()); n != 0 {
+		t.Fatalf("%d countdown timers still armed after closing", n)
 	}
 }
 
@@ -251,7 +251,7 @@ func TestFreshQRCodeReplacesTheOldOneQuietly(t *testing.T) {
 	if got := readQR(t, h.window.Canvas().Capture()); string(got) != string(testPayload(2)) {
 		t.Fatalf("after the fresh code the QR says %q", got)
 	}
-	if !h.hasText("This code expires in 5:00. A new one appears by itself.") {
+	if !h.hasText("This code expires in about 5 minutes. A new one appears by itself.") {
 		t.Fatal("countdown not reset to the fresh code's expiry")
 	}
 }
@@ -277,37 +277,103 @@ func TestSwitchLinkOnlyWithAnAlternative(t *testing.T) {
 	}
 }
 
-func TestFormatRemaining(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		-time.Second:                      "0:00",
-		0:                                 "0:00",
-		time.Millisecond:                  "0:01",
-		time.Second:                       "0:01",
-		59*time.Second + time.Millisecond: "1:00",
-		4*time.Minute + 59*time.Second:    "4:59",
-		5 * time.Minute:                   "5:00",
-		61 * time.Minute:                  "61:00",
+func TestDescribeRemaining(t *testing.T) {
+	for _, c := range []struct {
+		left  time.Duration
+		words string
+		next  time.Duration
+	}{
+		{-time.Second, "0 seconds", 0},
+		{0, "0 seconds", 0},
+		{time.Millisecond, "1 second", time.Millisecond},
+		{time.Second, "1 second", time.Second},
+		{1500 * time.Millisecond, "2 seconds", 500 * time.Millisecond},
+		{10 * time.Second, "10 seconds", time.Second},
+		{10*time.Second + time.Millisecond, "15 seconds", time.Millisecond},
+		{12 * time.Second, "15 seconds", 2 * time.Second},
+		{59 * time.Second, "60 seconds", 4 * time.Second},
+		{time.Minute, "60 seconds", 5 * time.Second},
+		{61 * time.Second, "about 1 minute", time.Second},
+		{90 * time.Second, "about 1 minute", 30 * time.Second},
+		{91 * time.Second, "about 2 minutes", time.Second},
+		{2*time.Minute + 30*time.Second, "about 2 minutes", time.Minute},
+		{4*time.Minute + 59*time.Second, "about 5 minutes", 29 * time.Second},
+		{5 * time.Minute, "about 5 minutes", 30 * time.Second},
+		{61 * time.Minute, "about 61 minutes", 30 * time.Second},
 	} {
-		if got := FormatRemaining(d); got != want {
-			t.Errorf("FormatRemaining(%v) = %q, want %q", d, got, want)
+		words, next := DescribeRemaining(c.left)
+		if words != c.words || next != c.next {
+			t.Errorf("DescribeRemaining(%v) = %q, %v; want %q, %v", c.left, words, next, c.words, c.next)
+		}
+		// The words hold until next, and change right after it.
+		if next > 0 {
+			if w := FormatRemaining(c.left - next + 1); w != words {
+				t.Errorf("at %v the words are %q, want %q still", c.left-next+1, w, words)
+			}
+			if w := FormatRemaining(c.left - next); w == words {
+				t.Errorf("at %v the words are still %q", c.left-next, w)
+			}
 		}
 	}
 }
 
-func TestCountdownTicksAndStopsWithItsScreen(t *testing.T) {
+// TestCountdownWakesOnlyWhenItsWordsChange runs a whole five-minute code
+// down on the fake clock: the label changes each time its timer fires,
+// never sooner, the timer is never armed for a whole second while minutes
+// are left, and there are far fewer repaints than seconds (issue 6).
+func TestCountdownWakesOnlyWhenItsWordsChange(t *testing.T) {
 	h := newHarness(t)
 	h.signInToQR("")
-	h.app.now = func() time.Time { return testNow.Add(59 * time.Second) }
-	h.app.qr.countdown.update() // what the once-a-second tick does
-	if !h.hasText("This code expires in 4:00. A new one appears by itself.") {
-		t.Fatal("countdown did not move")
+	h.emit(login.QRReady{Payload: testPayload(2), ExpiresAt: testNow.Add(5 * time.Minute)})
+	label := h.app.qr.countdown.label
+	var texts []string
+	texts = append(texts, label.Text)
+	for len(h.pendingTimers()) > 0 {
+		fired := h.fireTimer()
+		if left := testNow.Add(5 * time.Minute).Sub(h.clock); left > time.Minute && fired.after < 30*time.Second {
+			t.Fatalf("with %v left the countdown woke after only %v", left, fired.after)
+		}
+		if label.Text == texts[len(texts)-1] {
+			t.Fatalf("the timer fired at %v but the words stayed %q", h.clock.Sub(testNow), label.Text)
+		}
+		texts = append(texts, label.Text)
 	}
-	if h.stops != 0 {
-		t.Fatal("ticker stopped early")
+	if want := "This code expires in 0 seconds. A new one appears by itself."; label.Text != want {
+		t.Fatalf("at the end the label says %q, want %q", label.Text, want)
 	}
+	// 5 minute texts, 10 five-second steps, 10 seconds, 0: 26 in 300 s.
+	if len(texts) != 26 {
+		t.Fatalf("%d different texts in five minutes, want 26: %q", len(texts), texts)
+	}
+}
+
+func TestCountdownStopsWithItsScreenAndIgnoresALateTimer(t *testing.T) {
+	h := newHarness(t)
+	h.signInToQR("")
+	pending := h.pendingTimers()
+	if len(pending) != 1 {
+		t.Fatalf("%d timers armed on the QR screen, want 1", len(pending))
+	}
+	h.emit(login.QRReady{Payload: testPayload(2), ExpiresAt: testNow.Add(3 * time.Minute)})
+	if len(h.pendingTimers()) != 1 || !pending[0].stopped {
+		t.Fatal("a fresh code left the old timer armed beside the new one")
+	}
+	label := h.app.qr.countdown.label
 	h.emit(login.CheckCodeNeeded{})
-	if h.stops != 1 {
-		t.Fatalf("ticker stopped %d times when the QR screen went away, want 1", h.stops)
+	if n := len(h.pendingTimers()); n != 0 {
+		t.Fatalf("%d timers still armed once the QR screen went away", n)
+	}
+	// A timer that fired just as it was replaced or stopped must not
+	// touch the label.
+	countdown := pending[0]
+	h.clock = h.clock.Add(2 * time.Minute)
+	words := label.Text
+	countdown.fire()
+	if label.Text != words {
+		t.Fatalf("a stopped timer changed the countdown to %q", label.Text)
+	}
+	if n := len(h.pendingTimers()); n != 0 {
+		t.Fatalf("a stopped timer armed %d more", n)
 	}
 }
 
@@ -315,7 +381,7 @@ func TestApproveShowsTheCodeToCopy(t *testing.T) {
 	h := newHarness(t)
 	h.signInToQR("")
 	h.emit(login.UserCode{UserCode: "RKTT-2QXW", ExpiresAt: testNow.Add(90 * time.Second)})
-	if !h.hasText("RKTT-2QXW") || !h.hasText("Time left to approve: 1:30") {
+	if !h.hasText("RKTT-2QXW") || !h.hasText("Time left to approve: about 1 minute") {
 		t.Fatal("approve screen lacks the code or the countdown")
 	}
 	test.Tap(h.button("Copy"))

@@ -77,7 +77,41 @@ type harness struct {
 	started  []string // homeservers
 	ctrls    []*fakeController
 	emits    []func(login.Event)
-	stops    int
+	timers   []*fakeTimer // every countdown timer armed, in order
+	clock    time.Time    // what the app's clock says; fireTimer moves it
+}
+
+// fakeTimer is a countdown timer that fires only when a test says so.
+type fakeTimer struct {
+	after   time.Duration
+	fire    func()
+	stopped bool
+}
+
+// pendingTimers are the armed timers not yet stopped or fired.
+func (h *harness) pendingTimers() []*fakeTimer {
+	var pending []*fakeTimer
+	for _, t := range h.timers {
+		if !t.stopped {
+			pending = append(pending, t)
+		}
+	}
+	return pending
+}
+
+// fireTimer moves the clock on to the one pending timer and fires it, as
+// the real timer would.
+func (h *harness) fireTimer() *fakeTimer {
+	h.t.Helper()
+	pending := h.pendingTimers()
+	if len(pending) != 1 {
+		h.t.Fatalf("%d timers pending, want 1", len(pending))
+	}
+	t := pending[0]
+	t.stopped = true
+	h.clock = h.clock.Add(t.after)
+	t.fire()
+	return t
 }
 
 type harnessOption func(*harness, *Services)
@@ -125,9 +159,14 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	w.Resize(fyne.NewSize(900, 600))
 	h.window = w
 	h.app = newApp(w, svc, func(a *App) {
-		a.now = func() time.Time { return testNow }
-		// A ticker that never fires: tests move the countdown themselves.
-		a.newTicker = func(time.Duration) (<-chan time.Time, func()) { return nil, func() { h.stops++ } }
+		h.clock = testNow
+		a.now = func() time.Time { return h.clock }
+		// Timers that fire only when a test says so (fireTimer).
+		a.afterFunc = func(d time.Duration, f func()) func() {
+			t := &fakeTimer{after: d, fire: f}
+			h.timers = append(h.timers, t)
+			return func() { t.stopped = true }
+		}
 		a.background = func(f func()) { f() }
 	})
 	return h
