@@ -19,9 +19,7 @@ const (
 // the attempt first (the flow puts that in ExpiresAt).
 func (a *App) showApprove(ev login.UserCode) {
 	a.qr = nil
-	code := widget.NewLabelWithStyle(ev.UserCode, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
-	code.SizeName = theme.SizeNameHeadingText
-	code.Selectable = true
+	code := newBigCode(ev.UserCode)
 	copied := widget.NewLabel("")
 	copyButton := newButton("Copy", widget.MediumImportance, func() {
 		fyne.CurrentApp().Clipboard().SetContent(ev.UserCode)
@@ -38,12 +36,12 @@ func (a *App) showApprove(ev login.UserCode) {
 	body := container.NewVBox(
 		heading(ApproveTitle),
 		wrapped(ApproveHelp, widget.MediumImportance),
-		container.NewHBox(code, copyButton, copied),
+		container.NewHBox(code, container.NewCenter(copyButton), container.NewCenter(copied)),
 		left.label,
 	)
 	a.show(&view{
 		name:     "approve",
-		content:  container.NewBorder(nil, container.NewHBox(cancel), nil, nil, body),
+		content:  container.NewBorder(nil, container.NewHBox(cancel), nil, nil, middle(body)),
 		onEscape: a.CancelSignIn,
 		stop:     left.stop,
 	})

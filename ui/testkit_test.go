@@ -287,6 +287,11 @@ func (h *harness) hasText(text string) bool {
 			return true
 		}
 	}
+	for _, c := range widgets[*bigCode](h) {
+		if c.Text == text {
+			return true
+		}
+	}
 	return false
 }
 

@@ -5,12 +5,16 @@ import (
 	"image/color"
 	"math"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"github.com/makiuchi-d/gozxing"
 	zxingqr "github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/qrlogin/qrlogin/protocol/login"
 )
 
 // readQR reads the QR code off a window capture with ZXing (a decoder that
@@ -142,4 +146,33 @@ func absolutePosition(root, target fyne.CanvasObject) fyne.Position {
 	}
 	p, _ := find(root, fyne.Position{})
 	return p
+}
+
+// TestApproveCodeIsLargeAndReadableInBothThemes: the user code is drawn
+// at least twice the body text size, monospaced, in a colour that meets
+// WCAG AA on the background, on both themes (issue 6).
+func TestApproveCodeIsLargeAndReadableInBothThemes(t *testing.T) {
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			h := newHarness(t)
+			fyne.CurrentApp().Settings().SetTheme(v.theme)
+			h.signInToQR("")
+			h.emit(login.UserCode{UserCode: "RKTT-2QXW", ExpiresAt: testNow.Add(time.Minute)})
+			var code *canvas.Text
+			for _, c := range widgets[*canvas.Text](h) {
+				if c.Text == "RKTT-2QXW" {
+					code = c
+				}
+			}
+			if code == nil {
+				t.Fatal("no user code drawn")
+			}
+			if body := v.theme.Size(theme.SizeNameText); code.TextSize < 2*body || !code.TextStyle.Monospace {
+				t.Fatalf("code drawn at %v (body text %v), monospace %v", code.TextSize, body, code.TextStyle.Monospace)
+			}
+			if got := contrast(code.Color, v.theme.Color(theme.ColorNameBackground, 0)); got < 4.5 {
+				t.Fatalf("code contrast %.2f, want ≥ 4.5", got)
+			}
+		})
+	}
 }
