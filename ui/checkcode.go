@@ -80,7 +80,7 @@ func (a *App) showCheckCode() {
 	)
 	a.show(&view{
 		name:     "check-code",
-		content:  container.NewBorder(nil, container.NewHBox(cancel), nil, nil, body),
+		content:  container.NewBorder(nil, container.NewHBox(cancel), nil, nil, middle(body)),
 		focus:    code,
 		onEnter:  submit,
 		onEscape: a.CancelSignIn,

@@ -34,7 +34,7 @@ func (a *App) showFailure(err error) {
 	body := container.NewVBox(container.NewBorder(nil, nil, icon, nil, message), next, details)
 	a.show(&view{
 		name:     "error",
-		content:  container.NewBorder(nil, container.NewHBox(again, back), nil, nil, container.NewVScroll(body)),
+		content:  container.NewBorder(nil, container.NewHBox(again, back), nil, nil, container.NewVScroll(middle(body))),
 		focus:    again,
 		onEnter:  func() { a.startSignIn(homeserver) },
 		onEscape: a.ShowStart,

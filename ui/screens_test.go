@@ -2,10 +2,12 @@ package ui
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
@@ -121,6 +123,41 @@ func TestEveryScreenFitsTheWindow(t *testing.T) {
 			min, size := h.window.Content().MinSize(), h.window.Canvas().Size()
 			if min.Width > size.Width || min.Height > size.Height {
 				t.Fatalf("screen needs %v, the window is %v", min, size)
+			}
+		})
+	}
+}
+
+// TestShortScreensSitInTheMiddle: the check code, approve and error
+// screens centre their few lines vertically instead of leaving them at the
+// top of an empty window (issue 6): equal, non-zero room above and below.
+func TestShortScreensSitInTheMiddle(t *testing.T) {
+	for _, name := range []string{"check-code", "approve", "error-check-code"} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			for _, s := range screenStates {
+				if s.name == name {
+					s.to(h)
+				}
+			}
+			h.settle()
+			var found bool
+			for _, c := range widgets[*fyne.Container](h) {
+				if len(c.Objects) != 3 {
+					continue
+				}
+				above, ok1 := c.Objects[0].(*layout.Spacer)
+				below, ok2 := c.Objects[2].(*layout.Spacer)
+				if !ok1 || !ok2 {
+					continue
+				}
+				found = true
+				if above.Size().Height < 40 || math.Abs(float64(above.Size().Height-below.Size().Height)) > 1 {
+					t.Fatalf("room above %v, below %v; want equal and more than a little", above.Size().Height, below.Size().Height)
+				}
+			}
+			if !found {
+				t.Fatal("the screen's body is not centred")
 			}
 		})
 	}

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -20,4 +22,13 @@ func wrapped(text string, importance widget.Importance) *widget.Label {
 	l.Wrapping = fyne.TextWrapWord
 	l.Importance = importance
 	return l
+}
+
+// middle centres a screen's few lines vertically in the space above its
+// buttons, rather than leaving them at the top of a mostly empty window
+// (issue 6); the lines keep the full width, so wrapped text still wraps.
+// Inside a vertical scroll it works too: the scroll stretches its content
+// to its own height when the content needs less.
+func middle(body fyne.CanvasObject) *fyne.Container {
+	return container.NewVBox(layout.NewSpacer(), body, layout.NewSpacer())
 }
