@@ -263,7 +263,7 @@ func TestSwitchLinkOnlyWithAnAlternative(t *testing.T) {
 		t.Fatal("switch link shown with no alternative")
 	}
 	h.emit(login.QRReady{Payload: testPayload(2), ExpiresAt: testNow.Add(time.Minute), Alternative: "msc4108-2024"})
-	links := widgets[*widget.Hyperlink](h)
+	links := widgets[*link](h)
 	if len(links) != 1 || links[0].Text != SwitchLink {
 		t.Fatalf("links %v, want the switch link", links)
 	}
@@ -475,7 +475,7 @@ func TestAccountsCopyAndSignOut(t *testing.T) {
 func TestSettingsSave(t *testing.T) {
 	h := newHarness(t)
 	h.app.ShowSettings()
-	radios := widgets[*widget.RadioGroup](h)
+	radios := widgets[*picker](h)
 	if len(radios) != 2 {
 		t.Fatalf("%d choice groups", len(radios))
 	}
@@ -545,5 +545,42 @@ func TestServerFieldOffersTheAccountsServers(t *testing.T) {
 	h.key(fyne.KeyReturn)
 	if !slices.Equal(h.started, []string{bob.Homeserver}) {
 		t.Fatalf("started %q", h.started)
+	}
+}
+
+// TestEscapeWorksWhereverTheFocusIs: the switch link and the settings'
+// choices forward Escape too; a stock Hyperlink or RadioGroup swallowed it
+// (issue 6).
+func TestEscapeWorksWhereverTheFocusIs(t *testing.T) {
+	h := newHarness(t)
+	h.signInToQR("msc4108-2024")
+	links := widgets[*link](h)
+	if len(links) != 1 {
+		t.Fatalf("%d links on the QR screen", len(links))
+	}
+	h.window.Canvas().Focus(links[0])
+	h.key(fyne.KeyEscape)
+	h.wantScreen("start")
+	if h.ctrl().cancels != 1 {
+		t.Fatal("Escape on the focused link did not cancel the sign-in")
+	}
+
+	pickers := 0
+	for i := 0; ; i++ {
+		h.app.ShowSettings()
+		ps := widgets[*picker](h)
+		if i == len(ps) {
+			pickers = len(ps)
+			break
+		}
+		h.window.Canvas().Focus(ps[i])
+		if h.window.Canvas().Focused() != ps[i] {
+			t.Fatalf("choice %d did not take the focus", i)
+		}
+		h.key(fyne.KeyEscape)
+		h.wantScreen("start")
+	}
+	if pickers != 2 {
+		t.Fatalf("%d choices on the settings screen, want 2", pickers)
 	}
 }

@@ -5,10 +5,13 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// Fyne hands keys to the focused widget, and the stock Entry and Button
-// swallow Escape (and Button ignores Enter), so the canvas-level handler
-// never sees them. These two forward Escape to the screen, and the button
-// also presses on Enter, so the keyboard works wherever the focus is.
+// Fyne hands keys to the focused widget, and every stock focusable widget
+// swallows Escape (and Button ignores Enter), so the canvas-level handler
+// never sees them; nor can a window-level shortcut catch a bare Escape
+// (the GLFW driver makes shortcuts only of keys with Ctrl, Alt or Super).
+// So each focusable widget the screens use is one of these, which forward
+// Escape to the screen: the keyboard works wherever the focus is (issue 6).
+// The button also presses on Enter.
 
 // entry is a one-line text field that forwards Escape.
 type entry struct {
@@ -60,4 +63,52 @@ func (b *button) TypedKey(ev *fyne.KeyEvent) {
 	default:
 		b.Button.TypedKey(ev)
 	}
+}
+
+// link is a hyperlink that forwards Escape.
+type link struct {
+	widget.Hyperlink
+	onEscape func()
+}
+
+func newLink(text string, tapped func(), onEscape func()) *link {
+	l := &link{onEscape: onEscape}
+	l.Text = text
+	l.OnTapped = tapped
+	l.ExtendBaseWidget(l)
+	return l
+}
+
+// TypedKey implements fyne.Focusable.
+func (l *link) TypedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyEscape && l.onEscape != nil {
+		l.onEscape()
+		return
+	}
+	l.Hyperlink.TypedKey(ev)
+}
+
+// picker is a drop-down of options that forwards Escape. The settings use
+// it rather than a RadioGroup: a RadioGroup's focusable items are Fyne's
+// own, unexported, and cannot forward Escape.
+type picker struct {
+	widget.Select
+	onEscape func()
+}
+
+func newPicker(options []string, onEscape func()) *picker {
+	p := &picker{onEscape: onEscape}
+	p.Options = options
+	p.PlaceHolder = "(choose one)"
+	p.ExtendBaseWidget(p)
+	return p
+}
+
+// TypedKey implements fyne.Focusable.
+func (p *picker) TypedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyEscape && p.onEscape != nil {
+		p.onEscape()
+		return
+	}
+	p.Select.TypedKey(ev)
 }

@@ -32,7 +32,7 @@ var QRSteps = []string{
 type qrScreen struct {
 	image     *qrImage
 	countdown *countdown
-	switchTo  *widget.Hyperlink
+	switchTo  *link
 	problem   *widget.Label
 }
 
@@ -62,12 +62,11 @@ func (a *App) showQR(ev login.QRReady) {
 		return "This code expires in " + left + ". A new one appears by itself."
 	})
 
-	s.switchTo = widget.NewHyperlink(SwitchLink, nil)
-	s.switchTo.OnTapped = func() {
+	s.switchTo = newLink(SwitchLink, func() {
 		if a.ctrl != nil {
 			a.ctrl.SwitchGeneration()
 		}
-	}
+	}, a.CancelSignIn)
 
 	cancel := newButton("Cancel", widget.MediumImportance, a.CancelSignIn, a.CancelSignIn)
 	cancel.Icon = theme.CancelIcon()

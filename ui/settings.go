@@ -58,8 +58,7 @@ func valueOf(cs []choice, label string) string {
 func (a *App) ShowSettings() {
 	a.qr = nil
 	s := a.settings
-	protocol := widget.NewRadioGroup(labels(protocolChoices), nil)
-	protocol.Required = true
+	protocol := newPicker(labels(protocolChoices), a.ShowStart)
 	protocol.SetSelected(labelOf(protocolChoices, s.Protocol))
 
 	server := newEntry(a.ShowStart)
@@ -67,8 +66,7 @@ func (a *App) ShowSettings() {
 	server.SetText(s.RendezvousServer)
 	server.CursorColumn = len([]rune(s.RendezvousServer))
 
-	poll := widget.NewRadioGroup(labels(pollChoices), nil)
-	poll.Required = true
+	poll := newPicker(labels(pollChoices), a.ShowStart)
 	poll.SetSelected(labelOf(pollChoices, s.PollSpeed))
 
 	problem := wrapped("", widget.DangerImportance)
