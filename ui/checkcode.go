@@ -5,6 +5,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -75,7 +76,9 @@ func (a *App) showCheckCode() {
 	body := container.NewVBox(
 		heading(CheckCodeTitle),
 		wrapped(CheckCodeHelp, widget.MediumImportance),
-		container.NewHBox(field, next),
+		// Indented by the labels' inner padding, so the field lines up
+		// with the words above it.
+		container.New(layout.NewCustomPaddedLayout(0, 0, theme.InnerPadding(), 0), container.NewHBox(field, next)),
 		problem,
 	)
 	a.show(&view{
