@@ -282,7 +282,7 @@ func (h *harness) hasText(text string) bool {
 			return true
 		}
 	}
-	for _, l := range widgets[*widget.Hyperlink](h) {
+	for _, l := range widgets[*link](h) {
 		if l.Text == text {
 			return true
 		}
