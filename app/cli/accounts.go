@@ -106,18 +106,25 @@ func pickAccount(name string, store accountStore, stdio Stdio, want string) (str
 	return "", ExitUsage
 }
 
-func runToken(ctx context.Context, args []string, stdio Stdio) int {
-	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+// accountCommand parses the --account flag of a command that acts on one
+// account, opens the store and picks the account.
+func accountCommand(name string, args []string, stdio Stdio) (accountStore, string, int) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
 	account := fs.String("account", "", "the account's user ID (needed when several are signed in)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return ExitUsage
+		return nil, "", ExitUsage
 	}
 	store, err := accountStoreOpener()
 	if err != nil {
-		return commandFailure(stdio, err)
+		return nil, "", commandFailure(stdio, err)
 	}
-	user, code := pickAccount("token", store, stdio, *account)
+	user, code := pickAccount(name, store, stdio, *account)
+	return store, user, code
+}
+
+func runToken(ctx context.Context, args []string, stdio Stdio) int {
+	store, user, code := accountCommand("token", args, stdio)
 	if code != ExitOK {
 		return code
 	}
@@ -131,17 +138,7 @@ func runToken(ctx context.Context, args []string, stdio Stdio) int {
 }
 
 func runLogout(ctx context.Context, args []string, stdio Stdio) int {
-	fs := flag.NewFlagSet("logout", flag.ContinueOnError)
-	fs.SetOutput(stdio.Err)
-	account := fs.String("account", "", "the account's user ID (needed when several are signed in)")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return ExitUsage
-	}
-	store, err := accountStoreOpener()
-	if err != nil {
-		return commandFailure(stdio, err)
-	}
-	user, code := pickAccount("logout", store, stdio, *account)
+	store, user, code := accountCommand("logout", args, stdio)
 	if code != ExitOK {
 		return code
 	}
