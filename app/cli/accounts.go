@@ -128,7 +128,7 @@ func runToken(ctx context.Context, args []string, stdio Stdio) int {
 	if code != ExitOK {
 		return code
 	}
-	tok, err := store.AccessToken(ctx, user, Refresh)
+	tok, err := store.AccessToken(ctx, user, signin.Refresh)
 	if err != nil {
 		return commandFailure(stdio, err)
 	}
@@ -142,21 +142,12 @@ func runLogout(ctx context.Context, args []string, stdio Stdio) int {
 	if code != ExitOK {
 		return code
 	}
-	if err := Logout(ctx, store, user); err != nil {
+	if err := signin.Logout(ctx, store, user); err != nil {
 		return commandFailure(stdio, err)
 	}
 	fmt.Fprintf(stdio.Out, "%s is signed out of this computer.\n", user)
 	return ExitOK
 }
-
-// Logout is signin.Logout (one implementation for the terminal and the
-// window): revoke, then delete.
-func Logout(ctx context.Context, store accountStore, user string) error {
-	return signin.Logout(ctx, store, user)
-}
-
-// Refresh is signin.Refresh, the accounts.Refresher over OAuth.
-var Refresh accounts.Refresher = signin.Refresh
 
 func commandFailure(stdio Stdio, err error) int {
 	if errors.Is(err, accounts.ErrNotFound) {

@@ -88,7 +88,7 @@ func runLogin(ctx context.Context, args []string, stdio Stdio) int {
 	if err != nil {
 		return reportFailure(stdio, *asJSON, err)
 	}
-	cfg := FlowConfig(settings, hs)
+	cfg := signin.FlowConfig(settings, hs)
 	out := &loginPrinter{stdio: stdio, json: *asJSON, in: bufio.NewReader(stdio.In),
 		qr: qrcode.TerminalOptions{Invert: *invert}, ready: make(chan struct{})}
 	ctrl := signin.Start(ctx, cfg, store, out.event)
@@ -106,12 +106,6 @@ func runLogin(ctx context.Context, args []string, stdio Stdio) int {
 	saved.LastHomeserver = hs
 	_ = config.Save(saved)
 	return ExitOK
-}
-
-// FlowConfig turns settings into a sign-in configuration (signin.FlowConfig,
-// shared with the window).
-func FlowConfig(s config.Settings, homeserver string) login.Config {
-	return signin.FlowConfig(s, homeserver)
 }
 
 // loginPrinter shows a sign-in's events in the terminal: as words and a
