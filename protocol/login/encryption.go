@@ -71,8 +71,14 @@ func (f *Flow) whoami(ctx context.Context, base, accessToken string) (string, er
 // /keys/upload. A mismatch is a warning: the sign-in finishes unverified
 // and nothing from that bundle is kept.
 func (f *Flow) finishEncryption(ctx context.Context, res *Result, secretsRaw []byte) error {
+	defer clear(secretsRaw) // the decrypted JSON holds every private key
 	mc := matrix.NewClient(f.cfg.HTTP, res.Homeserver, res.Token.AccessToken)
 	var secrets *matrix.Secrets
+	defer func() {
+		if secrets != nil && res.Secrets == nil {
+			secrets.Zero() // not handed over: an error on the way
+		}
+	}()
 	if secretsRaw != nil {
 		s, err := matrix.ParseSecrets(secretsRaw)
 		if err == nil {

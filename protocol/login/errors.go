@@ -36,7 +36,4 @@ var (
 	ErrRendezvousExpired = errors.New("login: the sign-in session expired on the server")
 	// ErrCancelled: the user cancelled on this device.
 	ErrCancelled = errors.New("login: cancelled")
-	// ErrHomeserverMismatch: the phone named a different homeserver than the
-	// one the user chose, and the flow was told to refuse that.
-	ErrHomeserverMismatch = errors.New("login: the other device is signed in to a different server")
 )

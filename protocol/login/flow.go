@@ -300,6 +300,11 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 
 	// 4. Wait for approval (step 6) while watching for the phone giving up.
 	token, channelAlive, err := f.pollWhileWatching(ctx, client, da)
+	if err != nil && token != nil {
+		// Approved just as the attempt ended: hand the tokens back so Run
+		// revokes them (no device left on the account that nothing here can use).
+		return &Result{Metadata: md, ClientID: clientID, Token: *token, DeviceID: deviceID}, err
+	}
 	switch {
 	case errors.Is(err, oauth.ErrAccessDenied):
 		_ = f.sendFinal(ctx, msc4108.Simple{Type: msc4108.TypeDeclined})
@@ -325,9 +330,6 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 			channelAlive = false
 			f.emit(Warning{Code: "secrets_unavailable", Message: "The phone could not be told that the sign-in worked, so it did not share the encryption keys."})
 		} else if secretsRaw, err = f.receive(ctx, rendezvous.PaceReply); err != nil {
-			if pf := (*PhoneFailure)(nil); errors.As(err, &pf) {
-				return res, err
-			}
 			channelAlive = false
 			f.emit(Warning{Code: "secrets_unavailable", Message: "The phone did not share the encryption keys in time."})
 		} else if err := f.expect(secretsRaw, msc4108.TypeSecrets, nil); err != nil {
@@ -345,11 +347,13 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 }
 
 // pollWhileWatching polls the token endpoint and, at the same time, the
-// rendezvous: a phone that gives up (m.login.failure) ends the wait at
-// once. If only the rendezvous dies (servers end it 60-300 s after it was
-// created), polling goes on: the approval can still arrive, and the
-// sign-in then finishes without the encryption secrets.
-func (f *Flow) pollWhileWatching(ctx context.Context, client *oauth.Client, da *oauth.DeviceAuthorization) (*oauth.Token, bool, error) {
+// rendezvous: a phone that gives up (m.login.failure) or a message that
+// does not open ends the wait at once. If only the rendezvous dies (servers
+// end it 60-300 s after it was created), polling goes on undisturbed (its
+// RFC 8628 interval intact): the approval can still arrive, and the sign-in
+// then finishes without the encryption secrets (alive false). A token that
+// arrived is returned even with an error, so the caller can revoke it.
+func (f *Flow) pollWhileWatching(ctx context.Context, client *oauth.Client, da *oauth.DeviceAuthorization) (token *oauth.Token, alive bool, err error) {
 	pollCtx, cancelPoll := context.WithCancel(ctx)
 	defer cancelPoll()
 	watchCtx, cancelWatch := context.WithCancel(ctx)
@@ -360,43 +364,40 @@ func (f *Flow) pollWhileWatching(ctx context.Context, client *oauth.Client, da *
 	watchDone := make(chan watched, 1)
 	go func() {
 		raw, err := f.ch.Receive(watchCtx, rendezvous.PaceHuman)
-		if err == nil || watchCtx.Err() == nil {
-			cancelPoll() // a message (or a dead channel) arrived first
+		if err == nil || errors.Is(err, securechannel.ErrDecrypt) {
+			cancelPoll() // the phone wrote (it can only be giving up), or someone tampered
 		}
 		watchDone <- watched{raw, err}
 	}()
 	token, pollErr := client.PollToken(pollCtx, da)
 	cancelWatch()
 	w := <-watchDone
-	alive := true
-	if w.err == nil {
+	switch {
+	case w.err == nil:
 		// The phone wrote while we waited: it may only be a failure.
-		f.ourTurn = true
 		typ, _ := decodeMessage(w.raw)
 		if typ == msc4108.TypeFailure {
-			f.ourTurn = false
-			return nil, false, failureFrom(w.raw)
+			f.ourTurn = false // the phone has ended; nobody to answer
+			return token, false, failureFrom(w.raw)
 		}
-		return nil, false, &sendFailure{reason: msc4108.ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: typ, Want: "nothing while waiting for approval"}}
-	}
-	if errors.Is(w.err, securechannel.ErrDecrypt) {
-		// Someone wrote a message that does not open: the channel is not
-		// safe any more, and the sign-in must not finish through it.
+		f.ourTurn = true
+		return token, false, &sendFailure{reason: msc4108.ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: typ, Want: "nothing while waiting for approval"}}
+	case errors.Is(w.err, securechannel.ErrDecrypt):
+		// The channel is not safe any more; the sign-in must not finish through it.
 		f.ourTurn = false
-		return nil, false, w.err
+		return token, false, w.err
 	}
-	if watchCtx.Err() == nil || !errors.Is(w.err, context.Canceled) {
-		// The rendezvous died (expired, unreachable): carry on without it.
-		alive = false
-		if pollErr != nil && errors.Is(pollErr, context.Canceled) && ctx.Err() == nil {
-			token, pollErr = client.PollToken(ctx, da)
-		}
+	// The watcher ended because we stopped it (alive), or because the
+	// rendezvous died: then there is no turn to take any more.
+	alive = errors.Is(w.err, context.Canceled)
+	if !alive {
+		f.ourTurn = false
 	}
 	if pollErr != nil {
 		if ctx.Err() != nil {
-			return nil, alive, ErrCancelled
+			return token, alive, ErrCancelled
 		}
-		return nil, alive, pollErr
+		return token, alive, pollErr
 	}
 	return token, alive, nil
 }
