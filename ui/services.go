@@ -23,7 +23,7 @@ func DefaultServices() Services {
 			} else {
 				store = opened
 			}
-			return signin.Start(ctx, signin.FlowConfig(s, homeserver), store, emit)
+			return signin.Start(ctx, signin.WithClientIDCache(signin.FlowConfig(s, homeserver)), store, emit)
 		},
 		OpenAccounts: func() (Accounts, error) {
 			s, err := accounts.Open()

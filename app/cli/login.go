@@ -49,6 +49,10 @@ func runLogin(ctx context.Context, args []string, stdio Stdio) int {
 		return ExitUsage
 	}
 	if !*headless {
+		if *asJSON || *protocol != "" || *variant != "" || *rendezvousServer != "" || *invert {
+			fmt.Fprintln(stdio.Err, "login: --json, --protocol, --msc4388-variant, --rendezvous-server and --qr-invert need --headless")
+			return ExitUsage
+		}
 		if *homeserver != "" && guiSignIn != nil {
 			return guiSignIn(*homeserver)
 		}
@@ -88,7 +92,7 @@ func runLogin(ctx context.Context, args []string, stdio Stdio) int {
 	if err != nil {
 		return reportFailure(stdio, *asJSON, err)
 	}
-	cfg := signin.FlowConfig(settings, hs)
+	cfg := signin.WithClientIDCache(signin.FlowConfig(settings, hs))
 	out := &loginPrinter{stdio: stdio, json: *asJSON, in: bufio.NewReader(stdio.In),
 		qr: qrcode.TerminalOptions{Invert: *invert}, ready: make(chan struct{})}
 	ctrl := signin.Start(ctx, cfg, store, out.event)

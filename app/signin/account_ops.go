@@ -35,7 +35,7 @@ func Logout(ctx context.Context, store AccountRemover, user string) error {
 		for _, t := range []struct {
 			value accounts.Secret
 			hint  string
-		}{{a.RefreshToken, "refresh_token"}, {a.AccessToken, "access_token"}} {
+		}{{a.RefreshToken, oauth.HintRefreshToken}, {a.AccessToken, oauth.HintAccessToken}} {
 			if t.value == "" {
 				continue
 			}
@@ -66,7 +66,8 @@ func oauthClient(m accounts.Meta) *oauth.Client {
 }
 
 // FlowConfig turns settings into a sign-in configuration; the terminal mode
-// and the window both start sign-ins with it.
+// and the window both start sign-ins with it. It does no I/O: callers that
+// keep state add ClientIDs (WithClientIDCache).
 func FlowConfig(s config.Settings, homeserver string) login.Config {
 	cfg := login.Config{
 		Homeserver:       homeserver,
@@ -77,6 +78,17 @@ func FlowConfig(s config.Settings, homeserver string) login.Config {
 	}
 	if s.PollSpeed == config.PollGentle {
 		cfg.Poll = rendezvous.PollConfig{Reply: 500 * time.Millisecond, Human: 2 * time.Second}
+	}
+	return cfg
+}
+
+// WithClientIDCache makes the sign-in remember the OAuth client ID it
+// registers at each issuer in the config folder, so the next sign-in does
+// not register again (REFERENCE-IMPLEMENTATIONS.md 5.1). Without a config
+// folder the sign-in simply registers each time.
+func WithClientIDCache(cfg login.Config) login.Config {
+	if ids, err := config.OpenClientIDs(); err == nil {
+		cfg.ClientIDs = ids
 	}
 	return cfg
 }

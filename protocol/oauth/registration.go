@@ -96,7 +96,7 @@ func (c *MemoryCache) SetClientID(issuer, clientID string) error {
 }
 
 // ClientIDFor returns the cached client_id for m.Issuer or registers a new
-// one (RFC 7591) and caches it. cache may be nil.
+// one (RFC 7591) and caches it, best effort. cache may be nil.
 func ClientIDFor(ctx context.Context, hc *http.Client, m *Metadata, cache ClientIDCache) (string, error) {
 	if cache != nil {
 		if id, ok := cache.ClientID(m.Issuer); ok && id != "" {
@@ -108,9 +108,9 @@ func ClientIDFor(ctx context.Context, hc *http.Client, m *Metadata, cache Client
 		return "", err
 	}
 	if cache != nil {
-		if err := cache.SetClientID(m.Issuer, id); err != nil {
-			return "", fmt.Errorf("oauth: saving the client ID: %w", err)
-		}
+		// A cache that cannot be written costs one more registration next
+		// time; it must not fail this sign-in.
+		_ = cache.SetClientID(m.Issuer, id)
 	}
 	return id, nil
 }
