@@ -67,17 +67,45 @@ type itemStore struct {
 }
 
 func (s itemStore) set(user, value string) error {
+	oldChunks := s.chunkCount(user)
+	n := 0
 	if len(value) <= maxItem && !strings.HasPrefix(value, chunkHeader) {
-		return s.setVerified(user, value)
-	}
-	n := (len(value) + maxItem - 1) / maxItem
-	for i := 0; i < n; i++ {
-		end := min((i+1)*maxItem, len(value))
-		if err := s.setVerified(chunkName(user, i), value[i*maxItem:end]); err != nil {
+		if err := s.setVerified(user, value); err != nil {
+			return err
+		}
+	} else {
+		n = (len(value) + maxItem - 1) / maxItem
+		for i := 0; i < n; i++ {
+			end := min((i+1)*maxItem, len(value))
+			if err := s.setVerified(chunkName(user, i), value[i*maxItem:end]); err != nil {
+				return err
+			}
+		}
+		if err := s.setVerified(user, chunkHeader+strconv.Itoa(n)); err != nil {
 			return err
 		}
 	}
-	return s.setVerified(user, chunkHeader+strconv.Itoa(n))
+	// A shorter value must not leave pieces of the old secret behind.
+	for i := n; i < oldChunks; i++ {
+		if err := classify(s.b.Delete(s.service, chunkName(user, i))); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// chunkCount is how many chunk items the stored value of user has (0 when
+// it is stored whole or not at all).
+func (s itemStore) chunkCount(user string) int {
+	v, err := s.b.Get(s.service, user)
+	if err != nil || !strings.HasPrefix(v, chunkHeader) {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(v, chunkHeader))
+	if err != nil || n < 0 || n > 64 {
+		return 0
+	}
+	return n
 }
 
 // setVerified writes one item and reads it back: a keyring that accepts a
@@ -129,8 +157,8 @@ func (s itemStore) del(user string) error {
 		return err
 	}
 	if strings.HasPrefix(v, chunkHeader) {
-		n, _ := strconv.Atoi(strings.TrimPrefix(v, chunkHeader))
-		for i := 0; i < n && i < 64; i++ {
+		n := s.chunkCount(user)
+		for i := 0; i < n; i++ {
 			if err := classify(s.b.Delete(s.service, chunkName(user, i))); err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}

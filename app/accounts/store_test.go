@@ -169,7 +169,7 @@ func TestAccessTokenRefreshRotatesOnceUnderLock(t *testing.T) {
 
 func TestSecretNeverPrints(t *testing.T) {
 	a := sampleAccount("@dave:example.org")
-	for _, out := range []string{fmt.Sprint(a.AccessToken), fmt.Sprintf("%v %+v %#v", a, a, a)} {
+	for _, out := range []string{fmt.Sprint(a.AccessToken), fmt.Sprintf("%v %+v %#v", a, a, a), fmt.Sprintf("%d %x %q %s", a.AccessToken, a.RefreshToken, a.AccessToken, a.RefreshToken)} {
 		if strings.Contains(out, "mat_access") || strings.Contains(out, "mar_refresh") {
 			t.Fatalf("secret printed: %s", out)
 		}
@@ -196,5 +196,25 @@ func TestNoSecretServiceIsAClearError(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "OK ") || !strings.Contains(string(out), "gnome-keyring") {
 		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+func TestShorterValueLeavesNoOldChunks(t *testing.T) {
+	s := realKeyring(t)
+	name := "account:@frank:example.org:olm_pickle"
+	if err := s.items.set(name, strings.Repeat("a", 5000)); err != nil { // three chunks
+		t.Fatal(err)
+	}
+	if err := s.items.set(name, "short"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.items.del(name) })
+	if got, err := s.items.get(name); err != nil || got != "short" {
+		t.Fatalf("get = %q, %v", got, err)
+	}
+	for i := range 3 {
+		if _, err := s.items.b.Get(s.items.service, chunkName(name, i)); !errors.Is(classify(err), ErrNotFound) {
+			t.Fatalf("chunk %d of the old value is still stored (%v)", i, err)
+		}
 	}
 }

@@ -80,3 +80,14 @@ func TestAccountsJSON(t *testing.T) {
 		t.Errorf("no accounts: exit %d, %q", code, out)
 	}
 }
+
+func TestLoginTerminalFlagsNeedHeadless(t *testing.T) {
+	old := guiLauncher
+	guiLauncher = func() int { t.Error("the window opened"); return ExitOK }
+	t.Cleanup(func() { guiLauncher = old })
+	for _, args := range [][]string{{"login", "--json"}, {"login", "--protocol", "msc4388"}, {"login", "--qr-invert"}} {
+		if code, _, errOut := runArgs(args...); code != ExitUsage || !strings.Contains(errOut, "--headless") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+}

@@ -100,7 +100,8 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	// Cut on a rune boundary: this text is shown to people.
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 // do sends one authenticated request and decodes a 200 answer into out.

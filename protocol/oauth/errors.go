@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors the login flow maps to MSC4108 messages.
@@ -76,5 +77,6 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	// Cut on a rune boundary: this text is shown to people.
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }

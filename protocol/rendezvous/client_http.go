@@ -3,6 +3,7 @@ package rendezvous
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -32,6 +33,9 @@ func (BearerToken) String() string                  { return redactedText }
 func (BearerToken) GoString() string                { return redactedText }
 func (BearerToken) MarshalJSON() ([]byte, error)    { return []byte(`"` + redactedText + `"`), nil }
 func (t BearerToken) authorization() (string, bool) { return "Bearer " + string(t), t != "" }
+
+// Format covers every verb (%d, %x, %q ... would otherwise print the token).
+func (BearerToken) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redactedText) }
 
 // PollConfig sets how often Receive polls for each Pace.
 type PollConfig struct {
@@ -161,7 +165,8 @@ func (t transport) do(ctx context.Context, op string, build func(context.Context
 		case ex.status == http.StatusTooManyRequests:
 			lastErr = newHTTPError(opSession, ex.status, ex.body)
 			wait = rateLimitWait(ex, t.retry.MaxRateLimitWait, t.retry.backoff(attempt))
-		case ex.status >= 500:
+		case ex.status >= 500 && ex.status != http.StatusNotImplemented:
+			// 501 is an answer, not a hiccup: the caller maps it (not enabled).
 			lastErr, maybeApplied = newHTTPError(opSession, ex.status, ex.body), true
 			wait = t.retry.backoff(attempt)
 		default:

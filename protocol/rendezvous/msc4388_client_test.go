@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -454,3 +455,21 @@ func TestMSC4388InsecureURL(t *testing.T) {
 }
 
 func sprintAll(v any) string { return fmt.Sprintf("%v %+v %#v %s", v, v, v, v) }
+
+// A 501 on create is an answer ("not here"), not a hiccup to retry: it must
+// come back at once as ErrNotEnabled, so a caller can try elsewhere.
+func TestCreate501IsNotEnabledWithoutRetries(t *testing.T) {
+	var calls int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.WriteHeader(http.StatusNotImplemented)
+	}))
+	defer srv.Close()
+	c, err := NewClient(ClientConfig{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(testCtx(t)); !errors.Is(err, ErrNotEnabled) || calls != 1 {
+		t.Fatalf("Create: %v after %d requests, want ErrNotEnabled after 1", err, calls)
+	}
+}

@@ -145,7 +145,13 @@ func (c *Channel) Send(ctx context.Context, plaintext []byte) error {
 		c.Close()
 		return err
 	}
-	return c.sess.Send(ctx, wire)
+	if err := c.sess.Send(ctx, wire); err != nil {
+		// The message used up a nonce the peer never saw: a retry would
+		// not open, so the channel ends here.
+		c.Close()
+		return err
+	}
+	return nil
 }
 
 // Receive waits for the peer's next message and opens it. A message that

@@ -88,6 +88,14 @@ func TestBothRolesThroughTheRealServer(t *testing.T) {
 			if _, err := sCh.Receive(ctx, rendezvous.PaceReply); !errors.Is(err, rendezvous.ErrExpired) {
 				t.Fatalf("receive after DELETE: %v, want ErrExpired", err)
 			}
+			// A send that fails used up a nonce the peer never saw: the
+			// channel ends rather than let a retry desynchronise it.
+			if err := sCh.Send(ctx, []byte(`{"type":"m.test"}`)); err == nil {
+				t.Fatal("send after DELETE succeeded")
+			}
+			if err := sCh.Send(ctx, []byte(`{"type":"m.test"}`)); !errors.Is(err, ErrChannelClosed) {
+				t.Fatalf("second send after a failed one: %v, want ErrChannelClosed", err)
+			}
 		})
 	}
 }
