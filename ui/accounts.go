@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"github.com/qrlogin/qrlogin/app/signin"
 	"sync"
 	"time"
 
@@ -152,7 +153,7 @@ func (a *App) logout(userID string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), logoutTimeout)
 	defer cancel()
-	return store.Logout(ctx, userID)
+	return signin.Logout(ctx, store, userID)
 }
 
 func presentWords(present bool) string {

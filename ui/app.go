@@ -14,6 +14,7 @@ package ui
 
 import (
 	"context"
+	"github.com/qrlogin/qrlogin/app/signin"
 	"strings"
 	"time"
 
@@ -34,10 +35,12 @@ type Controller interface {
 	WaitTimeout(d time.Duration) error
 }
 
-// Accounts is the account store as the Accounts screen uses it.
+// Accounts is the account store as the Accounts screen uses it: listing,
+// and removing under the store's lock once the session is revoked
+// (signin.Logout).
 type Accounts interface {
 	List() ([]accounts.Meta, error)
-	Logout(ctx context.Context, userID string) error
+	signin.AccountRemover
 }
 
 // Services connects the screens to the rest of the app. DefaultServices

@@ -30,18 +30,11 @@ func DefaultServices() Services {
 			if err != nil {
 				return nil, err
 			}
-			return keyringAccounts{s}, nil
+			return s, nil
 		},
 		LoadSettings: config.Load,
 		SaveSettings: config.Save,
 	}
-}
-
-// keyringAccounts adds signing out (revoke, then delete) to the store.
-type keyringAccounts struct{ *accounts.Store }
-
-func (k keyringAccounts) Logout(ctx context.Context, userID string) error {
-	return signin.Logout(ctx, k.Store, userID)
 }
 
 // unavailableStore stands for a store that could not be opened.

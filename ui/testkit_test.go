@@ -53,9 +53,15 @@ type fakeAccounts struct {
 }
 
 func (f *fakeAccounts) List() ([]accounts.Meta, error) { return f.list, f.listErr }
-func (f *fakeAccounts) Logout(_ context.Context, user string) error {
+
+// Remove stands in for the keyring store's (tested on the real keyring in
+// app/accounts); the accounts in these tests have no revocation endpoint.
+func (f *fakeAccounts) Remove(user string, revoke func(accounts.Meta, accounts.Secret, accounts.Secret) error) error {
 	if f.logoutErr != nil {
 		return f.logoutErr
+	}
+	if err := revoke(accounts.Meta{UserID: user}, "", ""); err != nil {
+		return err
 	}
 	f.loggedOut = append(f.loggedOut, user)
 	for i, m := range f.list {

@@ -218,19 +218,56 @@ func (s *Store) writeAccount(a *Account) error {
 // half deleted), then its items. Revoking its tokens is the caller's job,
 // done before.
 func (s *Store) Delete(userID string) error {
+	return s.withLock(func() error { return s.deleteLocked(userID) })
+}
+
+// Remove signs an account out: under the cross-process lock it reads the
+// account's current tokens, calls revoke with them, and deletes the account
+// only if revoke succeeded (so a failure keeps it, to try again). Holding
+// the lock throughout means another process cannot rotate the refresh token
+// between the read and the revocation, which would leave a live session on
+// the server that nothing here knows.
+func (s *Store) Remove(userID string, revoke func(m Meta, access, refresh Secret) error) error {
 	return s.withLock(func() error {
 		idx, err := s.readIndex()
 		if err != nil {
 			return err
 		}
-		if i := slices.Index(idx.Accounts, userID); i >= 0 {
-			idx.Accounts = slices.Delete(idx.Accounts, i, i+1)
-			if err := s.writeIndex(idx); err != nil {
+		if !slices.Contains(idx.Accounts, userID) {
+			return ErrNotFound
+		}
+		m, err := s.readMeta(userID)
+		if err != nil {
+			return err
+		}
+		var tokens [2]Secret
+		for i, field := range []string{"access_token", "refresh_token"} {
+			v, err := s.items.get(itemName(userID, field))
+			if err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}
+			tokens[i] = Secret(v)
 		}
-		return s.deleteItems(userID)
+		if err := revoke(m, tokens[0], tokens[1]); err != nil {
+			return err
+		}
+		return s.deleteLocked(userID)
 	})
+}
+
+// deleteLocked removes an account, index first; the caller holds the lock.
+func (s *Store) deleteLocked(userID string) error {
+	idx, err := s.readIndex()
+	if err != nil {
+		return err
+	}
+	if i := slices.Index(idx.Accounts, userID); i >= 0 {
+		idx.Accounts = slices.Delete(idx.Accounts, i, i+1)
+		if err := s.writeIndex(idx); err != nil {
+			return err
+		}
+	}
+	return s.deleteItems(userID)
 }
 
 func (s *Store) deleteItems(userID string) error {

@@ -218,3 +218,35 @@ func TestShorterValueLeavesNoOldChunks(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoveRevokesTheCurrentTokensThenDeletes(t *testing.T) {
+	s := realKeyring(t)
+	a := sampleAccount("@grace:example.org")
+	if err := s.Save(a); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Delete(a.UserID) })
+	failing := func(m Meta, access, refresh Secret) error { return errors.New("server unreachable") }
+	if err := s.Remove(a.UserID, failing); err == nil {
+		t.Fatal("Remove succeeded although revoking failed")
+	}
+	if list, _ := s.List(); len(list) != 1 {
+		t.Fatal("a failed revocation removed the account")
+	}
+	var got [2]Secret
+	if err := s.Remove(a.UserID, func(m Meta, access, refresh Secret) error {
+		got = [2]Secret{access, refresh}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got != [2]Secret{a.AccessToken, a.RefreshToken} {
+		t.Fatal("revoke did not receive the stored tokens")
+	}
+	if list, _ := s.List(); len(list) != 0 {
+		t.Fatal("account still listed after Remove")
+	}
+	if err := s.Remove(a.UserID, failing); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Remove of a removed account: %v, want ErrNotFound", err)
+	}
+}

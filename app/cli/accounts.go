@@ -22,8 +22,7 @@ func init() {
 // accountStore is the part of the store the account commands use.
 type accountStore interface {
 	List() ([]accounts.Meta, error)
-	Load(userID string) (*accounts.Account, error)
-	Delete(userID string) error
+	Remove(userID string, revoke func(m accounts.Meta, access, refresh accounts.Secret) error) error
 	AccessToken(ctx context.Context, userID string, refresh accounts.Refresher) (accounts.Secret, error)
 }
 

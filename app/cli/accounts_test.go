@@ -19,10 +19,9 @@ type listStore struct {
 }
 
 func (s listStore) List() ([]accounts.Meta, error) { return s.metas, nil }
-func (s listStore) Load(string) (*accounts.Account, error) {
-	return nil, accounts.ErrNotFound
+func (s listStore) Remove(string, func(accounts.Meta, accounts.Secret, accounts.Secret) error) error {
+	return nil
 }
-func (s listStore) Delete(string) error { return nil }
 func (s listStore) AccessToken(_ context.Context, user string, _ accounts.Refresher) (accounts.Secret, error) {
 	return accounts.Secret("token-of-" + user), nil
 }

@@ -16,26 +16,25 @@ import (
 
 // AccountRemover is the part of the account store signing out needs.
 type AccountRemover interface {
-	Load(userID string) (*accounts.Account, error)
-	Delete(userID string) error
+	Remove(userID string, revoke func(m accounts.Meta, access, refresh accounts.Secret) error) error
 }
 
 // Logout revokes an account's tokens at the OAuth revocation endpoint and
-// then removes it from the keyring. If the server cannot be reached the
-// account is kept, so the user can try again (nothing is lost). The command
-// line (`qrlogin logout`) and the window's Accounts screen both use it.
+// then removes it from the keyring, all under the store's cross-process
+// lock. If the server cannot be reached the account is kept, so the user
+// can try again (nothing is lost). The command line (`qrlogin logout`) and
+// the window's Accounts screen both use it.
 func Logout(ctx context.Context, store AccountRemover, user string) error {
-	a, err := store.Load(user)
-	if err != nil {
-		return err
-	}
-	if a.RevocationEndpoint != "" {
-		c := oauthClient(a.Meta)
+	return store.Remove(user, func(m accounts.Meta, access, refresh accounts.Secret) error {
+		if m.RevocationEndpoint == "" {
+			return nil
+		}
+		c := oauthClient(m)
 		// Revoking the refresh token ends the whole session at MAS.
 		for _, t := range []struct {
 			value accounts.Secret
 			hint  string
-		}{{a.RefreshToken, oauth.HintRefreshToken}, {a.AccessToken, oauth.HintAccessToken}} {
+		}{{refresh, oauth.HintRefreshToken}, {access, oauth.HintAccessToken}} {
 			if t.value == "" {
 				continue
 			}
@@ -43,8 +42,8 @@ func Logout(ctx context.Context, store AccountRemover, user string) error {
 				return fmt.Errorf("could not sign out at the server (the account is kept, try again): %w", err)
 			}
 		}
-	}
-	return store.Delete(user)
+		return nil
+	})
 }
 
 // Refresh is the accounts.Refresher over OAuth: refresh tokens rotate, and

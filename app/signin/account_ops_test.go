@@ -29,15 +29,15 @@ type memoryStore struct {
 	deleted  []string
 }
 
-func (m *memoryStore) Load(user string) (*accounts.Account, error) {
+// Remove mirrors accounts.Store.Remove (tested on the real keyring there).
+func (m *memoryStore) Remove(user string, revoke func(accounts.Meta, accounts.Secret, accounts.Secret) error) error {
 	a, ok := m.accounts[user]
 	if !ok {
-		return nil, accounts.ErrNotFound
+		return accounts.ErrNotFound
 	}
-	return a, nil
-}
-
-func (m *memoryStore) Delete(user string) error {
+	if err := revoke(a.Meta, a.AccessToken, a.RefreshToken); err != nil {
+		return err
+	}
 	m.deleted = append(m.deleted, user)
 	delete(m.accounts, user)
 	return nil

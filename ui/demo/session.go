@@ -75,15 +75,8 @@ func (s *Session) Services() ui.Services {
 				s.Phone.DesktopEvent(ev)
 			})
 		},
-		OpenAccounts: func() (ui.Accounts, error) { return demoAccounts{s.store}, nil },
+		OpenAccounts: func() (ui.Accounts, error) { return s.store, nil },
 		LoadSettings: func() (config.Settings, error) { return s.Settings(), nil },
 		SaveSettings: func(config.Settings) error { return nil },
 	}
-}
-
-// demoAccounts adds signing out (revoking at the demo server) to the store.
-type demoAccounts struct{ *accounts.Store }
-
-func (d demoAccounts) Logout(ctx context.Context, userID string) error {
-	return signin.Logout(ctx, d.Store, userID)
 }
