@@ -3,10 +3,8 @@ package matrix
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 )
-
-// MessageTypeSecrets is the MSC4108 message that carries the secrets.
-const MessageTypeSecrets = "m.login.secrets"
 
 // BackupAlgorithmCurve25519 is the only backup algorithm whose key we can
 // check (Matrix spec "Server-side key backups").
@@ -45,24 +43,17 @@ func (e *SecretsError) Error() string {
 // optional but, when present, needs algorithm, key and backup_version. The
 // decoded base64 strings are not kept beyond this call.
 func ParseSecrets(body []byte) (*Secrets, error) {
+	// The wire form is defined once, in package msc4108; cross_signing is a
+	// pointer here only to tell "missing" from "empty".
 	var m struct {
-		Type         string `json:"type"`
-		CrossSigning *struct {
-			MasterKey      string `json:"master_key"`
-			SelfSigningKey string `json:"self_signing_key"`
-			UserSigningKey string `json:"user_signing_key"`
-		} `json:"cross_signing"`
-		Backup *struct {
-			Algorithm     string `json:"algorithm"`
-			Key           string `json:"key"`
-			BackupVersion string `json:"backup_version"`
-		} `json:"backup"`
+		msc4108.Secrets
+		CrossSigning *msc4108.CrossSigningSecret `json:"cross_signing"`
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, &SecretsError{Field: "message", Reason: "is not valid JSON"}
 	}
-	if m.Type != MessageTypeSecrets {
-		return nil, &SecretsError{Field: "type", Reason: fmt.Sprintf("is %.40q, not %s", m.Type, MessageTypeSecrets)}
+	if m.Type != msc4108.TypeSecrets {
+		return nil, &SecretsError{Field: "type", Reason: fmt.Sprintf("is %.40q, not %s", m.Type, msc4108.TypeSecrets)}
 	}
 	if m.CrossSigning == nil {
 		return nil, &SecretsError{Field: "cross_signing", Reason: "is missing"}

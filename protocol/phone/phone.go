@@ -339,10 +339,10 @@ func (p *run) consent(ctx context.Context, proposal msc4108.Protocol) error {
 	}
 	uri := proposal.DeviceGrant.VerificationURI
 	if _, err := rendezvous.CheckURL(uri); err != nil {
-		return p.fail(ctx, "unable_to_open_verification_uri", err)
+		return p.fail(ctx, msc4108.ReasonUnableToOpenVerificationURI, err)
 	}
 	if err := p.visit(ctx, http.MethodGet, uri, nil); err != nil {
-		return p.fail(ctx, "unable_to_open_verification_uri", err)
+		return p.fail(ctx, msc4108.ReasonUnableToOpenVerificationURI, err)
 	}
 	code, err := p.cfg.Homeserver.UserCodeFor(proposal.DeviceID)
 	if err != nil {
