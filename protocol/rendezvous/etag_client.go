@@ -277,6 +277,10 @@ func (s *ETagSession) Send(ctx context.Context, payload string) error {
 			s.mu.Unlock()
 			return nil
 		}
+		if gerr != nil {
+			// Keep why the check failed (expired, unreachable), not only the conflict.
+			return errors.Join(unexpected2024Status(ex), gerr)
+		}
 	}
 	return unexpected2024Status(ex)
 }

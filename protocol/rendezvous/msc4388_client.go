@@ -285,6 +285,10 @@ func (s *MSC4388Session) Send(ctx context.Context, payload string) error {
 			s.adopt(resp.SequenceToken)
 			return nil
 		}
+		if gerr != nil {
+			// Keep why the check failed (expired, unreachable), not only the conflict.
+			return errors.Join(newHTTPError(opSession, ex.status, ex.body), gerr)
+		}
 	}
 	return newHTTPError(opSession, ex.status, ex.body)
 }
