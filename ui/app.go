@@ -284,10 +284,6 @@ func (a *App) Shutdown() {
 	}
 }
 
-// Apply shows a login event of the running sign-in; it must be called on
-// the UI goroutine (the controller's events arrive through fyne.Do).
-func (a *App) Apply(ev login.Event) { a.apply(a.attempt, ev) }
-
 func (a *App) apply(attempt int, ev login.Event) {
 	if attempt != a.attempt || a.ctrl == nil {
 		return // from a sign-in that was cancelled or has ended
