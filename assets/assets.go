@@ -6,10 +6,6 @@ package assets
 
 import (
 	_ "embed"
-
-	"fyne.io/fyne/v2"
-
-	"github.com/qrlogin/qrlogin/internal/identity"
 )
 
 // IconSVG is the scalable app icon, the source of every PNG size.
@@ -25,9 +21,3 @@ var IconPNG256 []byte
 // HicolorSizes are the square PNG sizes under icons/hicolor/ (what Rymdport
 // and most GNOME apps ship; FIELD-NOTES D.3).
 var HicolorSizes = []int{16, 24, 32, 48, 64, 128, 256, 512}
-
-// AppIcon is the icon as a Fyne resource; Fyne rasterises the SVG for the
-// window icon and for in-app use at any size.
-func AppIcon() fyne.Resource {
-	return fyne.NewStaticResource(identity.AppID+".svg", IconSVG)
-}

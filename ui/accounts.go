@@ -3,9 +3,10 @@ package ui
 import (
 	"context"
 	"errors"
-	"github.com/qrlogin/qrlogin/app/signin"
 	"sync"
 	"time"
+
+	"github.com/qrlogin/qrlogin/app/signin"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"

@@ -14,9 +14,10 @@ package ui
 
 import (
 	"context"
-	"github.com/qrlogin/qrlogin/app/signin"
 	"strings"
 	"time"
+
+	"github.com/qrlogin/qrlogin/app/signin"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"

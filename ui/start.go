@@ -12,7 +12,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
-	"github.com/qrlogin/qrlogin/assets"
 	"github.com/qrlogin/qrlogin/internal/identity"
 )
 
@@ -23,7 +22,7 @@ const Tagline = "Sign this computer in to your Matrix account by scanning a QR c
 // button, the accounts already here, and the ways to Accounts and Settings.
 func (a *App) ShowStart() {
 	a.qr = nil
-	icon := canvas.NewImageFromResource(assets.AppIcon())
+	icon := canvas.NewImageFromResource(AppIcon())
 	icon.FillMode = canvas.ImageFillContain
 	icon.SetMinSize(fyne.NewSquareSize(64))
 

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/devserver"
-	"github.com/qrlogin/qrlogin/protocol/phone"
+	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/internal/phone"
 )
 
 // devServerPhoneHelp is appended to `qrlogin dev-server --help`.

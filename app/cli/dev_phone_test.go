@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/phone"
+	"github.com/qrlogin/qrlogin/internal/phone"
 )
 
 func TestParsePhoneLine(t *testing.T) {

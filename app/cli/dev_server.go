@@ -8,7 +8,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver"
 )
 
 func init() {

@@ -7,9 +7,10 @@ package explain
 import (
 	"context"
 	"errors"
-	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"net"
 	"net/url"
+
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/protocol/login"

@@ -2,8 +2,9 @@ package explain
 
 import (
 	"fmt"
-	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"testing"
+
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/matrix"

@@ -11,7 +11,7 @@ import (
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // AccountRemover is the part of the account store signing out needs.
@@ -72,7 +72,7 @@ func FlowConfig(s config.Settings, homeserver string) login.Config {
 		Homeserver:       homeserver,
 		RendezvousServer: s.RendezvousServer,
 		Preference:       s.Protocol,
-		Variant:          securechannel.Variant(s.MSC4388Variant),
+		Variant:          vocab.Variant(s.MSC4388Variant),
 		UnstableScopes:   s.UnstableScopes,
 	}
 	if s.PollSpeed == config.PollGentle {

@@ -8,12 +8,12 @@ import (
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/config"
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 func TestFlowConfigFromSettings(t *testing.T) {
 	cfg := FlowConfig(config.Settings{Protocol: config.Protocol2024, MSC4388Variant: "msc-text", RendezvousServer: "https://rv.example.org", PollSpeed: config.PollGentle}, "example.org")
-	if cfg.Homeserver != "example.org" || cfg.RendezvousServer != "https://rv.example.org" || cfg.Preference != config.Protocol2024 || cfg.Variant != securechannel.Variant("msc-text") {
+	if cfg.Homeserver != "example.org" || cfg.RendezvousServer != "https://rv.example.org" || cfg.Preference != config.Protocol2024 || cfg.Variant != vocab.VariantMSCText {
 		t.Fatalf("config %+v", cfg)
 	}
 	if cfg.Poll.Reply != 500*time.Millisecond || cfg.Poll.Human != 2*time.Second {

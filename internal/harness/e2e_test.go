@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
+	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/internal/identity"
-	"github.com/qrlogin/qrlogin/protocol/devserver"
-	"github.com/qrlogin/qrlogin/protocol/phone"
+	"github.com/qrlogin/qrlogin/internal/phone"
 )
 
 // TestEndToEndSignInThroughTheWindow is issue 6's end-to-end test: the

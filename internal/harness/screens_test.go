@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/internal/identity"
-	"github.com/qrlogin/qrlogin/protocol/devserver"
-	"github.com/qrlogin/qrlogin/protocol/phone"
+	"github.com/qrlogin/qrlogin/internal/phone"
 )
 
 // TestScreensOfTheRealWindow walks the real binary through every sign-in

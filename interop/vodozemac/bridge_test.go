@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // bridge is an in-memory rendezvous.Session between our Go channel and the
@@ -33,7 +34,7 @@ func (b *bridge) Send(ctx context.Context, payload string) error {
 	}
 }
 
-func (b *bridge) Receive(ctx context.Context, _ rendezvous.Pace) (string, error) {
+func (b *bridge) Receive(ctx context.Context, _ vocab.Pace) (string, error) {
 	select {
 	case p := <-b.fromPeer:
 		b.token++

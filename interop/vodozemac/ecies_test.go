@@ -11,6 +11,7 @@ import (
 
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // (c) The 2024 MSC4108 ECIES channel between our Go code and the real
@@ -44,11 +45,11 @@ var loginMessages = []struct{ fromS, fromG string }{
 func goGeneratorHandshake(t *testing.T, peer *wasmPeer, sess *bridge) (*securechannel.Channel, string, wasmCheckCode) {
 	t.Helper()
 	ctx := testContext(t)
-	g, err := securechannel.NewGenerator(securechannel.MSC4108v2024, "")
+	g, err := securechannel.NewGenerator(vocab.MSC4108v2024, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	qr := qrcode.Payload{Generation: securechannel.MSC4108v2024, Intent: qrcode.IntentNewDevice, RendezvousURL: testRendezvousURL}
+	qr := qrcode.Payload{Generation: vocab.MSC4108v2024, Intent: qrcode.IntentNewDevice, RendezvousURL: testRendezvousURL}
 	copy(qr.PublicKey[:], g.PublicKey())
 	raw, err := qr.Encode()
 	if err != nil {
@@ -121,7 +122,7 @@ func wasmGeneratorHandshake(t *testing.T, peer *wasmPeer, sess *bridge) (*secure
 	if err != nil {
 		t.Fatal(err)
 	}
-	if qr.Generation != securechannel.MSC4108v2024 || qr.Intent != qrcode.IntentNewDevice {
+	if qr.Generation != vocab.MSC4108v2024 || qr.Intent != qrcode.IntentNewDevice {
 		t.Fatalf("vodozemac's QR decoded as %v", qr)
 	}
 
@@ -131,7 +132,7 @@ func wasmGeneratorHandshake(t *testing.T, peer *wasmPeer, sess *bridge) (*secure
 	}
 	done := make(chan scanned, 1)
 	go func() {
-		ch, err := securechannel.Scan(ctx, securechannel.MSC4108v2024, "", sess, qr.PublicKey[:], securechannel.Binding{})
+		ch, err := securechannel.Scan(ctx, vocab.MSC4108v2024, "", sess, qr.PublicKey[:], securechannel.Binding{})
 		done <- scanned{ch, err}
 	}()
 
@@ -259,7 +260,7 @@ func TestECIESWasmRejectsTamperedInitiate(t *testing.T) {
 			}
 			sess := newBridge()
 			go func() {
-				_, _ = securechannel.Scan(ctx, securechannel.MSC4108v2024, "", sess, key, securechannel.Binding{})
+				_, _ = securechannel.Scan(ctx, vocab.MSC4108v2024, "", sess, key, securechannel.Binding{})
 			}()
 			wire := []byte(sess.sent(t))
 			i := tamper.at(string(wire))

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // The QR payloads both ways between our protocol/qrcode and vodozemac's
@@ -44,19 +44,19 @@ func TestWasmParsesOurQRCodes(t *testing.T) {
 		p    qrcode.Payload
 	}{
 		{"2024 new device (our role)", qrcode.Payload{
-			Generation: securechannel.MSC4108v2024, Intent: qrcode.IntentNewDevice,
+			Generation: vocab.MSC4108v2024, Intent: qrcode.IntentNewDevice,
 			PublicKey: testKey, RendezvousURL: testRendezvousURL}},
 		{"2024 existing device, bare server name (js-sdk)", qrcode.Payload{
-			Generation: securechannel.MSC4108v2024, Intent: qrcode.IntentExistingDevice,
+			Generation: vocab.MSC4108v2024, Intent: qrcode.IntentExistingDevice,
 			PublicKey: testKey, RendezvousURL: testRendezvousURL, ServerName: "matrix.org"}},
 		{"2024 existing device, server name as URL (rust-sdk)", qrcode.Payload{
-			Generation: securechannel.MSC4108v2024, Intent: qrcode.IntentExistingDevice,
+			Generation: vocab.MSC4108v2024, Intent: qrcode.IntentExistingDevice,
 			PublicKey: testKey, RendezvousURL: testRendezvousURL, ServerName: "https://synapse-oidc.lab.element.dev/"}},
 		{"MSC4388 new device, 2-byte ID length", qrcode.Payload{
-			Generation: securechannel.MSC4388, Intent: qrcode.IntentNewDevice, PublicKey: testKey,
+			Generation: vocab.MSC4388, Intent: qrcode.IntentNewDevice, PublicKey: testKey,
 			Prefix: qrcode.PrefixUnstable, IDLengthWidth: 2, RendezvousID: testRendezvousID, BaseURL: testBaseURL}},
 		{"MSC4388 existing device, 2-byte ID length", qrcode.Payload{
-			Generation: securechannel.MSC4388, Intent: qrcode.IntentExistingDevice, PublicKey: testKey,
+			Generation: vocab.MSC4388, Intent: qrcode.IntentExistingDevice, PublicKey: testKey,
 			Prefix: qrcode.PrefixUnstable, IDLengthWidth: 2, RendezvousID: testRendezvousID, BaseURL: testBaseURL}},
 	}
 	for _, tc := range tests {
@@ -74,7 +74,7 @@ func TestWasmParsesOurQRCodes(t *testing.T) {
 				t.Errorf("intent %d key %s", got.Intent, got.PublicKey)
 			}
 			switch tc.p.Generation {
-			case securechannel.MSC4108v2024:
+			case vocab.MSC4108v2024:
 				wantServer := "<null>"
 				if tc.p.ServerName != "" {
 					wantServer = tc.p.ServerName
@@ -82,7 +82,7 @@ func TestWasmParsesOurQRCodes(t *testing.T) {
 				if got.Kind != "msc4108" || str(got.RendezvousURL) != tc.p.RendezvousURL || str(got.ServerName) != wantServer {
 					t.Errorf("vodozemac read %+v", got)
 				}
-			case securechannel.MSC4388:
+			case vocab.MSC4388:
 				// QrCodeData hands the base URL out parsed, with the path "/"
 				// (REFERENCE-IMPLEMENTATIONS.md 1.9 #6/#7).
 				if got.Kind != "msc4388" || str(got.RendezvousID) != tc.p.RendezvousID ||
@@ -104,7 +104,7 @@ func TestWasmParsesOurQRCodes(t *testing.T) {
 func TestWasmRejectsMSCTextQRForms(t *testing.T) {
 	peer := startPeer(t)
 	base := qrcode.Payload{
-		Generation: securechannel.MSC4388, Intent: qrcode.IntentNewDevice, PublicKey: testKey,
+		Generation: vocab.MSC4388, Intent: qrcode.IntentNewDevice, PublicKey: testKey,
 		RendezvousID: testRendezvousID, BaseURL: testBaseURL,
 	}
 	oneByte := base // IDLengthWidth 0 = the MSC text's 1 byte
@@ -138,19 +138,19 @@ func TestWeParseWasmQRCodes(t *testing.T) {
 	}{
 		{"2024 login", "qr_make_msc4108",
 			map[string]any{"public_key": key, "rendezvous_url": testRendezvousURL},
-			qrcode.Payload{Generation: securechannel.MSC4108v2024, Intent: qrcode.IntentNewDevice,
+			qrcode.Payload{Generation: vocab.MSC4108v2024, Intent: qrcode.IntentNewDevice,
 				PublicKey: testKey, RendezvousURL: testRendezvousURL}},
 		{"2024 reciprocate", "qr_make_msc4108",
 			map[string]any{"public_key": key, "rendezvous_url": testRendezvousURL, "server_name": "matrix.org"},
-			qrcode.Payload{Generation: securechannel.MSC4108v2024, Intent: qrcode.IntentExistingDevice,
+			qrcode.Payload{Generation: vocab.MSC4108v2024, Intent: qrcode.IntentExistingDevice,
 				PublicKey: testKey, RendezvousURL: testRendezvousURL, ServerName: "matrix.org"}},
 		{"MSC4388 login", "qr_make_msc4388",
 			map[string]any{"public_key": key, "rendezvous_id": testRendezvousID, "base_url": testBaseURL, "intent": 0},
-			qrcode.Payload{Generation: securechannel.MSC4388, Intent: qrcode.IntentNewDevice, PublicKey: testKey,
+			qrcode.Payload{Generation: vocab.MSC4388, Intent: qrcode.IntentNewDevice, PublicKey: testKey,
 				Prefix: qrcode.PrefixUnstable, IDLengthWidth: 2, RendezvousID: testRendezvousID, BaseURL: testBaseURL}},
 		{"MSC4388 reciprocate", "qr_make_msc4388",
 			map[string]any{"public_key": key, "rendezvous_id": testRendezvousID, "base_url": testBaseURL + "/", "intent": 1},
-			qrcode.Payload{Generation: securechannel.MSC4388, Intent: qrcode.IntentExistingDevice, PublicKey: testKey,
+			qrcode.Payload{Generation: vocab.MSC4388, Intent: qrcode.IntentExistingDevice, PublicKey: testKey,
 				Prefix: qrcode.PrefixUnstable, IDLengthWidth: 2, RendezvousID: testRendezvousID, BaseURL: testBaseURL}},
 	}
 	for _, tc := range tests {

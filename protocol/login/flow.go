@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 
 	"github.com/qrlogin/qrlogin/protocol/oauth"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
@@ -25,7 +27,7 @@ type Config struct {
 	// Preference is "auto", "msc4388" or "msc4108-2024".
 	Preference string
 	// Variant selects reference or MSC-text behaviour for MSC4388.
-	Variant securechannel.Variant
+	Variant vocab.Variant
 	// UnstableScopes requests the msc2967 scope names instead of the stable ones.
 	UnstableScopes bool
 	// HTTP is the client for every request (nil: a default with timeouts).
@@ -85,7 +87,7 @@ func New(cfg Config, emit func(Event)) *Flow {
 		cfg.FailureGrace = 3 * time.Second
 	}
 	if cfg.Variant == "" {
-		cfg.Variant = securechannel.VariantReference
+		cfg.Variant = vocab.VariantReference
 	}
 	if emit == nil {
 		emit = func(Event) {}
@@ -232,7 +234,7 @@ func (f *Flow) confirmCheckCode(ctx context.Context, ch *securechannel.Channel) 
 // signIn runs MSC4108 from m.login.protocols to m.login.secrets.
 func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 	// 1. The phone states the protocols and the homeserver.
-	raw, err := f.receive(ctx, rendezvous.PaceReply)
+	raw, err := f.receive(ctx, vocab.PaceReply)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +287,7 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 	}
 
 	// 3. The phone checks the device ID and opens the consent page (step 4).
-	raw, err = f.receive(ctx, rendezvous.PaceReply)
+	raw, err = f.receive(ctx, vocab.PaceReply)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +331,7 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 		if err := f.send(ctx, msc4108.Simple{Type: msc4108.TypeSuccess}); err != nil {
 			channelAlive = false
 			f.emit(Warning{Code: "secrets_unavailable", Message: "The phone could not be told that the sign-in worked, so it did not share the encryption keys."})
-		} else if secretsRaw, err = f.receive(ctx, rendezvous.PaceReply); err != nil {
+		} else if secretsRaw, err = f.receive(ctx, vocab.PaceReply); err != nil {
 			channelAlive = false
 			f.emit(Warning{Code: "secrets_unavailable", Message: "The phone did not share the encryption keys in time."})
 		} else if err := f.expect(secretsRaw, msc4108.TypeSecrets, nil); err != nil {
@@ -363,7 +365,7 @@ func (f *Flow) pollWhileWatching(ctx context.Context, client *oauth.Client, da *
 	}
 	watchDone := make(chan watched, 1)
 	go func() {
-		raw, err := f.ch.Receive(watchCtx, rendezvous.PaceHuman)
+		raw, err := f.ch.Receive(watchCtx, vocab.PaceHuman)
 		if err == nil || errors.Is(err, securechannel.ErrDecrypt) {
 			cancelPoll() // the phone wrote (it can only be giving up), or someone tampered
 		}
@@ -403,7 +405,7 @@ func (f *Flow) pollWhileWatching(ctx context.Context, client *oauth.Client, da *
 }
 
 // receive reads the phone's next message; afterwards it is our turn.
-func (f *Flow) receive(ctx context.Context, pace rendezvous.Pace) ([]byte, error) {
+func (f *Flow) receive(ctx context.Context, pace vocab.Pace) ([]byte, error) {
 	raw, err := f.ch.Receive(ctx, pace)
 	if err != nil {
 		f.ourTurn = false // the session is gone or the channel broke

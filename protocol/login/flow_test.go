@@ -5,15 +5,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/internal/phone"
 	"github.com/qrlogin/qrlogin/protocol/login"
-	"github.com/qrlogin/qrlogin/protocol/phone"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 )
 
 // These run the flow in process against the dev homeserver on 127.0.0.1
 // and the scripted phone; the real binary's headless mode is tested in
-// test/e2e, the phone's misbehaviours in protocol/phone.
+// test/e2e, the phone's misbehaviours in internal/phone.
 
 var fast = rendezvous.PollConfig{Reply: 50 * time.Millisecond, Human: 100 * time.Millisecond}
 

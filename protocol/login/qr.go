@@ -7,6 +7,7 @@ import (
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // shownQR is one QR code on screen: a fresh rendezvous session, a fresh
@@ -20,7 +21,7 @@ type shownQR struct {
 
 // newQR creates the rendezvous session and the QR payload for one
 // generation (MSC4388 steps 1-3; the 2024 QR carries the session URL).
-func (f *Flow) newQR(ctx context.Context, t *target, gen securechannel.Generation) (*shownQR, error) {
+func (f *Flow) newQR(ctx context.Context, t *target, gen vocab.Generation) (*shownQR, error) {
 	g, err := securechannel.NewGenerator(gen, f.cfg.Variant)
 	if err != nil {
 		return nil, err
@@ -31,7 +32,7 @@ func (f *Flow) newQR(ctx context.Context, t *target, gen securechannel.Generatio
 	q := &shownQR{generator: g}
 
 	switch gen {
-	case securechannel.MSC4388:
+	case vocab.MSC4388:
 		c, err := rendezvous.NewClient(rendezvous.ClientConfig{
 			BaseURL: t.rendezvousBase(), HTTPClient: f.cfg.HTTP, Path: f.msc4388Path(), Poll: f.cfg.Poll,
 		})

@@ -3,12 +3,13 @@ package login
 import (
 	"context"
 	"errors"
-	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"strings"
+
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous/choose"
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
 )
 
 // target is where the QR code's rendezvous lives and which generations
@@ -16,8 +17,8 @@ import (
 type target struct {
 	baseURL       string // the homeserver's client-server base URL
 	rendezvousURL string // an explicit rendezvous server, or ""
-	generation    securechannel.Generation
-	offered       []securechannel.Generation
+	generation    vocab.Generation
+	offered       []vocab.Generation
 }
 
 func (t *target) rendezvousBase() string {
@@ -29,7 +30,7 @@ func (t *target) rendezvousBase() string {
 
 // other returns the other offered generation, for "my phone can't read
 // this code".
-func (t *target) other(g securechannel.Generation) (securechannel.Generation, bool) {
+func (t *target) other(g vocab.Generation) (vocab.Generation, bool) {
 	for _, o := range t.offered {
 		if o != g {
 			return o, true
@@ -57,7 +58,7 @@ func (f *Flow) resolveTarget(ctx context.Context) (*target, error) {
 		}
 		t.rendezvousURL = f.cfg.RendezvousServer
 	}
-	pref, err := choose.ParsePreference(f.cfg.Preference)
+	pref, err := vocab.ParsePreference(f.cfg.Preference)
 	if err != nil {
 		return nil, err
 	}
@@ -67,19 +68,19 @@ func (f *Flow) resolveTarget(ctx context.Context) (*target, error) {
 		return nil, err
 	}
 	t.generation = gen
-	t.offered = []securechannel.Generation{gen}
-	other := securechannel.MSC4388
-	if gen == securechannel.MSC4388 {
-		other = securechannel.MSC4108v2024
+	t.offered = []vocab.Generation{gen}
+	other := vocab.MSC4388
+	if gen == vocab.MSC4388 {
+		other = vocab.MSC4108v2024
 	}
-	if _, err := choose.Choose(ctx, choose.Preference(other), opts); err == nil {
+	if _, err := choose.Choose(ctx, vocab.Preference(other), opts); err == nil {
 		t.offered = append(t.offered, other)
 	}
 	return t, nil
 }
 
 func (f *Flow) msc4388Path() rendezvous.APIPath {
-	if f.cfg.Variant == securechannel.VariantMSCText {
+	if f.cfg.Variant == vocab.VariantMSCText {
 		return rendezvous.PathStable
 	}
 	return rendezvous.PathUnstable

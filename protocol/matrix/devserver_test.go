@@ -2,7 +2,7 @@ package matrix_test
 
 // End-to-end tests of the new device's path after the secure channel is up
 // (REFERENCE-IMPLEMENTATIONS.md §4.1 steps 5-13) against the development
-// homeserver that imitates Synapse + MAS (protocol/devserver).
+// homeserver that imitates Synapse + MAS (internal/devserver).
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/protocol/matrix"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
 )

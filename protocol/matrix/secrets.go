@@ -3,6 +3,7 @@ package matrix
 import (
 	"encoding/json"
 	"fmt"
+
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 )
 

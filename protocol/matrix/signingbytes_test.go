@@ -7,7 +7,7 @@ import (
 )
 
 // Tests of SigningBytes on raw JSON, the way a server verifies what a client
-// uploaded (moved here from protocol/devserver, which now signs and verifies
+// uploaded (moved here from internal/devserver, which now signs and verifies
 // with this package instead of a canonical JSON of its own).
 
 // TestSigningBytes: the spec appendix "Signing JSON" drops the top-level

@@ -1,7 +1,7 @@
 // Package msc4108 holds the JSON messages that the new and the existing
 // device exchange over the secure channel during sign-in with QR (MSC4108
 // "Message reference"), shared by the new-device flow (protocol/login) and
-// the scripted existing device (protocol/phone).
+// the scripted existing device (internal/phone).
 package msc4108
 
 import (

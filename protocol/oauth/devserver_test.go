@@ -1,7 +1,7 @@
 package oauth_test
 
 // Integration tests against the development homeserver that imitates
-// Synapse + MAS (protocol/devserver).
+// Synapse + MAS (internal/devserver).
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 func isFormat(err, sentinel error) bool {
@@ -113,7 +113,7 @@ func TestEncodeErrors(t *testing.T) {
 		want error
 	}{
 		{"no generation", with(base, func(p *Payload) { p.Generation = "" }), ErrUnknownType},
-		{"unknown generation", with(base, func(p *Payload) { p.Generation = securechannel.Generation("v3") }), ErrUnknownType},
+		{"unknown generation", with(base, func(p *Payload) { p.Generation = vocab.Generation("v3") }), ErrUnknownType},
 		{"intent 2", with(base, func(p *Payload) { p.Intent = 2 }), ErrUnknownIntent},
 		{"2024 intent 7", with(old2024, func(p *Payload) { p.Intent = 7 }), ErrUnknownIntent},
 		{"ID 256 bytes", with(base, func(p *Payload) { p.RendezvousID = strings.Repeat("a", 256) }), ErrIDTooLong},

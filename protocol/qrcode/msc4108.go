@@ -1,8 +1,6 @@
 package qrcode
 
-import (
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
-)
+import "github.com/qrlogin/qrlogin/protocol/vocab"
 
 // The 2024 MSC4108 format (REFERENCE-IMPLEMENTATIONS.md 3.3): MATRIX ‖ 0x02 ‖
 // mode ‖ key ‖ u16 len ‖ rendezvous URL ‖ (mode 0x04 only) u16 len ‖ server
@@ -47,7 +45,7 @@ func (p Payload) encodeMSC4108v2024() ([]byte, error) {
 // decodeMSC4108v2024 parses what follows MATRIX ‖ 0x02.
 func decodeMSC4108v2024(b []byte) (Payload, error) {
 	r := reader{buf: b, off: len(PrefixStable) + 1}
-	p := Payload{Generation: securechannel.MSC4108v2024}
+	p := Payload{Generation: vocab.MSC4108v2024}
 
 	modeOffset := r.off
 	mode, err := r.byte1("mode")

@@ -3,7 +3,7 @@ package qrcode
 import (
 	"errors"
 
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // typeMSC4388 is the QR code type byte of MSC4388 "QR code format".
@@ -75,7 +75,7 @@ func decodeMSC4388(b []byte, prefix Prefix) (Payload, error) {
 
 func decodeMSC4388Width(b []byte, prefix Prefix, width int) (Payload, error) {
 	r := reader{buf: b, off: len(prefix) + 1} // the type byte is checked by Decode
-	p := Payload{Generation: securechannel.MSC4388, Prefix: prefix, IDLengthWidth: width}
+	p := Payload{Generation: vocab.MSC4388, Prefix: prefix, IDLengthWidth: width}
 
 	intentOffset := r.off
 	intent, err := r.byte1("intent")

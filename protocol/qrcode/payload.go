@@ -3,7 +3,7 @@ package qrcode
 import (
 	"fmt"
 
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // KeySize is the length of the Curve25519 public key in every form.
@@ -53,8 +53,8 @@ const (
 
 // PrefixFor picks the MSC4388 prefix that goes with a channel variant: the
 // MSC text's stable MATRIX for VariantMSCText, the unstable prefix otherwise.
-func PrefixFor(v securechannel.Variant) Prefix {
-	if v == securechannel.VariantMSCText {
+func PrefixFor(v vocab.Variant) Prefix {
+	if v == vocab.VariantMSCText {
 		return PrefixStable
 	}
 	return PrefixUnstable
@@ -63,8 +63,8 @@ func PrefixFor(v securechannel.Variant) Prefix {
 // Payload is the content of a sign-in QR code of either generation.
 // Generation says which fields apply; the others are left empty.
 type Payload struct {
-	// Generation is securechannel.MSC4388 or securechannel.MSC4108v2024.
-	Generation securechannel.Generation
+	// Generation is MSC4388 or MSC4108v2024.
+	Generation vocab.Generation
 	// Intent of the device that shows the QR code.
 	Intent Intent
 	// PublicKey is the generating device's ephemeral Curve25519 key (public,
@@ -99,9 +99,9 @@ type Payload struct {
 // writes a payload Decode would reject.
 func (p Payload) Encode() ([]byte, error) {
 	switch p.Generation {
-	case securechannel.MSC4388:
+	case vocab.MSC4388:
 		return p.encodeMSC4388()
-	case securechannel.MSC4108v2024:
+	case vocab.MSC4108v2024:
 		return p.encodeMSC4108v2024()
 	default:
 		return nil, encodeErr(ErrUnknownType, "generation", "%q", p.Generation)
@@ -110,10 +110,10 @@ func (p Payload) Encode() ([]byte, error) {
 
 func (p Payload) String() string {
 	switch p.Generation {
-	case securechannel.MSC4388:
+	case vocab.MSC4388:
 		return fmt.Sprintf("%s QR (%s, %s): rendezvous ID %q on %q",
 			p.Generation, p.prefixOrDefault(), p.Intent, p.RendezvousID, p.BaseURL)
-	case securechannel.MSC4108v2024:
+	case vocab.MSC4108v2024:
 		s := fmt.Sprintf("%s QR (%s): rendezvous %q", p.Generation, p.Intent, p.RendezvousURL)
 		if p.ServerName != "" {
 			s += fmt.Sprintf(" for server %q", p.ServerName)

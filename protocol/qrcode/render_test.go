@@ -15,7 +15,8 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	zxingqr "github.com/makiuchi-d/gozxing/qrcode"
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
+
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // decodeWithGozxing reads a rendered code with the pure-Go ZXing port. It
@@ -161,12 +162,12 @@ func randomPayload(t testing.TB, r *rand.Rand) []byte {
 	base := sampleBaseURLs[r.IntN(len(sampleBaseURLs))]
 	switch r.IntN(3) {
 	case 0, 1:
-		p.Generation = securechannel.MSC4388
+		p.Generation = vocab.MSC4388
 		p.Prefix = []Prefix{PrefixUnstable, PrefixStable}[r.IntN(2)]
 		p.IDLengthWidth = 1 + r.IntN(2)
 		p.RendezvousID, p.BaseURL = id, base
 	default:
-		p.Generation = securechannel.MSC4108v2024
+		p.Generation = vocab.MSC4108v2024
 		p.RendezvousURL = base + "/_synapse/client/rendezvous/" + id
 		if p.Intent == IntentExistingDevice {
 			p.ServerName = []string{"matrix.org", base + "/"}[r.IntN(2)]

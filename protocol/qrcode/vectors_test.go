@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // Published vectors: MSC4388 "QR code format" / "Unstable prefix" examples and
@@ -73,7 +73,7 @@ type vector struct {
 func publishedVectors(t testing.TB) []vector {
 	mscKey, rustKey := key(t, mscKeyB64), key(t, rustKeyB64)
 	msc := func(prefix Prefix, intent Intent, width int) Payload {
-		return Payload{Generation: securechannel.MSC4388, Prefix: prefix, Intent: intent, IDLengthWidth: width,
+		return Payload{Generation: vocab.MSC4388, Prefix: prefix, Intent: intent, IDLengthWidth: width,
 			PublicKey: mscKey, RendezvousID: mscID, BaseURL: mscBaseURL}
 	}
 	// wasm 18.9 / rust main: same as the MSC example but "00 24" for the ID length.
@@ -94,24 +94,24 @@ func publishedVectors(t testing.TB) []vector {
 			hexBytes(t, stableHex+"03 00"+twoByteBody), msc(PrefixStable, IntentNewDevice, 2), true},
 		{"rust-sdk PR #6173 vector (1-byte ID length)",
 			b64Bytes(t, "SU9fRUxFTUVOVF9NU0M0Mzg4AwG0yzZ1QVpQ1jlnoxWX3d5jrWRFfELxjS2gN7pz9y+3PBowMUhYOUswMFExSDZLUEQ0N0VHNEcxVDNYRwAkaHR0cHM6Ly9zeW5hcHNlLW9pZGMubGFiLmVsZW1lbnQuZGV2"),
-			Payload{Generation: securechannel.MSC4388, Prefix: PrefixUnstable, Intent: IntentExistingDevice, IDLengthWidth: 1,
+			Payload{Generation: vocab.MSC4388, Prefix: PrefixUnstable, Intent: IntentExistingDevice, IDLengthWidth: 1,
 				PublicKey: rustKey, RendezvousID: rustID, BaseURL: rustBaseURL}, true},
 		{"rust-sdk main vector (2-byte ID length)",
 			b64Bytes(t, "SU9fRUxFTUVOVF9NU0M0Mzg4AwG0yzZ1QVpQ1jlnoxWX3d5jrWRFfELxjS2gN7pz9y+3PAAaMDFIWDlLMDBRMUg2S1BENDdFRzRHMVQzWEcAJGh0dHBzOi8vc3luYXBzZS1vaWRjLmxhYi5lbGVtZW50LmRldg"),
-			Payload{Generation: securechannel.MSC4388, Prefix: PrefixUnstable, Intent: IntentExistingDevice, IDLengthWidth: 2,
+			Payload{Generation: vocab.MSC4388, Prefix: PrefixUnstable, Intent: IntentExistingDevice, IDLengthWidth: 2,
 				PublicKey: rustKey, RendezvousID: rustID, BaseURL: rustBaseURL}, true},
 		{"MSC4108 2024, mode 0x03 (new device)",
 			hexBytes(t, "4d41545249580203"+hex.EncodeToString(mscKey[:])+"0047"+hex.EncodeToString([]byte(rendezvous2024))),
-			Payload{Generation: securechannel.MSC4108v2024, Intent: IntentNewDevice, PublicKey: mscKey, RendezvousURL: rendezvous2024}, true},
+			Payload{Generation: vocab.MSC4108v2024, Intent: IntentNewDevice, PublicKey: mscKey, RendezvousURL: rendezvous2024}, true},
 		{"MSC4108 2024, mode 0x04 (existing device, bare server name)",
 			hexBytes(t, "4d41545249580204"+hex.EncodeToString(mscKey[:])+"0047"+hex.EncodeToString([]byte(rendezvous2024))+"000a"+hex.EncodeToString([]byte("matrix.org"))),
-			Payload{Generation: securechannel.MSC4108v2024, Intent: IntentExistingDevice, PublicKey: mscKey, RendezvousURL: rendezvous2024, ServerName: "matrix.org"}, true},
+			Payload{Generation: vocab.MSC4108v2024, Intent: IntentExistingDevice, PublicKey: mscKey, RendezvousURL: rendezvous2024, ServerName: "matrix.org"}, true},
 		{"rust-sdk VALID_LOGIN_QR (2024 mode 0x03, base64 with padding)",
 			b64Bytes(t, "TUFUUklYAgPYhmhqshl7eA4wCp1KIUdIBwDXkp85qzG55RQ3AkjtawBHaHR0cHM6Ly9yZW5kZXp2b3VzLmxhYi5lbGVtZW50LmRldi9lOGRhNjM1NS01NTBiLTRhMzItYTE5My0xNjE5ZDk4MzA2Njg="),
-			Payload{Generation: securechannel.MSC4108v2024, Intent: IntentNewDevice, PublicKey: mscKey, RendezvousURL: rendezvous2024}, true},
+			Payload{Generation: vocab.MSC4108v2024, Intent: IntentNewDevice, PublicKey: mscKey, RendezvousURL: rendezvous2024}, true},
 		{"rust-sdk QR_CODE_DATA_BASE64 (2024 mode 0x04, server name as full URL)",
 			b64Bytes(t, "TUFUUklYAgS0yzZ1QVpQ1jlnoxWX3d5jrWRFfELxjS2gN7pz9y+3PABaaHR0cHM6Ly9zeW5hcHNlLW9pZGMubGFiLmVsZW1lbnQuZGV2L19zeW5hcHNlL2NsaWVudC9yZW5kZXp2b3VzLzAxSFg5SzAwUTFINktQRDQ3RUc0RzFUM1hHACVodHRwczovL3N5bmFwc2Utb2lkYy5sYWIuZWxlbWVudC5kZXYv"),
-			Payload{Generation: securechannel.MSC4108v2024, Intent: IntentExistingDevice, PublicKey: rustKey,
+			Payload{Generation: vocab.MSC4108v2024, Intent: IntentExistingDevice, PublicKey: rustKey,
 				RendezvousURL: "https://synapse-oidc.lab.element.dev/_synapse/client/rendezvous/01HX9K00Q1H6KPD47EG4G1T3XG",
 				ServerName:    "https://synapse-oidc.lab.element.dev/"}, true},
 	}
@@ -172,8 +172,8 @@ func TestPrefixSelection(t *testing.T) {
 	for _, c := range []struct {
 		prefix Prefix
 		want   string
-	}{{"", string(PrefixUnstable)}, {PrefixFor(securechannel.VariantReference), string(PrefixUnstable)},
-		{PrefixFor(securechannel.VariantMSCText), "MATRIX"}, {PrefixStable, "MATRIX"}} {
+	}{{"", string(PrefixUnstable)}, {PrefixFor(vocab.VariantReference), string(PrefixUnstable)},
+		{PrefixFor(vocab.VariantMSCText), "MATRIX"}, {PrefixStable, "MATRIX"}} {
 		p.Prefix = c.prefix
 		b, err := p.Encode()
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // benchHops measures rendezvous hops between two paired sessions: from the
@@ -29,7 +31,7 @@ func benchHops(b *testing.B, a, c Session, interval time.Duration) {
 		}
 		done := make(chan result, 1)
 		go func() {
-			_, err := receiver.Receive(ctx, PaceReply)
+			_, err := receiver.Receive(ctx, vocab.PaceReply)
 			done <- result{time.Now(), err}
 		}()
 		b.StopTimer()
@@ -67,7 +69,7 @@ func BenchmarkHopMSC4388Fake(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchHops(b, s, g, replyPoll.interval(PaceReply))
+	benchHops(b, s, g, replyPoll.interval(vocab.PaceReply))
 }
 
 func BenchmarkHopETagFake(b *testing.B) {
@@ -83,5 +85,5 @@ func BenchmarkHopETagFake(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchHops(b, s, g, replyPoll.interval(PaceReply))
+	benchHops(b, s, g, replyPoll.interval(vocab.PaceReply))
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // maxResponseBody bounds every response body the clients read. Payloads are
@@ -47,8 +49,8 @@ type PollConfig struct {
 	Human time.Duration
 }
 
-func (p PollConfig) interval(pace Pace) time.Duration {
-	if pace == PaceHuman {
+func (p PollConfig) interval(pace vocab.Pace) time.Duration {
+	if pace == vocab.PaceHuman {
 		if p.Human > 0 {
 			return p.Human
 		}

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // These tests run the clients against this package's Server (NewServer)
@@ -85,7 +87,7 @@ func TestClientVsServerTypedErrorsMSC4388(t *testing.T) {
 	if err := g.Cancel(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Receive(ctx, PaceReply); !errors.Is(err, ErrExpired) {
+	if _, err := s.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrExpired) {
 		t.Fatalf("Receive after Cancel: %v, want ErrExpired", err)
 	}
 	if _, err := c.Join(ctx, srv.URL, "01JBOGUSBOGUSBOGUSBOGUSBOG"); !errors.Is(err, ErrExpired) {
@@ -119,7 +121,7 @@ func TestClientVsServerTypedErrorsETag(t *testing.T) {
 	if err := s.Cancel(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Receive(ctx, PaceReply); !errors.Is(err, ErrExpired) {
+	if _, err := g.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrExpired) {
 		t.Fatalf("Receive after Cancel: %v, want ErrExpired", err)
 	}
 }
@@ -158,7 +160,7 @@ func TestClientVsServerLostPut(t *testing.T) {
 		if err := s.Send(ctx, "landed"); err != nil {
 			t.Fatalf("rule %d: MSC4388 Send with lost answer: %v", rule, err)
 		}
-		if got, err := g.Receive(ctx, PaceReply); err != nil || got != "landed" || g.Token() != s.Token() {
+		if got, err := g.Receive(ctx, vocab.PaceReply); err != nil || got != "landed" || g.Token() != s.Token() {
 			t.Fatalf("rule %d: MSC4388 Receive = %q, %v", rule, got, err)
 		}
 		if dropped.Load() < 2 {
@@ -177,13 +179,13 @@ func TestClientVsServerLostPut(t *testing.T) {
 		if err := es.Send(ctx, "landed"); err != nil {
 			t.Fatalf("rule %d: 2024 Send with lost answer: %v", rule, err)
 		}
-		if got, err := eg.Receive(ctx, PaceReply); err != nil || got != "landed" || eg.Token() != es.Token() {
+		if got, err := eg.Receive(ctx, vocab.PaceReply); err != nil || got != "landed" || eg.Token() != es.Token() {
 			t.Fatalf("rule %d: 2024 Receive = %q, %v", rule, got, err)
 		}
 		if err := eg.Send(ctx, "reply"); err != nil {
 			t.Fatalf("rule %d: 2024 reply: %v", rule, err)
 		}
-		if got, err := es.Receive(ctx, PaceReply); err != nil || got != "reply" {
+		if got, err := es.Receive(ctx, vocab.PaceReply); err != nil || got != "reply" {
 			t.Fatalf("rule %d: 2024 Receive reply = %q, %v", rule, got, err)
 		}
 	}
@@ -210,10 +212,10 @@ func TestClientVsServerExpiry(t *testing.T) {
 		t.Fatalf("2024 session ends in %v, want about 2 s", left)
 	}
 	start := time.Now()
-	if _, err := g.Receive(ctx, PaceReply); !errors.Is(err, ErrExpired) {
+	if _, err := g.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrExpired) {
 		t.Fatalf("MSC4388 Receive: %v, want ErrExpired", err)
 	}
-	if _, err := eg.Receive(ctx, PaceReply); !errors.Is(err, ErrExpired) {
+	if _, err := eg.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrExpired) {
 		t.Fatalf("2024 Receive: %v, want ErrExpired", err)
 	}
 	if el := time.Since(start); el > 4*time.Second {
@@ -240,7 +242,7 @@ func TestClientVsServerAsStandalone2024(t *testing.T) {
 	if err := s.Send(ctx, "hello"); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := g.Receive(ctx, PaceReply); err != nil || got != "hello" {
+	if got, err := g.Receive(ctx, vocab.PaceReply); err != nil || got != "hello" {
 		t.Fatalf("Receive = %q, %v", got, err)
 	}
 }
@@ -265,7 +267,7 @@ func benchServerPair4388(b *testing.B) (Session, Session) {
 
 func BenchmarkHopMSC4388RealServer(b *testing.B) {
 	s, g := benchServerPair4388(b)
-	benchHops(b, s, g, replyPoll.interval(PaceReply))
+	benchHops(b, s, g, replyPoll.interval(vocab.PaceReply))
 }
 
 func BenchmarkHopETagRealServer(b *testing.B) {
@@ -283,5 +285,5 @@ func BenchmarkHopETagRealServer(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchHops(b, s, g, replyPoll.interval(PaceReply))
+	benchHops(b, s, g, replyPoll.interval(vocab.PaceReply))
 }

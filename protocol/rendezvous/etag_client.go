@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // Path2024 is where a homeserver serves the 2024 MSC4108 rendezvous create
@@ -290,7 +292,7 @@ func (s *ETagSession) Send(ctx context.Context, payload string) error {
 // rule, REFERENCE-IMPLEMENTATIONS.md 3.1); 304 means nothing new. Synapse's
 // ETags are content-addressed, so a peer writing byte-identical data to the
 // last payload is invisible; the secure channel's payloads never repeat.
-func (s *ETagSession) Receive(ctx context.Context, pace Pace) (string, error) {
+func (s *ETagSession) Receive(ctx context.Context, pace vocab.Pace) (string, error) {
 	interval := s.c.cfg.Poll.interval(pace)
 	for {
 		data, fresh, err := s.receiveOnce(ctx)

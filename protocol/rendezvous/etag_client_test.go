@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 func pairETag(t *testing.T, f *fakeETag) (g, s *ETagSession) {
@@ -64,7 +66,7 @@ func TestETagPingPong(t *testing.T) {
 	if f.ifMatch[0] != g.Token() {
 		t.Fatalf("If-Match %q, want %q", f.ifMatch[0], g.Token())
 	}
-	got, err := g.Receive(ctx, PaceReply)
+	got, err := g.Receive(ctx, vocab.PaceReply)
 	if err != nil || got != "initiate" || g.Token() != s.Token() {
 		t.Fatalf("G Receive = %q, %v; ETags %q %q", got, err, g.Token(), s.Token())
 	}
@@ -72,7 +74,7 @@ func TestETagPingPong(t *testing.T) {
 		t.Fatalf("G Send: %v", err)
 	}
 	// S polls: 304s with its own ETag until G's write shows.
-	if got, err := s.Receive(ctx, PaceReply); err != nil || got != "ok" {
+	if got, err := s.Receive(ctx, vocab.PaceReply); err != nil || got != "ok" {
 		t.Fatalf("S Receive = %q, %v", got, err)
 	}
 	for _, inm := range f.ifNone[1:] {
@@ -84,13 +86,13 @@ func TestETagPingPong(t *testing.T) {
 	if err := s.Send(ctx, "again"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Receive(shortCtx(t), PaceReply); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := s.Receive(shortCtx(t), vocab.PaceReply); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Receive of own write: %v", err)
 	}
 	if err := g.Cancel(ctx); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
-	if _, err := g.Receive(ctx, PaceReply); !errors.Is(err, ErrExpired) {
+	if _, err := g.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrExpired) {
 		t.Fatalf("Receive after cancel: %v", err)
 	}
 	if err := s.Cancel(ctx); !errors.Is(err, ErrExpired) {
@@ -123,7 +125,7 @@ func TestETagStatusMapping(t *testing.T) {
 		sess.expires = time.Now().Add(-time.Second)
 	}
 	f.mu.Unlock()
-	if _, err := g.Receive(testCtx(t), PaceReply); !errors.Is(err, ErrExpired) {
+	if _, err := g.Receive(testCtx(t), vocab.PaceReply); !errors.Is(err, ErrExpired) {
 		t.Fatalf("Receive on expired session: %v", err)
 	}
 }
@@ -158,7 +160,7 @@ func TestETagMissingETag(t *testing.T) {
 	if err := s.Send(testCtx(t), "x"); !errors.Is(err, ErrMissingETag) {
 		t.Fatalf("Send answered without ETag: %v", err)
 	}
-	if _, err := g.Receive(testCtx(t), PaceReply); !errors.Is(err, ErrMissingETag) {
+	if _, err := g.Receive(testCtx(t), vocab.PaceReply); !errors.Is(err, ErrMissingETag) {
 		t.Fatalf("Receive answered without ETag: %v", err)
 	}
 }
@@ -174,7 +176,7 @@ func TestETagUnquoted(t *testing.T) {
 	if err := s.Send(ctx, "hi"); err != nil {
 		t.Fatalf("Send with unquoted ETag: %v", err)
 	}
-	if got, err := g.Receive(ctx, PaceReply); err != nil || got != "hi" {
+	if got, err := g.Receive(ctx, vocab.PaceReply); err != nil || got != "hi" {
 		t.Fatalf("Receive = %q, %v", got, err)
 	}
 	if f.ifMatch[0] != f.etagOf("") {
@@ -224,7 +226,7 @@ func TestETagExpiryDeadline(t *testing.T) {
 		return true
 	})
 	start := time.Now()
-	if _, err := g.Receive(testCtx(t), PaceReply); !errors.Is(err, ErrExpired) {
+	if _, err := g.Receive(testCtx(t), vocab.PaceReply); !errors.Is(err, ErrExpired) {
 		t.Fatalf("Receive: %v, want ErrExpired", err)
 	}
 	if el := time.Since(start); el > 3*time.Second {
@@ -252,13 +254,13 @@ func TestETagStandaloneServer(t *testing.T) {
 	if err := s.Send(ctx, "hi"); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := g.Receive(ctx, PaceReply); err != nil || got != "hi" {
+	if got, err := g.Receive(ctx, vocab.PaceReply); err != nil || got != "hi" {
 		t.Fatalf("Receive = %q, %v", got, err)
 	}
 	if err := g.Cancel(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Receive(ctx, PaceReply); !errors.Is(err, ErrExpired) {
+	if _, err := s.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrExpired) {
 		t.Fatalf("Receive on a deleted node-style session: %v", err)
 	}
 }
@@ -286,13 +288,13 @@ func TestETagLostPut(t *testing.T) {
 	if err := s.Send(ctx, "landed"); err != nil {
 		t.Fatalf("Send with lost response: %v", err)
 	}
-	if got, err := g.Receive(ctx, PaceReply); err != nil || got != "landed" || g.Token() != s.Token() {
+	if got, err := g.Receive(ctx, vocab.PaceReply); err != nil || got != "landed" || g.Token() != s.Token() {
 		t.Fatalf("Receive = %q, %v", got, err)
 	}
 	if err := g.Send(ctx, "reply"); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Receive(ctx, PaceReply); err != nil || got != "reply" {
+	if got, err := s.Receive(ctx, vocab.PaceReply); err != nil || got != "reply" {
 		t.Fatalf("S Receive = %q, %v", got, err)
 	}
 }
@@ -317,7 +319,7 @@ func TestETagServerErrorsAndRateLimit(t *testing.T) {
 		t.Fatalf("Send through 500 and 429: %v", err)
 	}
 	f.setHook(func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(504); return true })
-	if _, err := g.Receive(testCtx(t), PaceReply); !errors.Is(err, ErrNetwork) {
+	if _, err := g.Receive(testCtx(t), vocab.PaceReply); !errors.Is(err, ErrNetwork) {
 		t.Fatalf("Receive under permanent 504: %v", err)
 	}
 }
@@ -353,7 +355,7 @@ func TestETagReceiveAcceptanceRule(t *testing.T) {
 		}
 		return true
 	})
-	if got, err := g.Receive(testCtx(t), PaceReply); err != nil || got != "new" || g.Token() != `"e4"` {
+	if got, err := g.Receive(testCtx(t), vocab.PaceReply); err != nil || got != "new" || g.Token() != `"e4"` {
 		t.Fatalf("Receive = %q, %v (token %q)", got, err, g.Token())
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // APIPath is where a server serves the MSC4388 rendezvous API.
@@ -297,7 +299,7 @@ func (s *MSC4388Session) Send(ctx context.Context, payload string) error {
 // (REFERENCE-IMPLEMENTATIONS.md 2: a GET always returns the current payload,
 // our own PUT's token comes back until the peer writes) and returns the
 // peer's payload. The first GET goes out at once.
-func (s *MSC4388Session) Receive(ctx context.Context, pace Pace) (string, error) {
+func (s *MSC4388Session) Receive(ctx context.Context, pace vocab.Pace) (string, error) {
 	interval := s.c.cfg.Poll.interval(pace)
 	for {
 		data, fresh, err := s.receiveOnce(ctx)

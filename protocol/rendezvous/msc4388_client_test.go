@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 func testCtx(t testing.TB) context.Context {
@@ -49,7 +51,7 @@ func TestMSC4388PingPong(t *testing.T) {
 			if err := s.Send(ctx, "initiate"); err != nil {
 				t.Fatalf("S Send: %v", err)
 			}
-			got, err := g.Receive(ctx, PaceReply)
+			got, err := g.Receive(ctx, vocab.PaceReply)
 			if err != nil || got != "initiate" {
 				t.Fatalf("G Receive = %q, %v", got, err)
 			}
@@ -59,7 +61,7 @@ func TestMSC4388PingPong(t *testing.T) {
 			if err := g.Send(ctx, "ok"); err != nil {
 				t.Fatalf("G Send: %v", err)
 			}
-			got, err = s.Receive(ctx, PaceHuman)
+			got, err = s.Receive(ctx, vocab.PaceHuman)
 			if err != nil || got != "ok" {
 				t.Fatalf("S Receive = %q, %v", got, err)
 			}
@@ -71,7 +73,7 @@ func TestMSC4388PingPong(t *testing.T) {
 			if err := g.Cancel(ctx); err != nil {
 				t.Fatalf("Cancel: %v", err)
 			}
-			if _, err := s.Receive(ctx, PaceReply); !errors.Is(err, ErrExpired) {
+			if _, err := s.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrExpired) {
 				t.Fatalf("Receive after cancel: %v, want ErrExpired", err)
 			}
 			if err := g.Cancel(ctx); !errors.Is(err, ErrExpired) {
@@ -91,7 +93,7 @@ func TestMSC4388ReceiveIgnoresOwnWrite(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Millisecond)
 	defer cancel()
-	got, err := s.Receive(ctx, PaceReply)
+	got, err := s.Receive(ctx, vocab.PaceReply)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Receive = %q, %v; want a timeout", got, err)
 	}
@@ -122,7 +124,7 @@ func TestMSC4388Discover(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Create with token: %v", err)
 	}
-	if _, err := g.Receive(shortCtx(t), PaceReply); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := g.Receive(shortCtx(t), vocab.PaceReply); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Receive: %v", err)
 	}
 	if f.sessionAuthSeen {
@@ -195,7 +197,7 @@ func TestMSC4388StatusMapping(t *testing.T) {
 				matrixError(w, tc.status, tc.code, "injected")
 				return true
 			})
-			_, err := g.Receive(testCtx(t), PaceReply)
+			_, err := g.Receive(testCtx(t), vocab.PaceReply)
 			var he *HTTPError
 			if !errors.Is(err, tc.want) || !errors.As(err, &he) || he.Status != tc.status || he.Message != "injected" {
 				t.Fatalf("Receive: %v, want %v", err, tc.want)
@@ -245,7 +247,7 @@ func TestMSC4388RateLimit(t *testing.T) {
 				return false
 			})
 			start := time.Now()
-			got, err := g.Receive(testCtx(t), PaceReply)
+			got, err := g.Receive(testCtx(t), vocab.PaceReply)
 			if err != nil || got != "hello" {
 				t.Fatalf("Receive = %q, %v", got, err)
 			}
@@ -294,7 +296,7 @@ func TestMSC4388ServerErrorsRetried(t *testing.T) {
 		w.WriteHeader(503)
 		return true
 	})
-	_, err := g.Receive(testCtx(t), PaceReply)
+	_, err := g.Receive(testCtx(t), vocab.PaceReply)
 	var ne *NetworkError
 	if !errors.Is(err, ErrNetwork) || !errors.As(err, &ne) || ne.Attempts != fastRetry.Attempts {
 		t.Fatalf("Receive under permanent 503: %v", err)
@@ -309,7 +311,7 @@ func TestMSC4388NetworkDown(t *testing.T) {
 	f := newFake4388(t, PathUnstable)
 	g, _ := pair4388(t, f)
 	f.srv.Close()
-	_, err := g.Receive(testCtx(t), PaceReply)
+	_, err := g.Receive(testCtx(t), vocab.PaceReply)
 	if !errors.Is(err, ErrNetwork) {
 		t.Fatalf("Receive with server gone: %v", err)
 	}
@@ -331,14 +333,14 @@ func TestMSC4388LostPutIdempotent(t *testing.T) {
 	if err := s.Send(ctx, "landed"); err != nil {
 		t.Fatalf("Send with lost response: %v", err)
 	}
-	got, err := g.Receive(ctx, PaceReply)
+	got, err := g.Receive(ctx, vocab.PaceReply)
 	if err != nil || got != "landed" || g.Token() != s.Token() {
 		t.Fatalf("Receive = %q, %v; tokens G %q S %q", got, err, g.Token(), s.Token())
 	}
 	if err := g.Send(ctx, "reply"); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Receive(ctx, PaceReply); err != nil || got != "reply" {
+	if got, err := s.Receive(ctx, vocab.PaceReply); err != nil || got != "reply" {
 		t.Fatalf("S Receive = %q, %v", got, err)
 	}
 }
@@ -360,7 +362,7 @@ func TestMSC4388LostPutAdoptsToken(t *testing.T) {
 	if err := s.Send(ctx, "landed"); err != nil {
 		t.Fatalf("Send with lost response: %v", err)
 	}
-	if got, err := g.Receive(ctx, PaceReply); err != nil || got != "landed" || g.Token() != s.Token() {
+	if got, err := g.Receive(ctx, vocab.PaceReply); err != nil || got != "landed" || g.Token() != s.Token() {
 		t.Fatalf("Receive = %q, %v", got, err)
 	}
 	// Without a lost response, a 409 stays a concurrent write.
@@ -394,7 +396,7 @@ func TestMSC4388Malformed(t *testing.T) {
 				_, _ = w.Write([]byte(body))
 				return true
 			})
-			if _, err := g.Receive(testCtx(t), PaceReply); !errors.Is(err, ErrMalformedResponse) {
+			if _, err := g.Receive(testCtx(t), vocab.PaceReply); !errors.Is(err, ErrMalformedResponse) {
 				t.Fatalf("Receive: %v, want ErrMalformedResponse", err)
 			}
 		})
@@ -422,7 +424,7 @@ func TestMSC4388ExpiryDeadline(t *testing.T) {
 		return true
 	})
 	start := time.Now()
-	_, err := g.Receive(testCtx(t), PaceReply)
+	_, err := g.Receive(testCtx(t), vocab.PaceReply)
 	if !errors.Is(err, ErrExpired) {
 		t.Fatalf("Receive: %v, want ErrExpired", err)
 	}
@@ -439,7 +441,7 @@ func TestMSC4388ContextCancel(t *testing.T) {
 	g, _ := pair4388(t, f)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(30*time.Millisecond, cancel)
-	if _, err := g.Receive(ctx, PaceHuman); !errors.Is(err, context.Canceled) {
+	if _, err := g.Receive(ctx, vocab.PaceHuman); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Receive: %v, want context.Canceled", err)
 	}
 }

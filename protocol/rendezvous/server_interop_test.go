@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // These tests run this package's clients against this package's server
@@ -23,7 +25,7 @@ func srvtPingPong(t *testing.T, ctx context.Context, creator, joiner Session) {
 		if err := joiner.Send(ctx, fromJoiner); err != nil {
 			t.Fatalf("round %d: joiner Send: %v", round, err)
 		}
-		got, err := creator.Receive(ctx, PaceReply)
+		got, err := creator.Receive(ctx, vocab.PaceReply)
 		if err != nil || got != fromJoiner {
 			t.Fatalf("round %d: creator Receive = %q, %v", round, got, err)
 		}
@@ -31,7 +33,7 @@ func srvtPingPong(t *testing.T, ctx context.Context, creator, joiner Session) {
 		if err := creator.Send(ctx, fromCreator); err != nil {
 			t.Fatalf("round %d: creator Send: %v", round, err)
 		}
-		got, err = joiner.Receive(ctx, PaceReply)
+		got, err = joiner.Receive(ctx, vocab.PaceReply)
 		if err != nil || got != fromCreator {
 			t.Fatalf("round %d: joiner Receive = %q, %v", round, got, err)
 		}
@@ -101,7 +103,7 @@ func TestServerInteropETagClients(t *testing.T) {
 	if err := joiner.Cancel(ctx); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
-	if _, err := creator.Receive(ctx, PaceReply); err == nil {
+	if _, err := creator.Receive(ctx, vocab.PaceReply); err == nil {
 		t.Fatal("Receive from a cancelled session succeeded")
 	}
 }

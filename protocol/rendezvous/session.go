@@ -15,18 +15,8 @@ package rendezvous
 import (
 	"context"
 	"time"
-)
 
-// Pace tells Receive how eagerly to poll.
-type Pace int
-
-const (
-	// PaceReply polls fast (about 250 ms): the peer is a program that answers
-	// at once.
-	PaceReply Pace = iota
-	// PaceHuman polls slower: the peer waits for a person (scanning the QR,
-	// approving on the phone).
-	PaceHuman
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // Session is one device's view of a rendezvous session. Use is strict
@@ -39,7 +29,7 @@ type Session interface {
 	Send(ctx context.Context, payload string) error
 	// Receive polls until the payload was written by the peer (its token
 	// differs from the last one this session saw) and returns it.
-	Receive(ctx context.Context, pace Pace) (string, error)
+	Receive(ctx context.Context, pace vocab.Pace) (string, error)
 	// Cancel deletes the session on the server (best effort is the caller's
 	// choice; the error says what happened).
 	Cancel(ctx context.Context) error

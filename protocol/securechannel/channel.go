@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // Role is the part a device plays in the handshake.
@@ -80,7 +81,7 @@ var (
 // Confirm accepted the user's check code. It is not safe for concurrent use
 // by several goroutines beyond Close.
 type Channel struct {
-	gen    Generation
+	gen    vocab.Generation
 	role   Role
 	sess   rendezvous.Session
 	cipher messageCipher
@@ -96,7 +97,7 @@ type Channel struct {
 }
 
 // Generation reports which protocol stack the channel speaks.
-func (c *Channel) Generation() Generation { return c.gen }
+func (c *Channel) Generation() vocab.Generation { return c.gen }
 
 // Session returns the rendezvous session under the channel.
 func (c *Channel) Session() rendezvous.Session { return c.sess }
@@ -156,7 +157,7 @@ func (c *Channel) Send(ctx context.Context, plaintext []byte) error {
 
 // Receive waits for the peer's next message and opens it. A message that
 // fails to open closes the channel with ErrDecrypt.
-func (c *Channel) Receive(ctx context.Context, pace rendezvous.Pace) ([]byte, error) {
+func (c *Channel) Receive(ctx context.Context, pace vocab.Pace) ([]byte, error) {
 	if err := c.usable(); err != nil {
 		return nil, err
 	}

@@ -9,12 +9,13 @@ import (
 	"testing"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // channelSuiteGenerations are the generations the generation-independent
 // channel suite runs for. Add a generation here once its handshake works
 // over the in-memory rendezvous stand-in (memsession_test.go).
-var channelSuiteGenerations = []Generation{MSC4388, MSC4108v2024}
+var channelSuiteGenerations = []vocab.Generation{vocab.MSC4388, vocab.MSC4108v2024}
 
 func TestChannelSuite(t *testing.T) {
 	for _, gen := range channelSuiteGenerations {
@@ -39,7 +40,7 @@ func tamperWire(wire string) string {
 
 // runChannelSuite checks what the login flow relies on, through the public
 // API only (NewGenerator, Accept, Scan, Channel), for one generation.
-func runChannelSuite(t *testing.T, gen Generation) {
+func runChannelSuite(t *testing.T, gen vocab.Generation) {
 	t.Run("handshake", func(t *testing.T) {
 		g, err := NewGenerator(gen, "")
 		if err != nil {
@@ -135,7 +136,7 @@ func runChannelSuite(t *testing.T, gen Generation) {
 				if err := dir.from.Send(ctx, []byte(msg)); err != nil {
 					t.Fatalf("%s %d: send: %v", dir.name, i, err)
 				}
-				got, err := dir.to.Receive(ctx, rendezvous.PaceReply)
+				got, err := dir.to.Receive(ctx, vocab.PaceReply)
 				if err != nil || string(got) != msg {
 					t.Fatalf("%s %d: got %q, %v", dir.name, i, got, err)
 				}
@@ -182,7 +183,7 @@ func runChannelSuite(t *testing.T, gen Generation) {
 					if err := dir.from.Send(ctx, []byte(fmt.Sprintf("message %s%d", dir.name, i))); err != nil {
 						t.Fatalf("send: %v", err)
 					}
-					if _, err := dir.to.Receive(ctx, rendezvous.PaceReply); err != nil {
+					if _, err := dir.to.Receive(ctx, vocab.PaceReply); err != nil {
 						failed, victim = err, dir.to
 						break
 					}
@@ -194,7 +195,7 @@ func runChannelSuite(t *testing.T, gen Generation) {
 			if (victim == p.g) != (c.victim == "G") {
 				t.Fatalf("the wrong side noticed")
 			}
-			if _, err := victim.Receive(ctx, rendezvous.PaceReply); !errors.Is(err, ErrChannelClosed) {
+			if _, err := victim.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrChannelClosed) {
 				t.Fatalf("channel still open after a failed open: %v", err)
 			}
 		})
@@ -210,7 +211,7 @@ func runChannelSuite(t *testing.T, gen Generation) {
 			if err := c.Send(ctx, []byte("x")); !errors.Is(err, ErrChannelClosed) {
 				t.Fatalf("send after close: %v", err)
 			}
-			if _, err := c.Receive(ctx, rendezvous.PaceReply); !errors.Is(err, ErrChannelClosed) {
+			if _, err := c.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrChannelClosed) {
 				t.Fatalf("receive after close: %v", err)
 			}
 		}
@@ -220,14 +221,14 @@ func runChannelSuite(t *testing.T, gen Generation) {
 		p := mustPair(t, defaultPairOptions(gen))
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if _, err := p.g.Receive(ctx, rendezvous.PaceReply); !errors.Is(err, context.Canceled) {
+		if _, err := p.g.Receive(ctx, vocab.PaceReply); !errors.Is(err, context.Canceled) {
 			t.Fatalf("receive with a cancelled context: %v", err)
 		}
 		// A cancelled wait is not an attack: the channel still works.
 		if err := p.s.Send(testCtx(t), []byte("later")); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := p.g.Receive(testCtx(t), rendezvous.PaceReply); err != nil || string(got) != "later" {
+		if got, err := p.g.Receive(testCtx(t), vocab.PaceReply); err != nil || string(got) != "later" {
 			t.Fatalf("after a cancelled wait: %q, %v", got, err)
 		}
 	})

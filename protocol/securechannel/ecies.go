@@ -25,6 +25,7 @@ import (
 	"fmt"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // Handshake plaintexts and HKDF info prefixes (vodozemac src/ecies and
@@ -90,7 +91,7 @@ func eciesCheckCode(b0, b1 byte) CheckCode {
 // acceptECIES is G's half: wait (at human pace, the user is still scanning)
 // for LoginInitiateMessage, check it, answer with LoginOkMessage.
 func acceptECIES(ctx context.Context, priv *ecdh.PrivateKey, sess rendezvous.Session) (*Channel, error) {
-	wire, err := sess.Receive(ctx, rendezvous.PaceHuman)
+	wire, err := sess.Receive(ctx, vocab.PaceHuman)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +130,7 @@ func acceptECIES(ctx context.Context, priv *ecdh.PrivateKey, sess rendezvous.Ses
 		return nil, err
 	}
 	return &Channel{
-		gen:    MSC4108v2024,
+		gen:    vocab.MSC4108v2024,
 		role:   RoleGenerator,
 		sess:   sess,
 		cipher: cipher,
@@ -168,7 +169,7 @@ func scanECIESWithKey(ctx context.Context, peer *ecdh.PublicKey, ephemeral *ecdh
 		cipher.zero()
 		return nil, err
 	}
-	wire, err := sess.Receive(ctx, rendezvous.PaceReply)
+	wire, err := sess.Receive(ctx, vocab.PaceReply)
 	if err != nil {
 		cipher.zero()
 		return nil, err
@@ -183,7 +184,7 @@ func scanECIESWithKey(ctx context.Context, peer *ecdh.PublicKey, ephemeral *ecdh
 		return nil, fmt.Errorf("%w: ok message has the wrong content", ErrHandshake)
 	}
 	return &Channel{
-		gen:    MSC4108v2024,
+		gen:    vocab.MSC4108v2024,
 		role:   RoleScanner,
 		sess:   sess,
 		cipher: cipher,

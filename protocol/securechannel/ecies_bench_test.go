@@ -3,13 +3,15 @@ package securechannel
 import (
 	"context"
 	"testing"
+
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // BenchmarkECIESHandshake runs both roles of the 2024 handshake through the
 // in-memory rendezvous server: G's fresh key pair, S's initiate, G's
 // LoginOk, S's check.
 func BenchmarkECIESHandshake(b *testing.B) {
-	o := defaultPairOptions(MSC4108v2024)
+	o := defaultPairOptions(vocab.MSC4108v2024)
 	b.ReportAllocs()
 	for b.Loop() {
 		p := newPair(b, o, nil)

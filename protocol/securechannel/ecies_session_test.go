@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // A scripted rendezvous session for the ECIES vector tests: fixed incoming
@@ -28,7 +29,7 @@ func (s *eciesScript) Send(_ context.Context, payload string) error {
 	return nil
 }
 
-func (s *eciesScript) Receive(ctx context.Context, _ rendezvous.Pace) (string, error) {
+func (s *eciesScript) Receive(ctx context.Context, _ vocab.Pace) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // The fixed-key ECIES transcript of REFERENCE-IMPLEMENTATIONS.md 6.2, first
@@ -95,7 +96,7 @@ func TestECIESVectorScanner(t *testing.T) {
 	if len(sess.sent) != 1 || sess.sent[0] != vecInitiate {
 		t.Fatalf("initiate = %q, want %q", sess.sent, vecInitiate)
 	}
-	if ch.CheckCode().String() != vecCheckCode || ch.Generation() != MSC4108v2024 {
+	if ch.CheckCode().String() != vecCheckCode || ch.Generation() != vocab.MSC4108v2024 {
 		t.Fatalf("check code %s generation %s", ch.CheckCode(), ch.Generation())
 	}
 	if err := ch.Send(ctx, []byte(vecSecondPlain)); err != nil {
@@ -139,10 +140,10 @@ func TestECIESVectorGenerator(t *testing.T) {
 // in-memory rendezvous server, agree on the check code and carry messages
 // both ways in order.
 func TestECIESPairThroughPublicAPI(t *testing.T) {
-	p := mustPair(t, defaultPairOptions(MSC4108v2024))
+	p := mustPair(t, defaultPairOptions(vocab.MSC4108v2024))
 	defer p.g.Close()
 	defer p.s.Close()
-	if p.g.Generation() != MSC4108v2024 || p.s.Generation() != MSC4108v2024 {
+	if p.g.Generation() != vocab.MSC4108v2024 || p.s.Generation() != vocab.MSC4108v2024 {
 		t.Fatalf("generations %s / %s", p.g.Generation(), p.s.Generation())
 	}
 	if p.g.CheckCode() != p.s.CheckCode() {
@@ -170,7 +171,7 @@ func TestECIESPairThroughPublicAPI(t *testing.T) {
 // tell, but S cannot open the LoginOk, so it never shows a check code, and
 // the code G expects is one only the attacker can compute.
 func TestECIESSubstitutedInitiate(t *testing.T) {
-	g, err := NewGenerator(MSC4108v2024, "")
+	g, err := NewGenerator(vocab.MSC4108v2024, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func TestECIESSubstitutedInitiate(t *testing.T) {
 			return g.Accept(ctx, sess, Binding{})
 		},
 		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
-			return Scan(ctx, MSC4108v2024, "", sess, gp, Binding{})
+			return Scan(ctx, vocab.MSC4108v2024, "", sess, gp, Binding{})
 		})
 	if p.gErr != nil {
 		t.Fatalf("G: %v", p.gErr)
@@ -500,12 +501,12 @@ func TestECIESCheckCodeLeadingZero(t *testing.T) {
 	// A phone showing "07" as the number 7 must still match (rust-sdk passes
 	// a u8); js-sdk shows "07".
 	for _, typed := range []string{"07", "7", " 07 "} {
-		ch := &Channel{gen: MSC4108v2024, cipher: newECIESCipher(eciesKey{}, eciesKey{}), code: eciesCheckCode(10, 7)}
+		ch := &Channel{gen: vocab.MSC4108v2024, cipher: newECIESCipher(eciesKey{}, eciesKey{}), code: eciesCheckCode(10, 7)}
 		if err := ch.Confirm(typed); err != nil {
 			t.Errorf("Confirm(%q) = %v", typed, err)
 		}
 	}
-	ch := &Channel{gen: MSC4108v2024, cipher: newECIESCipher(eciesKey{}, eciesKey{}), code: eciesCheckCode(10, 7)}
+	ch := &Channel{gen: vocab.MSC4108v2024, cipher: newECIESCipher(eciesKey{}, eciesKey{}), code: eciesCheckCode(10, 7)}
 	if err := ch.Confirm("70"); !errors.Is(err, ErrCheckCodeMismatch) {
 		t.Errorf("Confirm(70) = %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // MSC4388 secure channel: HPKE base mode with DHKEM(X25519, HKDF-SHA256),
@@ -54,18 +55,18 @@ func setupBaseSender(peer *ecdh.PublicKey) ([]byte, hpkeSenderContext, error) {
 	return enc, sender, nil
 }
 
-func acceptHPKE(ctx context.Context, priv *ecdh.PrivateKey, v Variant, sess rendezvous.Session, bind Binding) (*Channel, error) {
+func acceptHPKE(ctx context.Context, priv *ecdh.PrivateKey, v vocab.Variant, sess rendezvous.Session, bind Binding) (*Channel, error) {
 	return acceptHPKEWith(ctx, defaultHPKEHooks, priv, v, sess, bind)
 }
 
-func scanHPKE(ctx context.Context, peer *ecdh.PublicKey, v Variant, sess rendezvous.Session, bind Binding) (*Channel, error) {
+func scanHPKE(ctx context.Context, peer *ecdh.PublicKey, v vocab.Variant, sess rendezvous.Session, bind Binding) (*Channel, error) {
 	return scanHPKEWith(ctx, defaultHPKEHooks, peer, v, sess, bind)
 }
 
 // acceptHPKEWith is G's half (MSC4388 step 5): wait for LoginInitiateMessage,
 // open it with the recipient context, build the response context and answer
 // with LoginOkMessage. The check code is G's to compare in Channel.Confirm.
-func acceptHPKEWith(ctx context.Context, hooks hpkeHooks, priv *ecdh.PrivateKey, v Variant, sess rendezvous.Session, bind Binding) (*Channel, error) {
+func acceptHPKEWith(ctx context.Context, hooks hpkeHooks, priv *ecdh.PrivateKey, v vocab.Variant, sess rendezvous.Session, bind Binding) (*Channel, error) {
 	labels, err := hpkeLabelsFor(v)
 	if err != nil {
 		return nil, err
@@ -80,7 +81,7 @@ func acceptHPKEWith(ctx context.Context, hooks hpkeHooks, priv *ecdh.PrivateKey,
 	if err != nil {
 		return nil, err
 	}
-	wire, err := sess.Receive(ctx, rendezvous.PaceHuman) // a person is scanning
+	wire, err := sess.Receive(ctx, vocab.PaceHuman) // a person is scanning
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +137,7 @@ func acceptHPKEWith(ctx context.Context, hooks hpkeHooks, priv *ecdh.PrivateKey,
 		return nil, err
 	}
 	return &Channel{
-		gen:    MSC4388,
+		gen:    vocab.MSC4388,
 		role:   RoleGenerator,
 		sess:   sess,
 		cipher: &hpkeCipher{sealer: response, opener: recipient, response: response},
@@ -148,7 +149,7 @@ func acceptHPKEWith(ctx context.Context, hooks hpkeHooks, priv *ecdh.PrivateKey,
 // scanHPKEWith is S's half (MSC4388 steps 4 and 6). sess must already have
 // seen G's initial payload: its Token() is the token of that GET, which
 // LoginInitiateMessage is sealed with.
-func scanHPKEWith(ctx context.Context, hooks hpkeHooks, peer *ecdh.PublicKey, v Variant, sess rendezvous.Session, bind Binding) (*Channel, error) {
+func scanHPKEWith(ctx context.Context, hooks hpkeHooks, peer *ecdh.PublicKey, v vocab.Variant, sess rendezvous.Session, bind Binding) (*Channel, error) {
 	labels, err := hpkeLabelsFor(v)
 	if err != nil {
 		return nil, err
@@ -178,7 +179,7 @@ func scanHPKEWith(ctx context.Context, hooks hpkeHooks, peer *ecdh.PublicKey, v 
 	if err != nil {
 		return nil, err
 	}
-	wire, err := sess.Receive(ctx, rendezvous.PaceReply) // G is a program
+	wire, err := sess.Receive(ctx, vocab.PaceReply) // G is a program
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +207,7 @@ func scanHPKEWith(ctx context.Context, hooks hpkeHooks, peer *ecdh.PublicKey, v 
 		return nil, err
 	}
 	return &Channel{
-		gen:    MSC4388,
+		gen:    vocab.MSC4388,
 		role:   RoleScanner,
 		sess:   sess,
 		cipher: &hpkeCipher{sealer: sender, opener: response, response: response},

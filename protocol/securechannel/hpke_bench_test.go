@@ -2,13 +2,15 @@ package securechannel
 
 import (
 	"testing"
+
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // BenchmarkHPKEHandshake is a full MSC4388 handshake, both roles, over the
 // in-memory rendezvous stand-in: key generation, HPKE setup on both sides,
 // LoginInitiate, response context, LoginOk and the check code.
 func BenchmarkHPKEHandshake(b *testing.B) {
-	o := defaultPairOptions(MSC4388)
+	o := defaultPairOptions(vocab.MSC4388)
 	b.ReportAllocs()
 	for b.Loop() {
 		p := mustPair(b, o)
@@ -34,7 +36,7 @@ func benchAAD(b *testing.B) []byte {
 // BenchmarkHPKESeal4KiB seals a 4 KiB message on each kind of context: S's
 // primary (crypto/hpke) and G's response context (by hand), base64 included.
 func BenchmarkHPKESeal4KiB(b *testing.B) {
-	p := mustPair(b, defaultPairOptions(MSC4388))
+	p := mustPair(b, defaultPairOptions(vocab.MSC4388))
 	aad := benchAAD(b)
 	msg := make([]byte, benchMessageSize)
 	for _, side := range []struct {
@@ -61,7 +63,7 @@ func BenchmarkHPKEOpen4KiB(b *testing.B) {
 	msg := make([]byte, benchMessageSize)
 	for _, dir := range []string{"G-primary", "S-response"} {
 		b.Run(dir, func(b *testing.B) {
-			p := mustPair(b, defaultPairOptions(MSC4388))
+			p := mustPair(b, defaultPairOptions(vocab.MSC4388))
 			from, to := p.s, p.g
 			if dir == "S-response" {
 				from, to = p.g, p.s

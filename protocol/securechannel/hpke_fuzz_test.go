@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // Seeds shared by the three decoders: the 6.2 vector's messages, their
@@ -54,7 +56,7 @@ func FuzzDecodeLoginInitiate(f *testing.F) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		ch, err := acceptHPKEWith(ctx, hpkeHooks{random: zeroReader{}}, gs, VariantReference, gSess, bind)
+		ch, err := acceptHPKEWith(ctx, hpkeHooks{random: zeroReader{}}, gs, vocab.VariantReference, gSess, bind)
 		if err == nil {
 			if canonical(wire) != v.LoginInitiate {
 				t.Fatalf("G accepted a forged LoginInitiate %q", wire)
@@ -101,7 +103,7 @@ func FuzzDecodeLoginOk(f *testing.F) {
 
 func FuzzDecodeHPKEMessage(f *testing.F) {
 	addHPKEWireSeeds(f)
-	p := mustPair(f, defaultPairOptions(MSC4388))
+	p := mustPair(f, defaultPairOptions(vocab.MSC4388))
 	f.Fuzz(func(t *testing.T, wire string) {
 		raw, err := decodeHPKEMessage(wire)
 		if err == nil {

@@ -3,6 +3,8 @@ package securechannel
 import (
 	"encoding/base64"
 	"fmt"
+
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // Fixed strings of the MSC4388 channel (MSC4388 "Establishment" steps 4-6;
@@ -18,15 +20,15 @@ const (
 // hpkeLabels are the exporter contexts, which is where the MSC text and
 // vodozemac differ (REFERENCE-IMPLEMENTATIONS.md 1.9 rows 1 and 2).
 type hpkeLabels struct {
-	variant Variant
+	variant vocab.Variant
 }
 
-func hpkeLabelsFor(v Variant) (hpkeLabels, error) {
+func hpkeLabelsFor(v vocab.Variant) (hpkeLabels, error) {
 	switch v {
-	case VariantReference, VariantMSCText:
+	case vocab.VariantReference, vocab.VariantMSCText:
 		return hpkeLabels{variant: v}, nil
 	case "":
-		return hpkeLabels{variant: VariantReference}, nil
+		return hpkeLabels{variant: vocab.VariantReference}, nil
 	default:
 		return hpkeLabels{}, fmt.Errorf("securechannel: unknown variant %q", v)
 	}
@@ -36,7 +38,7 @@ func hpkeLabelsFor(v Variant) (hpkeLabels, error) {
 // context: vodozemac's MATRIX_QR_CODE_LOGIN_RESPONSE, or the MSC text's
 // "MATRIX_QR_CODE_LOGIN response".
 func (l hpkeLabels) response() string {
-	if l.variant == VariantMSCText {
+	if l.variant == vocab.VariantMSCText {
 		return hpkeInfo + " response"
 	}
 	return hpkeInfo + "_RESPONSE"
@@ -48,7 +50,7 @@ func (l hpkeLabels) response() string {
 // standard base64; the MSC text: the prefix followed by the raw 64 bytes.
 func (l hpkeLabels) checkCode(gp, sp []byte) string {
 	const prefix = hpkeInfo + "_CHECKCODE"
-	if l.variant == VariantMSCText {
+	if l.variant == vocab.VariantMSCText {
 		return prefix + string(gp) + string(sp)
 	}
 	return prefix + "|" + base64.RawStdEncoding.EncodeToString(gp) + "|" + base64.RawStdEncoding.EncodeToString(sp)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // pairResult is the outcome of one handshake between G and S.
@@ -55,16 +56,16 @@ func runHandshake(t testing.TB, srv *memServer, accept, scan handshakeFunc) pair
 
 // pairOptions describe one G/S pair made through the public API.
 type pairOptions struct {
-	gen          Generation
-	gVariant     Variant
-	sVariant     Variant
+	gen          vocab.Generation
+	gVariant     vocab.Variant
+	sVariant     vocab.Variant
 	gBind, sBind Binding
 }
 
 var testBinding = Binding{BaseURL: "https://matrix-client.matrix.org", RendezvousID: "01HX9K00Q1H6KPD47EG4G1T3XG"}
 
-func defaultPairOptions(gen Generation) pairOptions {
-	return pairOptions{gen: gen, gVariant: VariantReference, sVariant: VariantReference, gBind: testBinding, sBind: testBinding}
+func defaultPairOptions(gen vocab.Generation) pairOptions {
+	return pairOptions{gen: gen, gVariant: vocab.VariantReference, sVariant: vocab.VariantReference, gBind: testBinding, sBind: testBinding}
 }
 
 // newPair runs NewGenerator/Accept against Scan over a fresh memServer.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // exchange sends n messages each way in ping-pong, S first, and checks them.
@@ -23,7 +24,7 @@ func exchange(t *testing.T, g, s *Channel, n int) {
 		if err := s.Send(ctx, []byte(msg)); err != nil {
 			t.Fatalf("S send %d: %v", i, err)
 		}
-		got, err := g.Receive(ctx, rendezvous.PaceReply)
+		got, err := g.Receive(ctx, vocab.PaceReply)
 		if err != nil || string(got) != msg {
 			t.Fatalf("G receive %d: %q, %v", i, got, err)
 		}
@@ -31,7 +32,7 @@ func exchange(t *testing.T, g, s *Channel, n int) {
 		if err := g.Send(ctx, []byte(msg)); err != nil {
 			t.Fatalf("G send %d: %v", i, err)
 		}
-		got, err = s.Receive(ctx, rendezvous.PaceReply)
+		got, err = s.Receive(ctx, vocab.PaceReply)
 		if err != nil || string(got) != msg {
 			t.Fatalf("S receive %d: %q, %v", i, got, err)
 		}
@@ -39,9 +40,9 @@ func exchange(t *testing.T, g, s *Channel, n int) {
 }
 
 func TestHPKEBothVariantsInterop(t *testing.T) {
-	for _, v := range []Variant{VariantReference, VariantMSCText, ""} {
+	for _, v := range []vocab.Variant{vocab.VariantReference, vocab.VariantMSCText, ""} {
 		t.Run(string(v), func(t *testing.T) {
-			o := defaultPairOptions(MSC4388)
+			o := defaultPairOptions(vocab.MSC4388)
 			o.gVariant, o.sVariant = v, v
 			p := mustPair(t, o)
 			code := p.s.CheckCode().String()
@@ -63,8 +64,8 @@ func TestHPKEBothVariantsInterop(t *testing.T) {
 // derive different response keys (REFERENCE-IMPLEMENTATIONS.md 1.9 row 1),
 // so S cannot open LoginOk and says so; G cannot tell and would wait.
 func TestHPKEVariantMismatchFailsCleanly(t *testing.T) {
-	for _, c := range []struct{ g, s Variant }{{VariantReference, VariantMSCText}, {VariantMSCText, VariantReference}} {
-		o := defaultPairOptions(MSC4388)
+	for _, c := range []struct{ g, s vocab.Variant }{{vocab.VariantReference, vocab.VariantMSCText}, {vocab.VariantMSCText, vocab.VariantReference}} {
+		o := defaultPairOptions(vocab.MSC4388)
 		o.gVariant, o.sVariant = c.g, c.s
 		p := newPair(t, o, nil)
 		if p.gErr != nil {
@@ -80,7 +81,7 @@ func TestHPKEVariantMismatchFailsCleanly(t *testing.T) {
 }
 
 func TestHPKEUnknownVariant(t *testing.T) {
-	o := defaultPairOptions(MSC4388)
+	o := defaultPairOptions(vocab.MSC4388)
 	o.gVariant, o.sVariant = "bogus", "bogus"
 	p := newPair(t, o, nil)
 	if p.gErr == nil || p.sErr == nil {
@@ -89,7 +90,7 @@ func TestHPKEUnknownVariant(t *testing.T) {
 }
 
 func TestHPKEConfirm(t *testing.T) {
-	p := mustPair(t, defaultPairOptions(MSC4388))
+	p := mustPair(t, defaultPairOptions(vocab.MSC4388))
 	ctx := testCtx(t)
 	if err := p.g.Send(ctx, []byte("early")); !errors.Is(err, ErrNotConfirmed) {
 		t.Fatalf("G send before confirm: %v", err)
@@ -108,7 +109,7 @@ func TestHPKEConfirm(t *testing.T) {
 	if err := p.g.Send(ctx, []byte("x")); !errors.Is(err, ErrChannelClosed) {
 		t.Fatalf("send after mismatch: %v", err)
 	}
-	if _, err := p.g.Receive(ctx, rendezvous.PaceReply); !errors.Is(err, ErrChannelClosed) {
+	if _, err := p.g.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrChannelClosed) {
 		t.Fatalf("receive after mismatch: %v", err)
 	}
 }
@@ -156,7 +157,7 @@ func TestHPKETamperedHandshake(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			srv := newMemServer()
 			srv.tamper = tamperNth(c.write, func(p string) string { return flipBit(t, p, c.offset) })
-			p := newPair(t, defaultPairOptions(MSC4388), srv)
+			p := newPair(t, defaultPairOptions(vocab.MSC4388), srv)
 			failed, other := p.sErr, p.gErr
 			if c.gFails {
 				failed, other = p.gErr, nil
@@ -193,7 +194,7 @@ func TestHPKEMalformedHandshake(t *testing.T) {
 					n = 1
 				}
 				srv.tamper = tamperNth(n, func(string) string { return wire })
-				p := newPair(t, defaultPairOptions(MSC4388), srv)
+				p := newPair(t, defaultPairOptions(vocab.MSC4388), srv)
 				err := p.gErr
 				if side == "S" {
 					err = p.sErr
@@ -221,7 +222,7 @@ func TestHPKEWrongPlaintext(t *testing.T) {
 		gs, _ := ecdh.X25519().GenerateKey(rand.Reader)
 		p := runHandshake(t, newMemServer(),
 			func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
-				return acceptHPKE(ctx, gs, VariantReference, sess, testBinding)
+				return acceptHPKE(ctx, gs, vocab.VariantReference, sess, testBinding)
 			},
 			func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
 				sp, sender, err := setupBaseSender(gs.PublicKey())
@@ -232,7 +233,7 @@ func TestHPKEWrongPlaintext(t *testing.T) {
 				if err := sess.Send(ctx, encodeHPKEHandshake(sp, ct)); err != nil {
 					return nil, err
 				}
-				_, err = sess.Receive(ctx, rendezvous.PaceReply)
+				_, err = sess.Receive(ctx, vocab.PaceReply)
 				return nil, err
 			})
 		if !errors.Is(p.gErr, ErrHandshake) || errors.Is(p.gErr, ErrDecrypt) {
@@ -244,7 +245,7 @@ func TestHPKEWrongPlaintext(t *testing.T) {
 		p := runHandshake(t, newMemServer(),
 			func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
 				openAAD := aadFor(sess.Token())
-				wire, err := sess.Receive(ctx, rendezvous.PaceReply)
+				wire, err := sess.Receive(ctx, vocab.PaceReply)
 				if err != nil {
 					return nil, err
 				}
@@ -261,7 +262,7 @@ func TestHPKEWrongPlaintext(t *testing.T) {
 					return nil, err
 				}
 				rn := make([]byte, 32)
-				labels, _ := hpkeLabelsFor(VariantReference)
+				labels, _ := hpkeLabelsFor(vocab.VariantReference)
 				resp, err := newResponseFromPrimary(r, labels, m.prefix, rn)
 				if err != nil {
 					return nil, err
@@ -270,7 +271,7 @@ func TestHPKEWrongPlaintext(t *testing.T) {
 				return nil, sess.Send(ctx, encodeHPKEHandshake(rn, ct))
 			},
 			func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
-				return scanHPKE(ctx, gs.PublicKey(), VariantReference, sess, testBinding)
+				return scanHPKE(ctx, gs.PublicKey(), vocab.VariantReference, sess, testBinding)
 			})
 		if !errors.Is(p.sErr, ErrHandshake) || errors.Is(p.sErr, ErrDecrypt) {
 			t.Fatalf("S err = %v, want ErrHandshake only", p.sErr)
@@ -296,7 +297,7 @@ func TestHPKEWrongAAD(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			o := defaultPairOptions(MSC4388)
+			o := defaultPairOptions(vocab.MSC4388)
 			o.sBind = c.sBind
 			p := newPair(t, o, nil)
 			if c.ok {
@@ -317,10 +318,10 @@ func TestHPKEWrongAAD(t *testing.T) {
 func TestHPKEWrongToken(t *testing.T) {
 	gs, _ := ecdh.X25519().GenerateKey(rand.Reader)
 	accept := func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
-		return acceptHPKE(ctx, gs, VariantReference, sess, testBinding)
+		return acceptHPKE(ctx, gs, vocab.VariantReference, sess, testBinding)
 	}
 	scan := func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
-		return scanHPKE(ctx, gs.PublicKey(), VariantReference, sess, testBinding)
+		return scanHPKE(ctx, gs.PublicKey(), vocab.VariantReference, sess, testBinding)
 	}
 	lie := func(sess rendezvous.Session) rendezvous.Session {
 		return tokenOverride{Session: sess, token: func(real string) string { return real + "x" }}
@@ -351,7 +352,7 @@ func TestHPKEWrongToken(t *testing.T) {
 	if err := p.s.Send(ctx, []byte("m1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.g.Receive(ctx, rendezvous.PaceReply); err != nil {
+	if _, err := p.g.Receive(ctx, vocab.PaceReply); err != nil {
 		t.Fatal(err)
 	}
 	_ = p.g.Confirm(p.s.CheckCode().String())
@@ -359,7 +360,7 @@ func TestHPKEWrongToken(t *testing.T) {
 	if err := p.g.Send(ctx, []byte("m2")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.s.Receive(ctx, rendezvous.PaceReply); !errors.Is(err, ErrDecrypt) {
+	if _, err := p.s.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrDecrypt) {
 		t.Fatalf("S opened a message sealed with the wrong token: %v", err)
 	}
 }
@@ -378,10 +379,10 @@ func TestHPKEAADLimits(t *testing.T) {
 		// Both halves refuse before touching the session.
 		gs, _ := ecdh.X25519().GenerateKey(rand.Reader)
 		srv := newMemServer()
-		if _, err := acceptHPKE(testCtx(t), gs, VariantReference, srv.create(""), b); !errors.As(err, &tooLong) {
+		if _, err := acceptHPKE(testCtx(t), gs, vocab.VariantReference, srv.create(""), b); !errors.As(err, &tooLong) {
 			t.Errorf("%s: accept: %v", name, err)
 		}
-		if _, err := scanHPKE(testCtx(t), gs.PublicKey(), VariantReference, srv.join(), b); !errors.As(err, &tooLong) {
+		if _, err := scanHPKE(testCtx(t), gs.PublicKey(), vocab.VariantReference, srv.join(), b); !errors.As(err, &tooLong) {
 			t.Errorf("%s: scan: %v", name, err)
 		}
 		if len(srv.writes()) != 0 {
@@ -397,7 +398,7 @@ func TestHPKEAADLimits(t *testing.T) {
 	}
 
 	// A server handing out a 256-byte token ends the channel with a typed error.
-	p := mustPair(t, defaultPairOptions(MSC4388))
+	p := mustPair(t, defaultPairOptions(vocab.MSC4388))
 	long256 := tokenOverride{Session: p.sSess, token: func(string) string { return long }}
 	p.s.sess = long256
 	var tooLong *AADFieldTooLongError
@@ -413,7 +414,7 @@ func TestHPKEAADLimits(t *testing.T) {
 // only the sequence numbers can reject: a replayed or reordered message
 // fails, a failed open does not consume a number.
 func TestHPKEReplayAndReorder(t *testing.T) {
-	p := mustPair(t, defaultPairOptions(MSC4388))
+	p := mustPair(t, defaultPairOptions(vocab.MSC4388))
 	aad := []byte("fixed")
 	for _, dir := range []struct {
 		name     string
@@ -454,22 +455,22 @@ func TestHPKEReplayThroughServer(t *testing.T) {
 		}
 		return payload
 	}
-	p := newPair(t, defaultPairOptions(MSC4388), srv)
+	p := newPair(t, defaultPairOptions(vocab.MSC4388), srv)
 	if p.gErr != nil || p.sErr != nil {
 		t.Fatal(p.gErr, p.sErr)
 	}
 	ctx := testCtx(t)
 	_ = p.g.Confirm(p.s.CheckCode().String())
 	_ = p.s.Send(ctx, []byte("first"))
-	if _, err := p.g.Receive(ctx, rendezvous.PaceReply); err != nil {
+	if _, err := p.g.Receive(ctx, vocab.PaceReply); err != nil {
 		t.Fatal(err)
 	}
 	_ = p.g.Send(ctx, []byte("reply"))
-	if _, err := p.s.Receive(ctx, rendezvous.PaceReply); err != nil {
+	if _, err := p.s.Receive(ctx, vocab.PaceReply); err != nil {
 		t.Fatal(err)
 	}
 	_ = p.s.Send(ctx, []byte("second"))
-	if _, err := p.g.Receive(ctx, rendezvous.PaceReply); !errors.Is(err, ErrDecrypt) {
+	if _, err := p.g.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrDecrypt) {
 		t.Fatalf("replay: %v", err)
 	}
 	if err := p.g.Send(ctx, []byte("x")); !errors.Is(err, ErrChannelClosed) {
@@ -478,7 +479,7 @@ func TestHPKEReplayThroughServer(t *testing.T) {
 }
 
 func TestHPKELaterMessageDecoding(t *testing.T) {
-	p := mustPair(t, defaultPairOptions(MSC4388))
+	p := mustPair(t, defaultPairOptions(vocab.MSC4388))
 	good, _ := p.s.cipher.seal(nil, []byte("hello"))
 	for name, wire := range map[string]string{
 		"empty":         "",
@@ -506,7 +507,7 @@ func TestHPKELaterMessageDecoding(t *testing.T) {
 }
 
 func TestHPKECloseZeroes(t *testing.T) {
-	p := mustPair(t, defaultPairOptions(MSC4388))
+	p := mustPair(t, defaultPairOptions(vocab.MSC4388))
 	c := p.g.cipher.(*hpkeCipher)
 	resp := c.response
 	p.g.Close()

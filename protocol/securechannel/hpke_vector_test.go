@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // hpkeVector is testdata/hpke-vector-6.2.json (REFERENCE-IMPLEMENTATIONS.md 6.2).
@@ -228,8 +229,8 @@ func TestHPKEVectorKeySchedule(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ref, _ := hpkeLabelsFor(VariantReference)
-	msc, _ := hpkeLabelsFor(VariantMSCText)
+	ref, _ := hpkeLabelsFor(vocab.VariantReference)
+	msc, _ := hpkeLabelsFor(vocab.VariantMSCText)
 	if got := ref.checkCode(gp, sp); got != v.CheckCodeLabel {
 		t.Errorf("check-code label = %q, want %q", got, v.CheckCodeLabel)
 	}
@@ -298,11 +299,11 @@ func TestHPKEVectorEndToEnd(t *testing.T) {
 	p := runHandshake(t, srv,
 		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
 			hooks := hpkeHooks{random: bytes.NewReader(mustHex(t, v.ResponseNonceHex))}
-			return acceptHPKEWith(ctx, hooks, gs, VariantReference, sess, bind)
+			return acceptHPKEWith(ctx, hooks, gs, vocab.VariantReference, sess, bind)
 		},
 		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
 			hooks := hpkeHooks{setupSender: newFixedKeySender(t, mustHex(t, v.ScannerEphemeralPrivateHex))}
-			return scanHPKEWith(ctx, hooks, gs.PublicKey(), VariantReference, sess, bind)
+			return scanHPKEWith(ctx, hooks, gs.PublicKey(), vocab.VariantReference, sess, bind)
 		})
 	if p.gErr != nil || p.sErr != nil {
 		t.Fatalf("handshake: G: %v; S: %v", p.gErr, p.sErr)
@@ -322,7 +323,7 @@ func TestHPKEVectorEndToEnd(t *testing.T) {
 	if err := p.s.Send(ctx, []byte(v.SToGPlaintext)); err != nil {
 		t.Fatal(err)
 	}
-	got, err := p.g.Receive(ctx, rendezvous.PaceReply)
+	got, err := p.g.Receive(ctx, vocab.PaceReply)
 	if err != nil || string(got) != v.SToGPlaintext {
 		t.Fatalf("G received %q, %v", got, err)
 	}
@@ -332,7 +333,7 @@ func TestHPKEVectorEndToEnd(t *testing.T) {
 	if err := p.g.Send(ctx, []byte(v.GToSPlaintext)); err != nil {
 		t.Fatal(err)
 	}
-	got, err = p.s.Receive(ctx, rendezvous.PaceReply)
+	got, err = p.s.Receive(ctx, vocab.PaceReply)
 	if err != nil || string(got) != v.GToSPlaintext {
 		t.Fatalf("S received %q, %v", got, err)
 	}
@@ -356,11 +357,11 @@ func TestHPKEVectorMSCTextGivesOtherCode(t *testing.T) {
 	p := runHandshake(t, srv,
 		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
 			hooks := hpkeHooks{random: bytes.NewReader(mustHex(t, v.ResponseNonceHex))}
-			return acceptHPKEWith(ctx, hooks, gs, VariantMSCText, sess, bind)
+			return acceptHPKEWith(ctx, hooks, gs, vocab.VariantMSCText, sess, bind)
 		},
 		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
 			hooks := hpkeHooks{setupSender: newFixedKeySender(t, mustHex(t, v.ScannerEphemeralPrivateHex))}
-			return scanHPKEWith(ctx, hooks, gs.PublicKey(), VariantMSCText, sess, bind)
+			return scanHPKEWith(ctx, hooks, gs.PublicKey(), vocab.VariantMSCText, sess, bind)
 		})
 	if p.gErr != nil || p.sErr != nil {
 		t.Fatalf("handshake: G: %v; S: %v", p.gErr, p.sErr)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // memServer is an in-memory stand-in for an MSC4388 rendezvous server (the
@@ -101,7 +102,7 @@ func (m *memSession) Send(ctx context.Context, payload string) error {
 	return nil
 }
 
-func (m *memSession) Receive(ctx context.Context, _ rendezvous.Pace) (string, error) {
+func (m *memSession) Receive(ctx context.Context, _ vocab.Pace) (string, error) {
 	s := m.srv
 	for {
 		s.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // TestBothRolesThroughTheRealServer runs G and S against the project's own
@@ -24,12 +25,12 @@ func TestBothRolesThroughTheRealServer(t *testing.T) {
 	poll := rendezvous.PollConfig{Reply: 20 * time.Millisecond, Human: 20 * time.Millisecond}
 
 	cases := []struct {
-		gen     Generation
-		variant Variant
+		gen     vocab.Generation
+		variant vocab.Variant
 	}{
-		{MSC4108v2024, VariantReference},
-		{MSC4388, VariantReference},
-		{MSC4388, VariantMSCText},
+		{vocab.MSC4108v2024, vocab.VariantReference},
+		{vocab.MSC4388, vocab.VariantReference},
+		{vocab.MSC4388, vocab.VariantMSCText},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s/%s", tc.gen, tc.variant), func(t *testing.T) {
@@ -68,7 +69,7 @@ func TestBothRolesThroughTheRealServer(t *testing.T) {
 				if err := sCh.Send(ctx, []byte(msg)); err != nil {
 					t.Fatalf("S send %d: %v", i, err)
 				}
-				got, err := gCh.Receive(ctx, rendezvous.PaceReply)
+				got, err := gCh.Receive(ctx, vocab.PaceReply)
 				if err != nil || string(got) != msg {
 					t.Fatalf("G receive %d: %q, %v", i, got, err)
 				}
@@ -76,7 +77,7 @@ func TestBothRolesThroughTheRealServer(t *testing.T) {
 				if err := gCh.Send(ctx, []byte(reply)); err != nil {
 					t.Fatalf("G send %d: %v", i, err)
 				}
-				got, err = sCh.Receive(ctx, rendezvous.PaceReply)
+				got, err = sCh.Receive(ctx, vocab.PaceReply)
 				if err != nil || string(got) != reply {
 					t.Fatalf("S receive %d: %q, %v", i, got, err)
 				}
@@ -85,7 +86,7 @@ func TestBothRolesThroughTheRealServer(t *testing.T) {
 			if err := gSess.Cancel(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := sCh.Receive(ctx, rendezvous.PaceReply); !errors.Is(err, rendezvous.ErrExpired) {
+			if _, err := sCh.Receive(ctx, vocab.PaceReply); !errors.Is(err, rendezvous.ErrExpired) {
 				t.Fatalf("receive after DELETE: %v, want ErrExpired", err)
 			}
 			// A send that fails used up a nonce the peer never saw: the
@@ -103,9 +104,9 @@ func TestBothRolesThroughTheRealServer(t *testing.T) {
 // realPair creates a session as G would and returns a function that joins
 // it as S would after scanning (S joins lazily: its first GET must come
 // after G's session exists, which it does here).
-func realPair(ctx context.Context, t *testing.T, base string, gen Generation, v Variant, poll rendezvous.PollConfig) (rendezvous.Session, func(context.Context) rendezvous.Session, Binding) {
+func realPair(ctx context.Context, t *testing.T, base string, gen vocab.Generation, v vocab.Variant, poll rendezvous.PollConfig) (rendezvous.Session, func(context.Context) rendezvous.Session, Binding) {
 	t.Helper()
-	if gen == MSC4108v2024 {
+	if gen == vocab.MSC4108v2024 {
 		c, err := rendezvous.NewETagClient(rendezvous.ETagConfig{HomeserverURL: base, Poll: poll})
 		if err != nil {
 			t.Fatal(err)
@@ -123,7 +124,7 @@ func realPair(ctx context.Context, t *testing.T, base string, gen Generation, v 
 		}, Binding{}
 	}
 	path := rendezvous.PathUnstable
-	if v == VariantMSCText {
+	if v == vocab.VariantMSCText {
 		path = rendezvous.PathStable
 	}
 	c, err := rendezvous.NewClient(rendezvous.ClientConfig{BaseURL: base, Path: path, Poll: poll})

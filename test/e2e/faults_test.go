@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver"
 )
 
 // rendezvousSessionPrefix is where each generation's session requests go

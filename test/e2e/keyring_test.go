@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver"
 )
 
 // expectOnlyJSONError checks a login that could not start: exit 1, every

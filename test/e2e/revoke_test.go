@@ -8,9 +8,9 @@ import (
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/signin"
-	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/internal/phone"
 	loginflow "github.com/qrlogin/qrlogin/protocol/login"
-	"github.com/qrlogin/qrlogin/protocol/phone"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 )
 

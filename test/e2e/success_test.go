@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/internal/identity"
-	"github.com/qrlogin/qrlogin/protocol/devserver"
 )
 
 // accountEntry is one element of `qrlogin accounts --json`.

@@ -12,9 +12,9 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/internal/phone"
 	"github.com/qrlogin/qrlogin/protocol/login"
-	"github.com/qrlogin/qrlogin/protocol/phone"
 )
 
 // PhoneTitle is the phone window's title.
@@ -35,7 +35,7 @@ const (
 // Phone is the pretend phone's screen. It scans the QR code the desktop
 // shows (the payload comes straight from the desktop's QRReady event, the
 // same bytes the picture encodes), runs the existing device's side of the
-// sign-in with protocol/phone, shows the check code to type, and lets the
+// sign-in with internal/phone, shows the check code to type, and lets the
 // user approve or deny on the dev server's consent page.
 //
 // Its methods must be called on the UI goroutine, except DesktopEvent.

@@ -15,7 +15,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver"
 )
 
 // Lifetimes for the demo: long enough to read every screen and click

@@ -4,7 +4,7 @@
 // device generating the QR code"; REFERENCE-IMPLEMENTATIONS.md 3.5 and 7 #1).
 //
 // It lives apart from package rendezvous because it speaks in
-// securechannel.Generation, and securechannel imports rendezvous.
+// Generation, and securechannel imports rendezvous.
 package choose
 
 import (
@@ -16,38 +16,8 @@ import (
 	"strings"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
-
-// Preference is the user's choice of generation: "auto" or one of the
-// securechannel.Generation strings. It is stored in the settings file.
-type Preference string
-
-const (
-	// Auto tries the generations in autoOrder and takes the first the
-	// server offers.
-	Auto Preference = "auto"
-	// PreferMSC4388 insists on MSC4388.
-	PreferMSC4388 = Preference(securechannel.MSC4388)
-	// PreferMSC4108v2024 insists on the 2024 stack.
-	PreferMSC4108v2024 = Preference(securechannel.MSC4108v2024)
-)
-
-// autoOrder is the order Auto tries. Released phones complete only the 2024
-// stack, so it comes first while a server offers both (spec README decision
-// 1). Flipping to MSC4388-first is swapping these two.
-var autoOrder = []securechannel.Generation{securechannel.MSC4108v2024, securechannel.MSC4388}
-
-// ParsePreference accepts "auto", "msc4388" or "msc4108-2024"; "" is Auto.
-func ParsePreference(s string) (Preference, error) {
-	switch p := Preference(strings.ToLower(strings.TrimSpace(s))); p {
-	case "", Auto:
-		return Auto, nil
-	case PreferMSC4388, PreferMSC4108v2024:
-		return p, nil
-	}
-	return "", fmt.Errorf("choose: unknown protocol preference %q (want auto, msc4388 or msc4108-2024)", s)
-}
 
 // Options says where to look.
 type Options struct {
@@ -110,14 +80,9 @@ type probe struct {
 // A named preference is checked the same way (fail fast). When nothing
 // fits the error is an *UnsupportedError, unless a probe failed for another
 // reason (network, context), which is then returned.
-func Choose(ctx context.Context, pref Preference, opts Options) (securechannel.Generation, error) {
-	var order []securechannel.Generation
-	switch pref {
-	case Auto, "":
-		order = autoOrder
-	case PreferMSC4388, PreferMSC4108v2024:
-		order = []securechannel.Generation{securechannel.Generation(pref)}
-	default:
+func Choose(ctx context.Context, pref vocab.Preference, opts Options) (vocab.Generation, error) {
+	order := pref.Order()
+	if len(order) == 0 {
 		return "", fmt.Errorf("choose: unknown protocol preference %q", string(pref))
 	}
 	server := opts.RendezvousServerURL
@@ -132,9 +97,9 @@ func Choose(ctx context.Context, pref Preference, opts Options) (securechannel.G
 	for _, gen := range order {
 		var p probe
 		switch gen {
-		case securechannel.MSC4108v2024:
+		case vocab.MSC4108v2024:
 			p = probe2024(ctx, opts)
-		case securechannel.MSC4388:
+		case vocab.MSC4388:
 			p = probeMSC4388(ctx, opts, server)
 		}
 		switch {

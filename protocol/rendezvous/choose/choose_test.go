@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // homeserver fakes what the probes read: /versions and the MSC4388
@@ -72,25 +72,25 @@ func TestChoose(t *testing.T) {
 	cases := []struct {
 		name    string
 		hs      homeserver
-		pref    Preference
+		pref    vocab.Preference
 		token   rendezvous.BearerToken
-		want    securechannel.Generation
+		want    vocab.Generation
 		wantErr error
 		msg     string
 	}{
-		{"both offered, auto prefers 2024", homeserver{msc4108: true, msc4388: "open"}, Auto, "", securechannel.MSC4108v2024, nil, ""},
-		{"only 2024", homeserver{msc4108: true}, Auto, "", securechannel.MSC4108v2024, nil, ""},
-		{"only MSC4388", homeserver{msc4388: "open"}, Auto, "", securechannel.MSC4388, nil, ""},
-		{"MSC4388 asked for", homeserver{msc4108: true, msc4388: "open"}, PreferMSC4388, "", securechannel.MSC4388, nil, ""},
-		{"2024 asked for", homeserver{msc4108: true, msc4388: "open"}, PreferMSC4108v2024, "", securechannel.MSC4108v2024, nil, ""},
-		{"authenticated with token", homeserver{msc4388: "authenticated", token: "t0k"}, Auto, "t0k", securechannel.MSC4388, nil, ""},
-		{"authenticated without token", homeserver{msc4388: "authenticated", token: "t0k"}, Auto, "", "", rendezvous.ErrNeedsAccount,
+		{"both offered, auto prefers 2024", homeserver{msc4108: true, msc4388: "open"}, vocab.Auto, "", vocab.MSC4108v2024, nil, ""},
+		{"only 2024", homeserver{msc4108: true}, vocab.Auto, "", vocab.MSC4108v2024, nil, ""},
+		{"only MSC4388", homeserver{msc4388: "open"}, vocab.Auto, "", vocab.MSC4388, nil, ""},
+		{"MSC4388 asked for", homeserver{msc4108: true, msc4388: "open"}, vocab.PreferMSC4388, "", vocab.MSC4388, nil, ""},
+		{"2024 asked for", homeserver{msc4108: true, msc4388: "open"}, vocab.PreferMSC4108v2024, "", vocab.MSC4108v2024, nil, ""},
+		{"authenticated with token", homeserver{msc4388: "authenticated", token: "t0k"}, vocab.Auto, "t0k", vocab.MSC4388, nil, ""},
+		{"authenticated without token", homeserver{msc4388: "authenticated", token: "t0k"}, vocab.Auto, "", "", rendezvous.ErrNeedsAccount,
 			"allows sign-in with QR only from devices that are already signed in"},
-		{"create_available false", homeserver{msc4388: "closed"}, Auto, "", "", rendezvous.ErrNeedsAccount,
+		{"create_available false", homeserver{msc4388: "closed"}, vocab.Auto, "", "", rendezvous.ErrNeedsAccount,
 			"allows sign-in with QR only from devices that are already signed in"},
-		{"nothing", homeserver{}, Auto, "", "", rendezvous.ErrNotEnabled, "does not offer sign-in with QR"},
-		{"MSC4388 asked, only 2024", homeserver{msc4108: true}, PreferMSC4388, "", "", rendezvous.ErrNotEnabled, "MSC4388"},
-		{"2024 asked, only MSC4388", homeserver{msc4388: "open"}, PreferMSC4108v2024, "", "", rendezvous.ErrNotEnabled, "org.matrix.msc4108"},
+		{"nothing", homeserver{}, vocab.Auto, "", "", rendezvous.ErrNotEnabled, "does not offer sign-in with QR"},
+		{"MSC4388 asked, only 2024", homeserver{msc4108: true}, vocab.PreferMSC4388, "", "", rendezvous.ErrNotEnabled, "MSC4388"},
+		{"2024 asked, only MSC4388", homeserver{msc4388: "open"}, vocab.PreferMSC4108v2024, "", "", rendezvous.ErrNotEnabled, "org.matrix.msc4108"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,13 +112,13 @@ func TestChoose(t *testing.T) {
 
 func TestChooseExplicitServer(t *testing.T) {
 	standalone := (&homeserver{create2024: true}).start(t)
-	got, err := Choose(ctx(t), Auto, Options{HomeserverURL: "https://matrix.example.org", RendezvousServerURL: standalone.URL})
-	if err != nil || got != securechannel.MSC4108v2024 {
+	got, err := Choose(ctx(t), vocab.Auto, Options{HomeserverURL: "https://matrix.example.org", RendezvousServerURL: standalone.URL})
+	if err != nil || got != vocab.MSC4108v2024 {
 		t.Fatalf("Choose with a 2024 standalone server = %q, %v", got, err)
 	}
 	ours := (&homeserver{msc4388: "open"}).start(t)
-	got, err = Choose(ctx(t), Auto, Options{RendezvousServerURL: ours.URL})
-	if err != nil || got != securechannel.MSC4388 {
+	got, err = Choose(ctx(t), vocab.Auto, Options{RendezvousServerURL: ours.URL})
+	if err != nil || got != vocab.MSC4388 {
 		t.Fatalf("Choose with an MSC4388 rendezvous server = %q, %v", got, err)
 	}
 }
@@ -126,7 +126,7 @@ func TestChooseExplicitServer(t *testing.T) {
 func TestChooseNetworkFailureIsNotUnsupported(t *testing.T) {
 	srv := (&homeserver{}).start(t)
 	srv.Close()
-	_, err := Choose(ctx(t), Auto, Options{HomeserverURL: srv.URL})
+	_, err := Choose(ctx(t), vocab.Auto, Options{HomeserverURL: srv.URL})
 	var ue *UnsupportedError
 	if err == nil || errors.As(err, &ue) || !errors.Is(err, rendezvous.ErrNetwork) {
 		t.Fatalf("Choose with the server down: %v", err)
@@ -134,29 +134,21 @@ func TestChooseNetworkFailureIsNotUnsupported(t *testing.T) {
 }
 
 func TestChooseInsecure(t *testing.T) {
-	if _, err := Choose(ctx(t), Auto, Options{HomeserverURL: "http://matrix.example.org"}); !errors.Is(err, rendezvous.ErrInsecureURL) {
+	if _, err := Choose(ctx(t), vocab.Auto, Options{HomeserverURL: "http://matrix.example.org"}); !errors.Is(err, rendezvous.ErrInsecureURL) {
 		t.Fatalf("Choose over plain http: %v", err)
 	}
 }
 
 func TestParsePreference(t *testing.T) {
-	for in, want := range map[string]Preference{"": Auto, "auto": Auto, "MSC4388": PreferMSC4388, " msc4108-2024 ": PreferMSC4108v2024} {
-		if got, err := ParsePreference(in); err != nil || got != want {
+	for in, want := range map[string]vocab.Preference{"": vocab.Auto, "auto": vocab.Auto, "MSC4388": vocab.PreferMSC4388, " msc4108-2024 ": vocab.PreferMSC4108v2024} {
+		if got, err := vocab.ParsePreference(in); err != nil || got != want {
 			t.Errorf("ParsePreference(%q) = %q, %v", in, got, err)
 		}
 	}
-	if _, err := ParsePreference("msc4108"); err == nil {
+	if _, err := vocab.ParsePreference("msc4108"); err == nil {
 		t.Error("ParsePreference accepted msc4108")
 	}
 	if _, err := Choose(context.Background(), "bogus", Options{HomeserverURL: "https://x"}); err == nil {
 		t.Error("Choose accepted a bogus preference")
-	}
-}
-
-// The default order is one line; this pins today's choice so a flip is
-// deliberate.
-func TestAutoOrder(t *testing.T) {
-	if len(autoOrder) != 2 || autoOrder[0] != securechannel.MSC4108v2024 || autoOrder[1] != securechannel.MSC4388 {
-		t.Fatalf("autoOrder = %v", autoOrder)
 	}
 }

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 var fastPoll = rendezvous.PollConfig{Reply: 50 * time.Millisecond, Human: 100 * time.Millisecond}
@@ -42,7 +42,7 @@ type pairing struct {
 }
 
 type pairOptions struct {
-	gen       securechannel.Generation
+	gen       vocab.Generation
 	script    Script
 	typedCode func(real string) string // nil: type the phone's code
 	// productPoll leaves the desktop's rendezvous polling at the product

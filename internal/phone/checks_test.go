@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
+
+	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
@@ -28,11 +30,11 @@ func handDrivenNewDevice(t *testing.T, ctx context.Context, srv *devserver.Serve
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := securechannel.NewGenerator(securechannel.MSC4388, securechannel.VariantReference)
+	g, err := securechannel.NewGenerator(vocab.MSC4388, vocab.VariantReference)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := qrcode.Payload{Generation: securechannel.MSC4388, Intent: qrcode.IntentNewDevice,
+	p := qrcode.Payload{Generation: vocab.MSC4388, Intent: qrcode.IntentNewDevice,
 		Prefix: qrcode.PrefixUnstable, RendezvousID: sess.ID(), BaseURL: sess.BaseURL()}
 	copy(p.PublicKey[:], g.PublicKey())
 	qr, err := p.Encode()
@@ -48,7 +50,7 @@ func handDrivenNewDevice(t *testing.T, ctx context.Context, srv *devserver.Serve
 	if err := ch.Confirm(<-codes); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := ch.Receive(ctx, rendezvous.PaceReply)
+	raw, err := ch.Receive(ctx, vocab.PaceReply)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,7 @@ func TestPhoneChecksTheProposal(t *testing.T) {
 			if err := ch.Send(ctx, b); err != nil {
 				t.Fatal(err)
 			}
-			raw, err := ch.Receive(ctx, rendezvous.PaceReply)
+			raw, err := ch.Receive(ctx, vocab.PaceReply)
 			if err != nil {
 				t.Fatal(err)
 			}

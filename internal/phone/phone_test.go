@@ -3,20 +3,22 @@ package phone
 import (
 	"errors"
 	"fmt"
-	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
+
+	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
 )
 
-var generations = []securechannel.Generation{securechannel.MSC4388, securechannel.MSC4108v2024}
+var generations = []vocab.Generation{vocab.MSC4388, vocab.MSC4108v2024}
 
-func eachGeneration(t *testing.T, f func(t *testing.T, gen securechannel.Generation)) {
+func eachGeneration(t *testing.T, f func(t *testing.T, gen vocab.Generation)) {
 	for _, gen := range generations {
 		t.Run(string(gen), func(t *testing.T) {
 			t.Parallel()
@@ -26,7 +28,7 @@ func eachGeneration(t *testing.T, f func(t *testing.T, gen securechannel.Generat
 }
 
 func TestSuccessSharesVerifiedSecrets(t *testing.T) {
-	eachGeneration(t, func(t *testing.T, gen securechannel.Generation) {
+	eachGeneration(t, func(t *testing.T, gen vocab.Generation) {
 		srv := startDevServer(t, devserver.Config{})
 		p := pair(t, srv, pairOptions{gen: gen})
 		if p.flowErr != nil || p.phoneErr != nil {
@@ -46,7 +48,7 @@ func TestSuccessSharesVerifiedSecrets(t *testing.T) {
 }
 
 func TestDenyEndsWithDeclinedOnBothSides(t *testing.T) {
-	eachGeneration(t, func(t *testing.T, gen securechannel.Generation) {
+	eachGeneration(t, func(t *testing.T, gen vocab.Generation) {
 		srv := startDevServer(t, devserver.Config{})
 		p := pair(t, srv, pairOptions{gen: gen, script: Script{Deny: true}})
 		if !errors.Is(p.flowErr, login.ErrDeclined) {
@@ -64,7 +66,7 @@ func TestFailureReasonsReachTheNewDevice(t *testing.T) {
 		t.Run(string(st), func(t *testing.T) {
 			t.Parallel()
 			srv := startDevServer(t, devserver.Config{})
-			p := pair(t, srv, pairOptions{gen: securechannel.MSC4388, script: Script{FailAt: st, FailReason: "user_cancelled"}})
+			p := pair(t, srv, pairOptions{gen: vocab.MSC4388, script: Script{FailAt: st, FailReason: "user_cancelled"}})
 			var pf *login.PhoneFailure
 			if !errors.As(p.flowErr, &pf) || pf.Reason != "user_cancelled" {
 				t.Fatalf("flow error %v, want the phone's user_cancelled", p.flowErr)
@@ -78,7 +80,7 @@ func TestFailureReasonsReachTheNewDevice(t *testing.T) {
 }
 
 func TestTamperedMessageBreaksTheChannel(t *testing.T) {
-	eachGeneration(t, func(t *testing.T, gen securechannel.Generation) {
+	eachGeneration(t, func(t *testing.T, gen vocab.Generation) {
 		srv := startDevServer(t, devserver.Config{})
 		p := pair(t, srv, pairOptions{gen: gen, script: Script{TamperAt: StepProtocolAccepted}})
 		if !errors.Is(p.flowErr, securechannel.ErrDecrypt) {
@@ -92,7 +94,7 @@ func TestTamperedMessageBreaksTheChannel(t *testing.T) {
 
 func TestUnexpectedMessageIsAnswered(t *testing.T) {
 	srv := startDevServer(t, devserver.Config{})
-	p := pair(t, srv, pairOptions{gen: securechannel.MSC4108v2024, script: Script{UnexpectedAt: StepProtocols}})
+	p := pair(t, srv, pairOptions{gen: vocab.MSC4108v2024, script: Script{UnexpectedAt: StepProtocols}})
 	var ue *login.UnexpectedMessageError
 	if !errors.As(p.flowErr, &ue) {
 		t.Fatalf("flow error %v, want UnexpectedMessageError", p.flowErr)
@@ -105,7 +107,7 @@ func TestUnexpectedMessageIsAnswered(t *testing.T) {
 
 func TestWrongSecretsFinishUnverified(t *testing.T) {
 	srv := startDevServer(t, devserver.Config{})
-	p := pair(t, srv, pairOptions{gen: securechannel.MSC4388, script: Script{WrongSecrets: true}})
+	p := pair(t, srv, pairOptions{gen: vocab.MSC4388, script: Script{WrongSecrets: true}})
 	if p.flowErr != nil || p.phoneErr != nil {
 		t.Fatalf("flow: %v; phone: %v", p.flowErr, p.phoneErr)
 	}
@@ -124,7 +126,7 @@ func TestWrongSecretsFinishUnverified(t *testing.T) {
 }
 
 func TestCheckCodeMismatchDeletesTheRendezvous(t *testing.T) {
-	eachGeneration(t, func(t *testing.T, gen securechannel.Generation) {
+	eachGeneration(t, func(t *testing.T, gen vocab.Generation) {
 		srv := startDevServer(t, devserver.Config{})
 		wrong := func(real string) string { return fmt.Sprintf("%02d", (securechannelCode(real)+1)%100) }
 		p := pair(t, srv, pairOptions{gen: gen, typedCode: wrong})
@@ -139,7 +141,7 @@ func TestCheckCodeMismatchDeletesTheRendezvous(t *testing.T) {
 
 func TestSilentPhoneLetsTheDeviceCodeExpire(t *testing.T) {
 	srv := startDevServer(t, devserver.Config{DeviceCodeLifetime: 2 * time.Second})
-	p := pair(t, srv, pairOptions{gen: securechannel.MSC4388, script: Script{SilentAt: StepConsent}})
+	p := pair(t, srv, pairOptions{gen: vocab.MSC4388, script: Script{SilentAt: StepConsent}})
 	if !errors.Is(p.flowErr, login.ErrAuthorizationExpired) {
 		t.Fatalf("flow error %v, want ErrAuthorizationExpired", p.flowErr)
 	}
@@ -151,7 +153,7 @@ func TestSilentPhoneLetsTheDeviceCodeExpire(t *testing.T) {
 
 func TestExistingDeviceCodeIsRefused(t *testing.T) {
 	srv := startDevServer(t, devserver.Config{})
-	qr, err := qrcode.Payload{Generation: securechannel.MSC4388, Intent: qrcode.IntentExistingDevice,
+	qr, err := qrcode.Payload{Generation: vocab.MSC4388, Intent: qrcode.IntentExistingDevice,
 		RendezvousID: "x", BaseURL: srv.URL()}.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -168,13 +170,13 @@ func TestProtocolsMessageShapes(t *testing.T) {
 	srv := startDevServer(t, devserver.Config{})
 	base := srv.URL()
 	for _, c := range []struct {
-		gen              securechannel.Generation
+		gen              vocab.Generation
 		serverName       bool
 		baseURL, homesrv string
 	}{
-		{securechannel.MSC4388, false, base, ""},
-		{securechannel.MSC4108v2024, false, "", base + "/"},
-		{securechannel.MSC4108v2024, true, "", base[len("http://"):]},
+		{vocab.MSC4388, false, base, ""},
+		{vocab.MSC4108v2024, false, "", base + "/"},
+		{vocab.MSC4108v2024, true, "", base[len("http://"):]},
 	} {
 		r := &run{cfg: Config{Homeserver: srv, Script: Script{HomeserverAsServerName: c.serverName}}}
 		m := r.protocolsMessage(c.gen)
@@ -232,7 +234,7 @@ func TestKeysQueryTroubleIsNotAMismatch(t *testing.T) {
 			if err := srv.InjectFault(devserver.Fault{PathPrefix: "/_matrix/client/v3/keys/query", Count: c.count, Status: 500}); err != nil {
 				t.Fatal(err)
 			}
-			p := pair(t, srv, pairOptions{gen: securechannel.MSC4388})
+			p := pair(t, srv, pairOptions{gen: vocab.MSC4388})
 			if p.flowErr != nil || p.phoneErr != nil {
 				t.Fatalf("flow: %v; phone: %v", p.flowErr, p.phoneErr)
 			}

@@ -5,13 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
+
+	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/protocol/matrix"
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
@@ -55,8 +57,8 @@ type Config struct {
 
 // Result is what the phone saw.
 type Result struct {
-	Generation  securechannel.Generation
-	Variant     securechannel.Variant
+	Generation  vocab.Generation
+	Variant     vocab.Variant
 	CheckCode   string
 	NewDeviceID string // from m.login.protocol; "" if it never came
 	UserCode    string // the code approved or denied on the consent page
@@ -122,7 +124,7 @@ func (p *run) run(ctx context.Context, qr []byte) error {
 	// m.login.protocol: the new device's proposal. The new device waits for
 	// a person typing the check code first, hence the human pace.
 	var proposal msc4108.Protocol
-	if err := p.expect(ctx, rendezvous.PaceHuman, msc4108.TypeProtocol, &proposal); err != nil {
+	if err := p.expect(ctx, vocab.PaceHuman, msc4108.TypeProtocol, &proposal); err != nil {
 		return err
 	}
 	p.res.NewDeviceID = proposal.DeviceID
@@ -156,7 +158,7 @@ func (p *run) run(ctx context.Context, qr []byte) error {
 	}
 
 	// m.login.success (or declined / failure).
-	if err := p.expect(ctx, rendezvous.PaceHuman, msc4108.TypeSuccess, nil); err != nil {
+	if err := p.expect(ctx, vocab.PaceHuman, msc4108.TypeSuccess, nil); err != nil {
 		return err
 	}
 	if err := p.waitForDevice(ctx, proposal.DeviceID); err != nil {
@@ -175,14 +177,14 @@ func (p *run) connect(ctx context.Context, q qrcode.Payload) error {
 	var (
 		sess    rendezvous.Session
 		bind    securechannel.Binding
-		variant = securechannel.VariantReference
+		variant = vocab.VariantReference
 		err     error
 	)
 	switch q.Generation {
-	case securechannel.MSC4388:
+	case vocab.MSC4388:
 		path := rendezvous.PathUnstable
 		if q.Prefix != "" && q.Prefix != qrcode.PrefixUnstable {
-			variant, path = securechannel.VariantMSCText, rendezvous.PathStable
+			variant, path = vocab.VariantMSCText, rendezvous.PathStable
 		}
 		c, cerr := rendezvous.NewClient(rendezvous.ClientConfig{BaseURL: q.BaseURL, HTTPClient: p.cfg.HTTP, Path: path, Poll: p.cfg.Poll})
 		if cerr != nil {
@@ -190,7 +192,7 @@ func (p *run) connect(ctx context.Context, q qrcode.Payload) error {
 		}
 		sess, err = c.Join(ctx, q.BaseURL, q.RendezvousID)
 		bind = securechannel.Binding{BaseURL: q.BaseURL, RendezvousID: q.RendezvousID}
-	case securechannel.MSC4108v2024:
+	case vocab.MSC4108v2024:
 		c, cerr := rendezvous.NewETagClient(rendezvous.ETagConfig{HomeserverURL: p.cfg.Homeserver.URL(), HTTPClient: p.cfg.HTTP, Poll: p.cfg.Poll})
 		if cerr != nil {
 			return cerr
@@ -218,11 +220,11 @@ func (p *run) connect(ctx context.Context, q qrcode.Payload) error {
 
 // protocolsMessage is m.login.protocols as each generation's reference
 // sends it (REFERENCE-IMPLEMENTATIONS.md 1.9 #15 and 3.4).
-func (p *run) protocolsMessage(gen securechannel.Generation) msc4108.Protocols {
+func (p *run) protocolsMessage(gen vocab.Generation) msc4108.Protocols {
 	m := msc4108.Protocols{Type: msc4108.TypeProtocols, Protocols: []string{msc4108.ProtocolDeviceGrant}}
 	base := p.cfg.Homeserver.URL()
 	switch {
-	case gen == securechannel.MSC4388:
+	case gen == vocab.MSC4388:
 		m.BaseURL = base
 	case p.cfg.Script.HomeserverAsServerName:
 		if u, err := url.Parse(base); err == nil && u.Host != "" {
@@ -239,7 +241,7 @@ func (p *run) step(ctx context.Context, st Step, msg any) error {
 	switch p.cfg.Script.actionAt(st) {
 	case actSilent:
 		// Keep listening: whatever the new device says next ends the run.
-		_, err := p.receive(ctx, rendezvous.PaceHuman)
+		_, err := p.receive(ctx, vocab.PaceHuman)
 		if err == nil {
 			err = fmt.Errorf("phone: stayed silent at %s", st)
 		}
@@ -255,7 +257,7 @@ func (p *run) step(ctx context.Context, st Step, msg any) error {
 			return err
 		}
 		// The new device must answer unexpected_message_received.
-		_, err := p.receive(ctx, rendezvous.PaceReply)
+		_, err := p.receive(ctx, vocab.PaceReply)
 		if err == nil {
 			err = &UnexpectedMessageError{Got: "a reply", Want: "m.login.failure after an unexpected message"}
 		}
@@ -292,7 +294,7 @@ func (p *run) fail(ctx context.Context, reason string, cause error) error {
 }
 
 // receive reads the new device's next message.
-func (p *run) receive(ctx context.Context, pace rendezvous.Pace) ([]byte, error) {
+func (p *run) receive(ctx context.Context, pace vocab.Pace) ([]byte, error) {
 	raw, err := p.ch.Receive(ctx, pace)
 	if err != nil {
 		return nil, fmt.Errorf("phone: receiving: %w", err)
@@ -314,7 +316,7 @@ func (p *run) receive(ctx context.Context, pace rendezvous.Pace) ([]byte, error)
 
 // expect receives a message of type want into v. Another type ends the
 // run as rust-sdk's grant flow does: without telling the new device.
-func (p *run) expect(ctx context.Context, pace rendezvous.Pace, want string, v any) error {
+func (p *run) expect(ctx context.Context, pace vocab.Pace, want string, v any) error {
 	raw, err := p.receive(ctx, pace)
 	if err != nil {
 		return err

@@ -3,9 +3,10 @@ package phone
 import (
 	"crypto/rand"
 	"encoding/base64"
+
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 
-	"github.com/qrlogin/qrlogin/protocol/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver"
 )
 
 // secretsMessage builds m.login.secrets from the account's private keys,

@@ -10,9 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qrlogin/qrlogin/protocol/matrix"
 	"maunium.net/go/mautrix/crypto/signatures"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/qrlogin/qrlogin/protocol/matrix"
 )
 
 // TestSigningSpecVectors: the spec appendix's signing test vectors (seed
