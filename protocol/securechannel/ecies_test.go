@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -202,10 +201,10 @@ func TestECIESSubstitutedInitiate(t *testing.T) {
 		return encodeECIESInitiate(eciesInitiate{ciphertext: ct, senderKey: sp})
 	}
 	p := runHandshake(t, srv,
-		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+		func(ctx context.Context, sess Transport) (*Channel, error) {
 			return g.Accept(ctx, sess, Binding{})
 		},
-		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+		func(ctx context.Context, sess Transport) (*Channel, error) {
 			return Scan(ctx, vocab.MSC4108v2024, "", sess, gp, Binding{})
 		})
 	if p.gErr != nil {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -221,10 +220,10 @@ func TestHPKEWrongPlaintext(t *testing.T) {
 	t.Run("initiate", func(t *testing.T) {
 		gs, _ := ecdh.X25519().GenerateKey(rand.Reader)
 		p := runHandshake(t, newMemServer(),
-			func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+			func(ctx context.Context, sess Transport) (*Channel, error) {
 				return acceptHPKE(ctx, gs, vocab.VariantReference, sess, testBinding)
 			},
-			func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+			func(ctx context.Context, sess Transport) (*Channel, error) {
 				sp, sender, err := setupBaseSender(gs.PublicKey())
 				if err != nil {
 					return nil, err
@@ -243,7 +242,7 @@ func TestHPKEWrongPlaintext(t *testing.T) {
 	t.Run("ok", func(t *testing.T) {
 		gs, _ := ecdh.X25519().GenerateKey(rand.Reader)
 		p := runHandshake(t, newMemServer(),
-			func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+			func(ctx context.Context, sess Transport) (*Channel, error) {
 				openAAD := aadFor(sess.Token())
 				wire, err := sess.Receive(ctx, vocab.PaceReply)
 				if err != nil {
@@ -270,7 +269,7 @@ func TestHPKEWrongPlaintext(t *testing.T) {
 				ct, _ := resp.Seal(aadFor(sess.Token()), []byte("MATRIX_QR_CODE_LOGIN_NO"))
 				return nil, sess.Send(ctx, encodeHPKEHandshake(rn, ct))
 			},
-			func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+			func(ctx context.Context, sess Transport) (*Channel, error) {
 				return scanHPKE(ctx, gs.PublicKey(), vocab.VariantReference, sess, testBinding)
 			})
 		if !errors.Is(p.sErr, ErrHandshake) || errors.Is(p.sErr, ErrDecrypt) {
@@ -317,28 +316,28 @@ func TestHPKEWrongAAD(t *testing.T) {
 // one current when the peer wrote cannot open (MSC4388 "Secure operations").
 func TestHPKEWrongToken(t *testing.T) {
 	gs, _ := ecdh.X25519().GenerateKey(rand.Reader)
-	accept := func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+	accept := func(ctx context.Context, sess Transport) (*Channel, error) {
 		return acceptHPKE(ctx, gs, vocab.VariantReference, sess, testBinding)
 	}
-	scan := func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+	scan := func(ctx context.Context, sess Transport) (*Channel, error) {
 		return scanHPKE(ctx, gs.PublicKey(), vocab.VariantReference, sess, testBinding)
 	}
-	lie := func(sess rendezvous.Session) rendezvous.Session {
-		return tokenOverride{Session: sess, token: func(real string) string { return real + "x" }}
+	lie := func(sess Transport) Transport {
+		return tokenOverride{Transport: sess, token: func(real string) string { return real + "x" }}
 	}
-	p := runHandshake(t, newMemServer(), func(ctx context.Context, s rendezvous.Session) (*Channel, error) { return accept(ctx, lie(s)) }, scan)
+	p := runHandshake(t, newMemServer(), func(ctx context.Context, s Transport) (*Channel, error) { return accept(ctx, lie(s)) }, scan)
 	if !errors.Is(p.gErr, ErrDecrypt) {
 		t.Fatalf("G with wrong token: %v", p.gErr)
 	}
-	p = runHandshake(t, newMemServer(), accept, func(ctx context.Context, s rendezvous.Session) (*Channel, error) { return scan(ctx, lie(s)) })
+	p = runHandshake(t, newMemServer(), accept, func(ctx context.Context, s Transport) (*Channel, error) { return scan(ctx, lie(s)) })
 	if !errors.Is(p.gErr, ErrDecrypt) {
 		t.Fatalf("S with wrong token, G: %v", p.gErr)
 	}
 
 	// After the handshake: G seals with a token S does not expect.
 	var liar bool
-	p = runHandshake(t, newMemServer(), func(ctx context.Context, s rendezvous.Session) (*Channel, error) {
-		return accept(ctx, tokenOverride{Session: s, token: func(real string) string {
+	p = runHandshake(t, newMemServer(), func(ctx context.Context, s Transport) (*Channel, error) {
+		return accept(ctx, tokenOverride{Transport: s, token: func(real string) string {
 			if liar {
 				return "not-the-token"
 			}
@@ -399,7 +398,7 @@ func TestHPKEAADLimits(t *testing.T) {
 
 	// A server handing out a 256-byte token ends the channel with a typed error.
 	p := mustPair(t, defaultPairOptions(vocab.MSC4388))
-	long256 := tokenOverride{Session: p.sSess, token: func(string) string { return long }}
+	long256 := tokenOverride{Transport: p.sSess, token: func(string) string { return long }}
 	p.s.sess = long256
 	var tooLong *AADFieldTooLongError
 	if err := p.s.Send(testCtx(t), []byte("x")); !errors.As(err, &tooLong) || tooLong.Field != "sequence token" {
