@@ -59,7 +59,7 @@ func deriveECIES(priv *ecdh.PrivateKey, peer *ecdh.PublicKey, gp, sp []byte) (ec
 	}
 	defer clear(shared)
 
-	suffix := "|" + eciesEncode(gp) + "|" + eciesEncode(sp)
+	suffix := "|" + encodeBase64(gp) + "|" + encodeBase64(sp)
 	var s eciesSecrets
 	for _, k := range []struct {
 		info string

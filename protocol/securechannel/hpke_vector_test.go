@@ -219,7 +219,7 @@ func TestHPKEVectorKeySchedule(t *testing.T) {
 	v := loadHPKEVector(t)
 	gs, _ := ecdh.X25519().NewPrivateKey(mustHex(t, v.GeneratorPrivateHex))
 	gp, sp, rn := gs.PublicKey().Bytes(), mustB64(t, v.ScannerPublicB64), mustHex(t, v.ResponseNonceHex)
-	if got := hpkeEncode(gp); got != v.GeneratorPublicB64 {
+	if got := encodeBase64(gp); got != v.GeneratorPublicB64 {
 		t.Fatalf("Gp = %s, want %s", got, v.GeneratorPublicB64)
 	}
 	sk, _ := hpke.NewDHKEMPrivateKey(gs)
