@@ -17,7 +17,6 @@ import (
 	"github.com/qrlogin/qrlogin/protocol/matrix"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
-	"github.com/qrlogin/qrlogin/protocol/rendezvous/choose"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
 )
 
@@ -69,7 +68,7 @@ func Error(err error) Explanation {
 func explain(err error) Explanation {
 	var (
 		phone          *login.PhoneFailure
-		unsupported    *choose.UnsupportedError
+		unsupported    *rendezvous.UnsupportedError
 		unavailable    *accounts.UnavailableError
 		urlErr         *url.Error
 		netErr         net.Error

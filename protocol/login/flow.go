@@ -71,6 +71,7 @@ type Flow struct {
 
 	// state of the trusted channel, for telling the phone about failures
 	ch      *securechannel.Channel
+	sess    rendezvous.Session // the session the phone scanned, under ch: its expiry, and deleting it
 	ourTurn bool
 }
 
@@ -179,6 +180,7 @@ func (f *Flow) showQRUntilScanned(ctx context.Context, target *target) (*securec
 		close(stop)
 		cancelScan()
 		if err == nil {
+			f.sess = q.sess
 			return ch, nil
 		}
 		deleteQuietly(q.sess)
@@ -213,17 +215,17 @@ func (f *Flow) confirmCheckCode(ctx context.Context, ch *securechannel.Channel) 
 		f.mu.Unlock()
 	}()
 	f.emit(CheckCodeNeeded{})
-	waitCtx, cancel := context.WithDeadline(ctx, ch.Session().ExpiresAt())
+	waitCtx, cancel := context.WithDeadline(ctx, f.sess.ExpiresAt())
 	defer cancel()
 	select {
 	case code := <-f.codes:
 		if err := ch.Confirm(code); err != nil {
-			deleteQuietly(ch.Session())
+			deleteQuietly(f.sess)
 			return err
 		}
 		return nil
 	case <-waitCtx.Done():
-		deleteQuietly(ch.Session())
+		deleteQuietly(f.sess)
 		if ctx.Err() != nil {
 			return ErrCancelled
 		}
@@ -294,7 +296,7 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 	if err := f.expect(raw, msc4108.TypeProtocolAccepted, nil); err != nil {
 		return nil, err
 	}
-	expires := f.ch.Session().ExpiresAt()
+	expires := f.sess.ExpiresAt()
 	if !da.Expiry.IsZero() && da.Expiry.Before(expires) {
 		expires = da.Expiry
 	}
@@ -344,7 +346,7 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 		return res, err
 	}
 	f.emit(Secrets{CrossSigning: res.CrossSigning, Backup: res.Backup})
-	deleteQuietly(f.ch.Session())
+	deleteQuietly(f.sess)
 	return res, nil
 }
 
@@ -455,7 +457,7 @@ func (f *Flow) sessionOrNil() rendezvous.Session {
 	if f.ch == nil {
 		return nil
 	}
-	return f.ch.Session()
+	return f.sess
 }
 
 // expect checks that raw is a message of type want and decodes it into v

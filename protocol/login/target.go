@@ -6,10 +6,8 @@ import (
 	"strings"
 
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
-	"github.com/qrlogin/qrlogin/protocol/vocab"
-
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
-	"github.com/qrlogin/qrlogin/protocol/rendezvous/choose"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // target is where the QR code's rendezvous lives and which generations
@@ -40,9 +38,9 @@ func (t *target) other(g vocab.Generation) (vocab.Generation, bool) {
 }
 
 // resolveTarget resolves the homeserver the user named and picks the
-// generation by preference and by what the server offers (package choose);
-// the other generation, if the server offers it too, is kept for "my phone
-// can't read this code".
+// generation by preference and by what the server offers, asking about
+// each generation once (rendezvous.Choose); the other generation, if the
+// server offers it too, is kept for "my phone can't read this code".
 func (f *Flow) resolveTarget(ctx context.Context) (*target, error) {
 	if f.cfg.Homeserver == "" {
 		return nil, errors.New("login: no homeserver given")
@@ -62,20 +60,14 @@ func (f *Flow) resolveTarget(ctx context.Context) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := choose.Options{HTTPClient: f.cfg.HTTP, HomeserverURL: base, RendezvousServerURL: t.rendezvousURL, MSC4388Path: f.msc4388Path()}
-	gen, err := choose.Choose(ctx, pref, opts)
+	choice, err := rendezvous.Choose(ctx, pref, rendezvous.ChooseOptions{
+		HTTPClient: f.cfg.HTTP, HomeserverURL: base, RendezvousServerURL: t.rendezvousURL, MSC4388Path: f.msc4388Path(),
+	})
 	if err != nil {
 		return nil, err
 	}
-	t.generation = gen
-	t.offered = []vocab.Generation{gen}
-	other := vocab.MSC4388
-	if gen == vocab.MSC4388 {
-		other = vocab.MSC4108v2024
-	}
-	if _, err := choose.Choose(ctx, vocab.Preference(other), opts); err == nil {
-		t.offered = append(t.offered, other)
-	}
+	t.generation = choice.Generation
+	t.offered = choice.Offered
 	return t, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -22,6 +21,26 @@ const (
 	// RoleScanner (S) scans the QR code; it is the HPKE sender.
 	RoleScanner
 )
+
+// Transport is the insecure message pipe a channel runs over: one
+// rendezvous session as this device sees it (rendezvous.Session satisfies
+// it). Use is strict ping-pong: Send only on our turn, then Receive the
+// peer's answer (MSC4388 "The send mechanism").
+//
+// The channel passes the transport's errors through unchanged, so callers
+// can match them (for example an expired session) with errors.Is against
+// the transport's own error values.
+type Transport interface {
+	// Send replaces the payload on the server.
+	Send(ctx context.Context, payload string) error
+	// Receive waits until the peer wrote a payload this device has not seen
+	// and returns it.
+	Receive(ctx context.Context, pace vocab.Pace) (string, error)
+	// Token is the session's current version marker as this device last
+	// saw it (the MSC4388 sequence_token; the 2024 ETag, unused there).
+	// MSC4388 binds it into every AAD (section "Secure operations").
+	Token() string
+}
 
 // Binding names the rendezvous session a channel runs over. MSC4388 binds
 // it into every AAD (section "Secure operations"); ECIES ignores it.
@@ -83,7 +102,7 @@ var (
 type Channel struct {
 	gen    vocab.Generation
 	role   Role
-	sess   rendezvous.Session
+	sess   Transport
 	cipher messageCipher
 	// aad builds the additional authenticated data for a given rendezvous
 	// token; nil for generations without AAD. It fails when the token cannot
@@ -98,9 +117,6 @@ type Channel struct {
 
 // Generation reports which protocol stack the channel speaks.
 func (c *Channel) Generation() vocab.Generation { return c.gen }
-
-// Session returns the rendezvous session under the channel.
-func (c *Channel) Session() rendezvous.Session { return c.sess }
 
 // CheckCode is the code S displays (and G expects).
 func (c *Channel) CheckCode() CheckCode { return c.code }
@@ -123,7 +139,7 @@ func (c *Channel) Confirm(typed string) error {
 	return nil
 }
 
-// Send seals plaintext and writes it to the rendezvous session. It is only
+// Send seals plaintext and writes it to the transport. It is only
 // allowed on our turn (strict ping-pong).
 func (c *Channel) Send(ctx context.Context, plaintext []byte) error {
 	if err := c.usable(); err != nil {
@@ -183,8 +199,8 @@ func (c *Channel) Receive(ctx context.Context, pace vocab.Pace) ([]byte, error) 
 	return pt, nil
 }
 
-// Close zeroes the channel's keys. The rendezvous session is left alone;
-// cancelling it is the caller's decision.
+// Close zeroes the channel's keys. The transport is left alone: ending the
+// rendezvous session is the caller's decision.
 func (c *Channel) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()

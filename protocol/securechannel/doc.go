@@ -1,6 +1,7 @@
 // Package securechannel establishes the end-to-end encrypted channel between
 // the device that shows the QR code (G) and the device that scans it (S),
-// over an insecure rendezvous.Session, in both protocol generations:
+// over an insecure Transport (one rendezvous session), in both protocol
+// generations:
 //
 //   - MSC4388: HPKE base mode, X25519/HKDF-SHA256/ChaCha20-Poly1305, with an
 //     OHTTP-style response context, AAD binding base URL, rendezvous ID and

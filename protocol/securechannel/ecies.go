@@ -24,7 +24,6 @@ import (
 	"crypto/sha512"
 	"fmt"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -60,7 +59,7 @@ func deriveECIES(priv *ecdh.PrivateKey, peer *ecdh.PublicKey, gp, sp []byte) (ec
 	}
 	defer clear(shared)
 
-	suffix := "|" + eciesEncode(gp) + "|" + eciesEncode(sp)
+	suffix := "|" + encodeBase64(gp) + "|" + encodeBase64(sp)
 	var s eciesSecrets
 	for _, k := range []struct {
 		info string
@@ -90,7 +89,7 @@ func eciesCheckCode(b0, b1 byte) CheckCode {
 
 // acceptECIES is G's half: wait (at human pace, the user is still scanning)
 // for LoginInitiateMessage, check it, answer with LoginOkMessage.
-func acceptECIES(ctx context.Context, priv *ecdh.PrivateKey, sess rendezvous.Session) (*Channel, error) {
+func acceptECIES(ctx context.Context, priv *ecdh.PrivateKey, sess Transport) (*Channel, error) {
 	wire, err := sess.Receive(ctx, vocab.PaceHuman)
 	if err != nil {
 		return nil, err
@@ -139,7 +138,7 @@ func acceptECIES(ctx context.Context, priv *ecdh.PrivateKey, sess rendezvous.Ses
 }
 
 // scanECIES is S's half with a fresh ephemeral key.
-func scanECIES(ctx context.Context, peer *ecdh.PublicKey, sess rendezvous.Session) (*Channel, error) {
+func scanECIES(ctx context.Context, peer *ecdh.PublicKey, sess Transport) (*Channel, error) {
 	ephemeral, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
@@ -150,7 +149,7 @@ func scanECIES(ctx context.Context, peer *ecdh.PublicKey, sess rendezvous.Sessio
 // scanECIESWithKey is S's half with a given ephemeral key (tests pass the
 // fixed key of REFERENCE-IMPLEMENTATIONS.md 6.2): send LoginInitiateMessage,
 // wait for LoginOkMessage (G is a program, so poll at reply pace), check it.
-func scanECIESWithKey(ctx context.Context, peer *ecdh.PublicKey, ephemeral *ecdh.PrivateKey, sess rendezvous.Session) (*Channel, error) {
+func scanECIESWithKey(ctx context.Context, peer *ecdh.PublicKey, ephemeral *ecdh.PrivateKey, sess Transport) (*Channel, error) {
 	sp := ephemeral.PublicKey().Bytes()
 	secrets, err := deriveECIES(ephemeral, peer, peer.Bytes(), sp)
 	if err != nil {

@@ -131,7 +131,7 @@ func (c *eciesCipher) seal(aad, plaintext []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return eciesEncode(ct), nil
+	return encodeBase64(ct), nil
 }
 
 // open implements messageCipher. Text that is not base64 still consumes a
@@ -141,7 +141,7 @@ func (c *eciesCipher) open(aad []byte, wire string) ([]byte, error) {
 	if len(aad) != 0 {
 		return nil, errECIESAAD
 	}
-	ct, err := eciesDecode(wire)
+	ct, err := decodeBase64(wire)
 	if err != nil {
 		c.mu.Lock()
 		if !c.zeroed {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -20,7 +18,7 @@ type eciesScript struct {
 	sent     []string
 }
 
-var _ rendezvous.Session = (*eciesScript)(nil)
+var _ Transport = (*eciesScript)(nil)
 
 var errScriptExhausted = errors.New("test script has no more incoming payloads")
 
@@ -41,6 +39,4 @@ func (s *eciesScript) Receive(ctx context.Context, _ vocab.Pace) (string, error)
 	return p, nil
 }
 
-func (s *eciesScript) Cancel(context.Context) error { return nil }
-func (s *eciesScript) Token() string                { return strconv.Itoa(len(s.sent)) }
-func (s *eciesScript) ExpiresAt() time.Time         { return time.Time{} }
+func (s *eciesScript) Token() string { return strconv.Itoa(len(s.sent)) }

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -54,10 +53,10 @@ func testContext(t testing.TB) context.Context {
 
 func TestECIESVectorKeySchedule(t *testing.T) {
 	gs, ss := mustX25519(t, vecGs), mustX25519(t, vecSs)
-	if got := eciesEncode(gs.PublicKey().Bytes()); got != vecGp {
+	if got := encodeBase64(gs.PublicKey().Bytes()); got != vecGp {
 		t.Fatalf("Gp = %s, want %s", got, vecGp)
 	}
-	if got := eciesEncode(ss.PublicKey().Bytes()); got != vecSp {
+	if got := encodeBase64(ss.PublicKey().Bytes()); got != vecSp {
 		t.Fatalf("Sp = %s, want %s", got, vecSp)
 	}
 	gp, sp := gs.PublicKey().Bytes(), ss.PublicKey().Bytes()
@@ -202,10 +201,10 @@ func TestECIESSubstitutedInitiate(t *testing.T) {
 		return encodeECIESInitiate(eciesInitiate{ciphertext: ct, senderKey: sp})
 	}
 	p := runHandshake(t, srv,
-		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+		func(ctx context.Context, sess Transport) (*Channel, error) {
 			return g.Accept(ctx, sess, Binding{})
 		},
-		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+		func(ctx context.Context, sess Transport) (*Channel, error) {
 			return Scan(ctx, vocab.MSC4108v2024, "", sess, gp, Binding{})
 		})
 	if p.gErr != nil {
@@ -249,7 +248,7 @@ func flipBase64Char(s string, i int) string {
 
 func TestECIESGeneratorRejectsBadInitiate(t *testing.T) {
 	ctB64, keyB64, _ := strings.Cut(vecInitiate, "|")
-	zeroKey := eciesEncode(make([]byte, 32))
+	zeroKey := encodeBase64(make([]byte, 32))
 	tests := []struct {
 		name    string
 		wire    string
@@ -262,9 +261,9 @@ func TestECIESGeneratorRejectsBadInitiate(t *testing.T) {
 		{"key not base64", ctB64 + "|" + keyB64[:10] + "*" + keyB64[11:], false},
 		{"url-safe alphabet", strings.NewReplacer("/", "_", "+", "-").Replace(vecInitiate), false},
 		{"line break", ctB64[:10] + "\n" + ctB64[10:] + "|" + keyB64, false},
-		{"key 31 bytes", ctB64 + "|" + eciesEncode(make([]byte, 31)), false},
-		{"key 33 bytes", ctB64 + "|" + eciesEncode(make([]byte, 33)), false},
-		{"ciphertext shorter than tag", eciesEncode(make([]byte, 15)) + "|" + keyB64, false},
+		{"key 31 bytes", ctB64 + "|" + encodeBase64(make([]byte, 31)), false},
+		{"key 33 bytes", ctB64 + "|" + encodeBase64(make([]byte, 33)), false},
+		{"ciphertext shorter than tag", encodeBase64(make([]byte, 15)) + "|" + keyB64, false},
 		{"low-order key (all-zero shared secret)", ctB64 + "|" + zeroKey, false},
 		{"tampered ciphertext", flipBase64Char(ctB64, 3) + "|" + keyB64, true},
 		{"tampered key", ctB64 + "|" + flipBase64Char(keyB64, 5), true},
@@ -551,7 +550,7 @@ func TestECIESInitiateCodecRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if eciesEncode(m.senderKey) != vecSp || len(m.ciphertext) != len(eciesInitiatePlaintext)+eciesTagSize {
+	if encodeBase64(m.senderKey) != vecSp || len(m.ciphertext) != len(eciesInitiatePlaintext)+eciesTagSize {
 		t.Fatalf("parsed %x / %d bytes", m.senderKey, len(m.ciphertext))
 	}
 	if got := encodeECIESInitiate(m); got != vecInitiate {

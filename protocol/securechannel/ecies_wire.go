@@ -1,7 +1,6 @@
 package securechannel
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,9 +11,7 @@ import (
 //	LoginInitiateMessage = b64(ciphertext‖tag) "|" b64(Sp)
 //	every later message  = b64(ciphertext‖tag)
 //
-// b64 is standard-alphabet base64 without padding on output. On input we also
-// take the padded form, as vodozemac does, but nothing looser: no URL-safe
-// alphabet, no embedded line breaks, no non-zero trailing bits.
+// b64 is the channel's one base64 (base64.go).
 
 // eciesInitiateSeparator splits the ciphertext from S's public key.
 const eciesInitiateSeparator = "|"
@@ -23,32 +20,9 @@ const eciesInitiateSeparator = "|"
 // ErrDecrypt by the callers, so match those with errors.Is.
 var (
 	errECIESNoSeparator = errors.New("the initiate message has no '|' between ciphertext and key")
-	errECIESBase64      = errors.New("not unpadded standard base64")
 	errECIESKeyLength   = errors.New("the public key is not 32 bytes")
 	errECIESShort       = errors.New("the ciphertext is shorter than its authentication tag")
 )
-
-// eciesEncode writes bytes the way vodozemac does: unpadded standard base64.
-func eciesEncode(b []byte) string {
-	return base64.RawStdEncoding.EncodeToString(b)
-}
-
-// eciesDecode reads unpadded standard base64 and, leniently, the padded form.
-func eciesDecode(s string) ([]byte, error) {
-	// Go's decoders skip '\r' and '\n'; vodozemac's do not.
-	if strings.ContainsAny(s, "\r\n") {
-		return nil, errECIESBase64
-	}
-	enc := base64.RawStdEncoding
-	if strings.HasSuffix(s, "=") {
-		enc = base64.StdEncoding
-	}
-	b, err := enc.Strict().DecodeString(s)
-	if err != nil {
-		return nil, errECIESBase64
-	}
-	return b, nil
-}
 
 // eciesInitiate is a LoginInitiateMessage taken apart.
 type eciesInitiate struct {
@@ -58,7 +32,7 @@ type eciesInitiate struct {
 
 // encodeECIESInitiate builds S's first message.
 func encodeECIESInitiate(m eciesInitiate) string {
-	return eciesEncode(m.ciphertext) + eciesInitiateSeparator + eciesEncode(m.senderKey)
+	return encodeBase64(m.ciphertext) + eciesInitiateSeparator + encodeBase64(m.senderKey)
 }
 
 // parseECIESInitiate takes S's first message apart. It checks the shape
@@ -69,14 +43,14 @@ func parseECIESInitiate(wire string) (eciesInitiate, error) {
 	if !found {
 		return eciesInitiate{}, fmt.Errorf("%w: %w", ErrHandshake, errECIESNoSeparator)
 	}
-	ct, err := eciesDecode(ctText)
+	ct, err := decodeBase64(ctText)
 	if err != nil {
 		return eciesInitiate{}, fmt.Errorf("%w: ciphertext: %w", ErrHandshake, err)
 	}
 	if len(ct) < eciesTagSize {
 		return eciesInitiate{}, fmt.Errorf("%w: %w", ErrHandshake, errECIESShort)
 	}
-	key, err := eciesDecode(keyText)
+	key, err := decodeBase64(keyText)
 	if err != nil {
 		// A second '|' lands here too: '|' is not in the base64 alphabet.
 		return eciesInitiate{}, fmt.Errorf("%w: public key: %w", ErrHandshake, err)

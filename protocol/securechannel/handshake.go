@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"fmt"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -46,7 +45,7 @@ func (g *Generator) PublicKey() []byte { return append([]byte(nil), g.pub...) }
 // LoginOkMessage, and returns the channel. The caller must then ask the
 // user for the check code and call Channel.Confirm before sending anything.
 // The generator's private key is dropped afterwards: one QR, one channel.
-func (g *Generator) Accept(ctx context.Context, sess rendezvous.Session, bind Binding) (*Channel, error) {
+func (g *Generator) Accept(ctx context.Context, sess Transport, bind Binding) (*Channel, error) {
 	if g.priv == nil {
 		return nil, ErrChannelClosed
 	}
@@ -63,7 +62,7 @@ func (g *Generator) Accept(ctx context.Context, sess rendezvous.Session, bind Bi
 // Scan is device S: given G's public key from the QR code, it sends
 // LoginInitiateMessage on sess, waits for LoginOkMessage, and returns the
 // channel whose CheckCode the user must type on G.
-func Scan(ctx context.Context, gen vocab.Generation, variant vocab.Variant, sess rendezvous.Session, peerKey []byte, bind Binding) (*Channel, error) {
+func Scan(ctx context.Context, gen vocab.Generation, variant vocab.Variant, sess Transport, peerKey []byte, bind Binding) (*Channel, error) {
 	if variant == "" {
 		variant = vocab.VariantReference
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -55,18 +54,18 @@ func setupBaseSender(peer *ecdh.PublicKey) ([]byte, hpkeSenderContext, error) {
 	return enc, sender, nil
 }
 
-func acceptHPKE(ctx context.Context, priv *ecdh.PrivateKey, v vocab.Variant, sess rendezvous.Session, bind Binding) (*Channel, error) {
+func acceptHPKE(ctx context.Context, priv *ecdh.PrivateKey, v vocab.Variant, sess Transport, bind Binding) (*Channel, error) {
 	return acceptHPKEWith(ctx, defaultHPKEHooks, priv, v, sess, bind)
 }
 
-func scanHPKE(ctx context.Context, peer *ecdh.PublicKey, v vocab.Variant, sess rendezvous.Session, bind Binding) (*Channel, error) {
+func scanHPKE(ctx context.Context, peer *ecdh.PublicKey, v vocab.Variant, sess Transport, bind Binding) (*Channel, error) {
 	return scanHPKEWith(ctx, defaultHPKEHooks, peer, v, sess, bind)
 }
 
 // acceptHPKEWith is G's half (MSC4388 step 5): wait for LoginInitiateMessage,
 // open it with the recipient context, build the response context and answer
 // with LoginOkMessage. The check code is G's to compare in Channel.Confirm.
-func acceptHPKEWith(ctx context.Context, hooks hpkeHooks, priv *ecdh.PrivateKey, v vocab.Variant, sess rendezvous.Session, bind Binding) (*Channel, error) {
+func acceptHPKEWith(ctx context.Context, hooks hpkeHooks, priv *ecdh.PrivateKey, v vocab.Variant, sess Transport, bind Binding) (*Channel, error) {
 	labels, err := hpkeLabelsFor(v)
 	if err != nil {
 		return nil, err
@@ -149,7 +148,7 @@ func acceptHPKEWith(ctx context.Context, hooks hpkeHooks, priv *ecdh.PrivateKey,
 // scanHPKEWith is S's half (MSC4388 steps 4 and 6). sess must already have
 // seen G's initial payload: its Token() is the token of that GET, which
 // LoginInitiateMessage is sealed with.
-func scanHPKEWith(ctx context.Context, hooks hpkeHooks, peer *ecdh.PublicKey, v vocab.Variant, sess rendezvous.Session, bind Binding) (*Channel, error) {
+func scanHPKEWith(ctx context.Context, hooks hpkeHooks, peer *ecdh.PublicKey, v vocab.Variant, sess Transport, bind Binding) (*Channel, error) {
 	labels, err := hpkeLabelsFor(v)
 	if err != nil {
 		return nil, err

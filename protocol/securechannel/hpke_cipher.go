@@ -39,7 +39,7 @@ func (c *hpkeCipher) seal(aad, plaintext []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return hpkeEncode(ct), nil
+	return encodeBase64(ct), nil
 }
 
 func (c *hpkeCipher) open(aad []byte, wire string) ([]byte, error) {

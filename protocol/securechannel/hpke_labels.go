@@ -1,7 +1,6 @@
 package securechannel
 
 import (
-	"encoding/base64"
 	"fmt"
 
 	"github.com/qrlogin/qrlogin/protocol/vocab"
@@ -53,7 +52,7 @@ func (l hpkeLabels) checkCode(gp, sp []byte) string {
 	if l.variant == vocab.VariantMSCText {
 		return prefix + string(gp) + string(sp)
 	}
-	return prefix + "|" + base64.RawStdEncoding.EncodeToString(gp) + "|" + base64.RawStdEncoding.EncodeToString(sp)
+	return prefix + "|" + encodeBase64(gp) + "|" + encodeBase64(sp)
 }
 
 // hpkeExporter is the HPKE Export interface of a primary context

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -18,7 +17,7 @@ type pairResult struct {
 	sSess      *memSession
 }
 
-type handshakeFunc func(ctx context.Context, sess rendezvous.Session) (*Channel, error)
+type handshakeFunc func(ctx context.Context, sess Transport) (*Channel, error)
 
 // runHandshake creates a session on srv as G (POST with an empty payload),
 // lets S join it (first GET), and runs both halves concurrently. When one
@@ -80,10 +79,10 @@ func newPair(t testing.TB, o pairOptions, srv *memServer) pairResult {
 	}
 	gp := g.PublicKey()
 	return runHandshake(t, srv,
-		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+		func(ctx context.Context, sess Transport) (*Channel, error) {
 			return g.Accept(ctx, sess, o.gBind)
 		},
-		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+		func(ctx context.Context, sess Transport) (*Channel, error) {
 			return Scan(ctx, o.gen, o.sVariant, sess, gp, o.sBind)
 		})
 }

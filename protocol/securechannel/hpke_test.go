@@ -1,7 +1,6 @@
 package securechannel
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdh"
 	"crypto/hpke"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -118,7 +116,7 @@ func TestHPKEConfirm(t *testing.T) {
 // (negative counts from the end) and re-encodes it.
 func flipBit(t testing.TB, wire string, i int) string {
 	t.Helper()
-	raw, err := hpkeDecode(wire)
+	raw, err := decodeBase64(wire)
 	if err != nil {
 		t.Fatalf("flipBit on non-base64 %q: %v", wire, err)
 	}
@@ -126,7 +124,7 @@ func flipBit(t testing.TB, wire string, i int) string {
 		i += len(raw)
 	}
 	raw[i] ^= 0x01
-	return hpkeEncode(raw)
+	return encodeBase64(raw)
 }
 
 // tamperNth rewrites the n-th write (0-based) on the server.
@@ -180,9 +178,9 @@ func TestHPKEMalformedHandshake(t *testing.T) {
 		"url-safe base64": strings.Repeat("_", 104),
 		"line break":      valid[:50] + "\n" + valid[50:],
 		"truncated":       valid[:60],
-		"key only":        hpkeEncode(make([]byte, 32)),
+		"key only":        encodeBase64(make([]byte, 32)),
 		"bad padding":     valid + "===",
-		"low-order key":   hpkeEncode(make([]byte, 77)),
+		"low-order key":   encodeBase64(make([]byte, 77)),
 		"trailing bits":   valid[:102] + "B",
 	}
 	for name, wire := range cases {
@@ -221,10 +219,10 @@ func TestHPKEWrongPlaintext(t *testing.T) {
 	t.Run("initiate", func(t *testing.T) {
 		gs, _ := ecdh.X25519().GenerateKey(rand.Reader)
 		p := runHandshake(t, newMemServer(),
-			func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+			func(ctx context.Context, sess Transport) (*Channel, error) {
 				return acceptHPKE(ctx, gs, vocab.VariantReference, sess, testBinding)
 			},
-			func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+			func(ctx context.Context, sess Transport) (*Channel, error) {
 				sp, sender, err := setupBaseSender(gs.PublicKey())
 				if err != nil {
 					return nil, err
@@ -243,7 +241,7 @@ func TestHPKEWrongPlaintext(t *testing.T) {
 	t.Run("ok", func(t *testing.T) {
 		gs, _ := ecdh.X25519().GenerateKey(rand.Reader)
 		p := runHandshake(t, newMemServer(),
-			func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+			func(ctx context.Context, sess Transport) (*Channel, error) {
 				openAAD := aadFor(sess.Token())
 				wire, err := sess.Receive(ctx, vocab.PaceReply)
 				if err != nil {
@@ -270,7 +268,7 @@ func TestHPKEWrongPlaintext(t *testing.T) {
 				ct, _ := resp.Seal(aadFor(sess.Token()), []byte("MATRIX_QR_CODE_LOGIN_NO"))
 				return nil, sess.Send(ctx, encodeHPKEHandshake(rn, ct))
 			},
-			func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+			func(ctx context.Context, sess Transport) (*Channel, error) {
 				return scanHPKE(ctx, gs.PublicKey(), vocab.VariantReference, sess, testBinding)
 			})
 		if !errors.Is(p.sErr, ErrHandshake) || errors.Is(p.sErr, ErrDecrypt) {
@@ -317,28 +315,28 @@ func TestHPKEWrongAAD(t *testing.T) {
 // one current when the peer wrote cannot open (MSC4388 "Secure operations").
 func TestHPKEWrongToken(t *testing.T) {
 	gs, _ := ecdh.X25519().GenerateKey(rand.Reader)
-	accept := func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+	accept := func(ctx context.Context, sess Transport) (*Channel, error) {
 		return acceptHPKE(ctx, gs, vocab.VariantReference, sess, testBinding)
 	}
-	scan := func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+	scan := func(ctx context.Context, sess Transport) (*Channel, error) {
 		return scanHPKE(ctx, gs.PublicKey(), vocab.VariantReference, sess, testBinding)
 	}
-	lie := func(sess rendezvous.Session) rendezvous.Session {
-		return tokenOverride{Session: sess, token: func(real string) string { return real + "x" }}
+	lie := func(sess Transport) Transport {
+		return tokenOverride{Transport: sess, token: func(real string) string { return real + "x" }}
 	}
-	p := runHandshake(t, newMemServer(), func(ctx context.Context, s rendezvous.Session) (*Channel, error) { return accept(ctx, lie(s)) }, scan)
+	p := runHandshake(t, newMemServer(), func(ctx context.Context, s Transport) (*Channel, error) { return accept(ctx, lie(s)) }, scan)
 	if !errors.Is(p.gErr, ErrDecrypt) {
 		t.Fatalf("G with wrong token: %v", p.gErr)
 	}
-	p = runHandshake(t, newMemServer(), accept, func(ctx context.Context, s rendezvous.Session) (*Channel, error) { return scan(ctx, lie(s)) })
+	p = runHandshake(t, newMemServer(), accept, func(ctx context.Context, s Transport) (*Channel, error) { return scan(ctx, lie(s)) })
 	if !errors.Is(p.gErr, ErrDecrypt) {
 		t.Fatalf("S with wrong token, G: %v", p.gErr)
 	}
 
 	// After the handshake: G seals with a token S does not expect.
 	var liar bool
-	p = runHandshake(t, newMemServer(), func(ctx context.Context, s rendezvous.Session) (*Channel, error) {
-		return accept(ctx, tokenOverride{Session: s, token: func(real string) string {
+	p = runHandshake(t, newMemServer(), func(ctx context.Context, s Transport) (*Channel, error) {
+		return accept(ctx, tokenOverride{Transport: s, token: func(real string) string {
 			if liar {
 				return "not-the-token"
 			}
@@ -399,7 +397,7 @@ func TestHPKEAADLimits(t *testing.T) {
 
 	// A server handing out a 256-byte token ends the channel with a typed error.
 	p := mustPair(t, defaultPairOptions(vocab.MSC4388))
-	long256 := tokenOverride{Session: p.sSess, token: func(string) string { return long }}
+	long256 := tokenOverride{Transport: p.sSess, token: func(string) string { return long }}
 	p.s.sess = long256
 	var tooLong *AADFieldTooLongError
 	if err := p.s.Send(testCtx(t), []byte("x")); !errors.As(err, &tooLong) || tooLong.Field != "sequence token" {
@@ -484,9 +482,9 @@ func TestHPKELaterMessageDecoding(t *testing.T) {
 	for name, wire := range map[string]string{
 		"empty":         "",
 		"bad base64":    "%%%%",
-		"short":         hpkeEncode(make([]byte, 15)),
+		"short":         encodeBase64(make([]byte, 15)),
 		"line break":    good[:4] + "\r\n" + good[4:],
-		"tag only zero": hpkeEncode(make([]byte, 16)),
+		"tag only zero": encodeBase64(make([]byte, 16)),
 	} {
 		if _, err := p.g.cipher.open(nil, wire); err == nil {
 			t.Errorf("%s: opened", name)
@@ -521,7 +519,7 @@ func TestHPKECloseZeroes(t *testing.T) {
 	if _, err := c.seal(nil, []byte("x")); !errors.Is(err, ErrChannelClosed) {
 		t.Fatalf("seal after zero: %v", err)
 	}
-	if _, err := c.open(nil, hpkeEncode(make([]byte, 20))); !errors.Is(err, ErrChannelClosed) {
+	if _, err := c.open(nil, encodeBase64(make([]byte, 20))); !errors.Is(err, ErrChannelClosed) {
 		t.Fatalf("open after zero: %v", err)
 	}
 	for _, s := range []string{fmt.Sprintf("%v %+v %#v %s", c, c, c, c), fmt.Sprintf("%v %+v %#v", resp, resp, *resp)} {
@@ -548,31 +546,4 @@ func TestHPKECheckDigits(t *testing.T) {
 			}
 		}
 	}
-}
-
-func TestHPKEDecodePadding(t *testing.T) {
-	for _, c := range []struct {
-		in string
-		ok bool
-	}{
-		{"QQ", true}, {"QQ=", true}, {"QQ==", true}, {"QQ===", false},
-		{"QUI", true}, {"QUI=", true}, {"QUI==", false},
-		{"QUJD", true}, {"QUJD=", false}, {"QR", false}, {"Q", false},
-		{"QQ-_", false}, {"", true},
-	} {
-		_, err := hpkeDecode(c.in)
-		if (err == nil) != c.ok {
-			t.Errorf("hpkeDecode(%q): %v", c.in, err)
-		}
-	}
-	if !bytes.Equal(must(hpkeDecode("QUI=")), []byte("AB")) {
-		t.Error("QUI= is not AB")
-	}
-}
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
 }

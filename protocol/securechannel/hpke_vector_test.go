@@ -16,7 +16,6 @@ import (
 
 	"golang.org/x/crypto/chacha20poly1305"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -220,7 +219,7 @@ func TestHPKEVectorKeySchedule(t *testing.T) {
 	v := loadHPKEVector(t)
 	gs, _ := ecdh.X25519().NewPrivateKey(mustHex(t, v.GeneratorPrivateHex))
 	gp, sp, rn := gs.PublicKey().Bytes(), mustB64(t, v.ScannerPublicB64), mustHex(t, v.ResponseNonceHex)
-	if got := hpkeEncode(gp); got != v.GeneratorPublicB64 {
+	if got := encodeBase64(gp); got != v.GeneratorPublicB64 {
 		t.Fatalf("Gp = %s, want %s", got, v.GeneratorPublicB64)
 	}
 	sk, _ := hpke.NewDHKEMPrivateKey(gs)
@@ -297,11 +296,11 @@ func TestHPKEVectorEndToEnd(t *testing.T) {
 	bind := Binding{BaseURL: v.QRBaseURL, RendezvousID: v.RendezvousID}
 	srv := newMemServer(v.Tokens...)
 	p := runHandshake(t, srv,
-		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+		func(ctx context.Context, sess Transport) (*Channel, error) {
 			hooks := hpkeHooks{random: bytes.NewReader(mustHex(t, v.ResponseNonceHex))}
 			return acceptHPKEWith(ctx, hooks, gs, vocab.VariantReference, sess, bind)
 		},
-		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+		func(ctx context.Context, sess Transport) (*Channel, error) {
 			hooks := hpkeHooks{setupSender: newFixedKeySender(t, mustHex(t, v.ScannerEphemeralPrivateHex))}
 			return scanHPKEWith(ctx, hooks, gs.PublicKey(), vocab.VariantReference, sess, bind)
 		})
@@ -355,11 +354,11 @@ func TestHPKEVectorMSCTextGivesOtherCode(t *testing.T) {
 	bind := Binding{BaseURL: v.QRBaseURL, RendezvousID: v.RendezvousID}
 	srv := newMemServer(v.Tokens...)
 	p := runHandshake(t, srv,
-		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+		func(ctx context.Context, sess Transport) (*Channel, error) {
 			hooks := hpkeHooks{random: bytes.NewReader(mustHex(t, v.ResponseNonceHex))}
 			return acceptHPKEWith(ctx, hooks, gs, vocab.VariantMSCText, sess, bind)
 		},
-		func(ctx context.Context, sess rendezvous.Session) (*Channel, error) {
+		func(ctx context.Context, sess Transport) (*Channel, error) {
 			hooks := hpkeHooks{setupSender: newFixedKeySender(t, mustHex(t, v.ScannerEphemeralPrivateHex))}
 			return scanHPKEWith(ctx, hooks, gs.PublicKey(), vocab.VariantMSCText, sess, bind)
 		})

@@ -1,10 +1,6 @@
 package securechannel
 
-import (
-	"encoding/base64"
-	"errors"
-	"strings"
-)
+import "errors"
 
 // Wire formats of the MSC4388 channel as vodozemac writes them
 // (REFERENCE-IMPLEMENTATIONS.md 1.2, 1.4, 1.7):
@@ -13,9 +9,7 @@ import (
 //	LoginOkMessage       = b64(RN(32) || ciphertext||tag)
 //	later messages       = b64(ciphertext||tag)
 //
-// b64 is the standard alphabet without padding on output; input may be
-// padded or not (vodozemac's DecodePaddingMode::Indifferent), but nothing
-// looser: no URL-safe alphabet, no line breaks, no non-zero trailing bits.
+// b64 is the channel's one base64 (base64.go).
 
 const (
 	hpkeEncSize           = 32 // Nenc of DHKEM(X25519): Sp is the HPKE enc
@@ -26,32 +20,9 @@ const (
 // Errors from the MSC4388 codec. Callers wrap them in ErrHandshake (the
 // first two messages) or ErrDecrypt (later ones).
 var (
-	errHPKEBase64 = errors.New("not standard base64")
-	errHPKEEmpty  = errors.New("the message is empty")
-	errHPKEShort  = errors.New("the message is too short")
+	errHPKEEmpty = errors.New("the message is empty")
+	errHPKEShort = errors.New("the message is too short")
 )
-
-// hpkeEncode writes bytes the way vodozemac does: unpadded standard base64.
-func hpkeEncode(b []byte) string {
-	return base64.RawStdEncoding.EncodeToString(b)
-}
-
-// hpkeDecode reads standard base64 with canonical, partial or no padding.
-func hpkeDecode(s string) ([]byte, error) {
-	// Go's decoders skip '\r' and '\n'; vodozemac's do not.
-	if strings.ContainsAny(s, "\r\n") {
-		return nil, errHPKEBase64
-	}
-	unpadded := strings.TrimRight(s, "=")
-	if pad := len(s) - len(unpadded); pad > 0 && pad > (4-len(unpadded)%4)%4 {
-		return nil, errHPKEBase64
-	}
-	b, err := base64.RawStdEncoding.Strict().DecodeString(unpadded)
-	if err != nil {
-		return nil, errHPKEBase64
-	}
-	return b, nil
-}
 
 // hpkeHandshakeMessage is LoginInitiateMessage or LoginOkMessage taken
 // apart: a 32-byte prefix (Sp or RN) and the sealed fixed plaintext.
@@ -64,7 +35,7 @@ func encodeHPKEHandshake(prefix, ciphertext []byte) string {
 	raw := make([]byte, 0, len(prefix)+len(ciphertext))
 	raw = append(raw, prefix...)
 	raw = append(raw, ciphertext...)
-	return hpkeEncode(raw)
+	return encodeBase64(raw)
 }
 
 // decodeLoginInitiate splits LoginInitiateMessage into Sp and ciphertext.
@@ -81,7 +52,7 @@ func decodeHPKEHandshake(wire string, prefixSize int) (hpkeHandshakeMessage, err
 	if wire == "" {
 		return hpkeHandshakeMessage{}, errHPKEEmpty
 	}
-	raw, err := hpkeDecode(wire)
+	raw, err := decodeBase64(wire)
 	if err != nil {
 		return hpkeHandshakeMessage{}, err
 	}
@@ -98,7 +69,7 @@ func decodeHPKEMessage(wire string) ([]byte, error) {
 	if wire == "" {
 		return nil, errHPKEEmpty
 	}
-	raw, err := hpkeDecode(wire)
+	raw, err := decodeBase64(wire)
 	if err != nil {
 		return nil, err
 	}

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -17,7 +15,7 @@ import (
 // sequence token that changes on every write, compare-and-swap writes, and
 // readers that only see a payload once its token differs from theirs
 // (MSC4388 "The send mechanism"). It works for the 2024 ETag flow too, since
-// the channel only sees the Session interface.
+// the channel only sees the Transport interface.
 //
 // tamper, if set, plays the attacker who controls the server: it sees every
 // write (and the history so far) and decides what gets stored instead.
@@ -77,7 +75,7 @@ type memSession struct {
 	token string
 }
 
-var _ rendezvous.Session = (*memSession)(nil)
+var _ Transport = (*memSession)(nil)
 
 func (m *memSession) Send(ctx context.Context, payload string) error {
 	s := m.srv
@@ -144,13 +142,11 @@ func (m *memSession) Token() string {
 	return m.token
 }
 
-func (m *memSession) ExpiresAt() time.Time { return time.Now().Add(2 * time.Minute) }
-
 // tokenOverride wraps a session and reports a different Token(), to model a
 // device binding the wrong sequence token into its AAD.
 type tokenOverride struct {
-	rendezvous.Session
+	Transport
 	token func(real string) string
 }
 
-func (t tokenOverride) Token() string { return t.token(t.Session.Token()) }
+func (t tokenOverride) Token() string { return t.token(t.Transport.Token()) }

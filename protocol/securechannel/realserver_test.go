@@ -1,4 +1,4 @@
-package securechannel
+package securechannel_test
 
 import (
 	"context"
@@ -9,8 +9,12 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
+
+// The channel takes the project's rendezvous sessions as they are.
+var _ securechannel.Transport = rendezvous.Session(nil)
 
 // TestBothRolesThroughTheRealServer runs G and S against the project's own
 // rendezvous server over HTTP on 127.0.0.1 (no in-memory stand-in), for both
@@ -38,12 +42,12 @@ func TestBothRolesThroughTheRealServer(t *testing.T) {
 			defer cancel()
 			gSess, sSess, bind := realPair(ctx, t, ts.URL, tc.gen, tc.variant, poll)
 
-			g, err := NewGenerator(tc.gen, tc.variant)
+			g, err := securechannel.NewGenerator(tc.gen, tc.variant)
 			if err != nil {
 				t.Fatal(err)
 			}
 			type result struct {
-				ch  *Channel
+				ch  *securechannel.Channel
 				err error
 			}
 			gDone := make(chan result, 1)
@@ -51,7 +55,7 @@ func TestBothRolesThroughTheRealServer(t *testing.T) {
 				ch, err := g.Accept(ctx, gSess, bind)
 				gDone <- result{ch, err}
 			}()
-			sCh, err := Scan(ctx, tc.gen, tc.variant, sSess(ctx), g.PublicKey(), bind)
+			sCh, err := securechannel.Scan(ctx, tc.gen, tc.variant, sSess(ctx), g.PublicKey(), bind)
 			if err != nil {
 				t.Fatalf("Scan: %v", err)
 			}
@@ -82,7 +86,8 @@ func TestBothRolesThroughTheRealServer(t *testing.T) {
 					t.Fatalf("S receive %d: %q, %v", i, got, err)
 				}
 			}
-			// After DELETE both sides see the session as expired.
+			// After DELETE both sides see the session as expired: the
+			// channel passes the transport's error through for errors.Is.
 			if err := gSess.Cancel(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +99,7 @@ func TestBothRolesThroughTheRealServer(t *testing.T) {
 			if err := sCh.Send(ctx, []byte(`{"type":"m.test"}`)); err == nil {
 				t.Fatal("send after DELETE succeeded")
 			}
-			if err := sCh.Send(ctx, []byte(`{"type":"m.test"}`)); !errors.Is(err, ErrChannelClosed) {
+			if err := sCh.Send(ctx, []byte(`{"type":"m.test"}`)); !errors.Is(err, securechannel.ErrChannelClosed) {
 				t.Fatalf("second send after a failed one: %v, want ErrChannelClosed", err)
 			}
 		})
@@ -104,7 +109,7 @@ func TestBothRolesThroughTheRealServer(t *testing.T) {
 // realPair creates a session as G would and returns a function that joins
 // it as S would after scanning (S joins lazily: its first GET must come
 // after G's session exists, which it does here).
-func realPair(ctx context.Context, t *testing.T, base string, gen vocab.Generation, v vocab.Variant, poll rendezvous.PollConfig) (rendezvous.Session, func(context.Context) rendezvous.Session, Binding) {
+func realPair(ctx context.Context, t *testing.T, base string, gen vocab.Generation, v vocab.Variant, poll rendezvous.PollConfig) (rendezvous.Session, func(context.Context) rendezvous.Session, securechannel.Binding) {
 	t.Helper()
 	if gen == vocab.MSC4108v2024 {
 		c, err := rendezvous.NewETagClient(rendezvous.ETagConfig{HomeserverURL: base, Poll: poll})
@@ -121,7 +126,7 @@ func realPair(ctx context.Context, t *testing.T, base string, gen vocab.Generati
 				t.Fatal(err)
 			}
 			return s
-		}, Binding{}
+		}, securechannel.Binding{}
 	}
 	path := rendezvous.PathUnstable
 	if v == vocab.VariantMSCText {
@@ -141,5 +146,5 @@ func realPair(ctx context.Context, t *testing.T, base string, gen vocab.Generati
 			t.Fatal(err)
 		}
 		return s
-	}, Binding{BaseURL: g.BaseURL(), RendezvousID: g.ID()}
+	}, securechannel.Binding{BaseURL: g.BaseURL(), RendezvousID: g.ID()}
 }
