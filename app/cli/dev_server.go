@@ -28,7 +28,7 @@ var devServerPhone func(ctx context.Context, srv *devserver.Server, stdio Stdio)
 // devServerPhoneUsage is the scripted phone's part of --help.
 var devServerPhoneUsage string
 
-func runDevServer(ctx context.Context, args []string, stdio Stdio) int {
+func runDevServer(ctx context.Context, args []string, stdio Stdio, _ FrontEnds) int {
 	fs := flag.NewFlagSet("dev-server", flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
 	fs.Usage = func() {
