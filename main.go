@@ -11,8 +11,6 @@ import (
 )
 
 func main() {
-	cli.SetGUI(desktop.Run)
-	cli.SetDemo(desktop.RunDemo)
-	cli.SetGUISignIn(desktop.RunSignIn)
-	os.Exit(cli.Main(os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+	windows := cli.FrontEnds{Window: desktop.Run, SignIn: desktop.RunSignIn, Demo: desktop.RunDemo}
+	os.Exit(cli.Main(os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, windows))
 }

@@ -54,9 +54,6 @@ func TestSVGIsWellFormedAndSquare(t *testing.T) {
 	if root.XMLName.Local != "svg" || root.ViewBox != "0 0 256 256" {
 		t.Fatalf("root <%s viewBox=%q>, want <svg viewBox=\"0 0 256 256\">", root.XMLName.Local, root.ViewBox)
 	}
-	if res := AppIcon(); res.Name() != identity.AppID+".svg" || len(res.Content()) == 0 {
-		t.Fatalf("AppIcon() = %q with %d bytes", res.Name(), len(res.Content()))
-	}
 }
 
 func opaqueFraction(img image.Image) float64 {

@@ -39,7 +39,7 @@ type accountJSON struct {
 	Backup     bool   `json:"backup"`
 }
 
-func runAccounts(ctx context.Context, args []string, stdio Stdio) int {
+func runAccounts(ctx context.Context, args []string, stdio Stdio, _ FrontEnds) int {
 	fs := flag.NewFlagSet("accounts", flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
 	asJSON := fs.Bool("json", false, "print a JSON array")
@@ -122,7 +122,7 @@ func accountCommand(name string, args []string, stdio Stdio) (accountStore, stri
 	return store, user, code
 }
 
-func runToken(ctx context.Context, args []string, stdio Stdio) int {
+func runToken(ctx context.Context, args []string, stdio Stdio, _ FrontEnds) int {
 	store, user, code := accountCommand("token", args, stdio)
 	if code != ExitOK {
 		return code
@@ -136,7 +136,7 @@ func runToken(ctx context.Context, args []string, stdio Stdio) int {
 	return ExitOK
 }
 
-func runLogout(ctx context.Context, args []string, stdio Stdio) int {
+func runLogout(ctx context.Context, args []string, stdio Stdio, _ FrontEnds) int {
 	store, user, code := accountCommand("logout", args, stdio)
 	if code != ExitOK {
 		return code

@@ -35,7 +35,7 @@ func withStore(t *testing.T, metas ...accounts.Meta) {
 
 func runArgs(args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
-	code := Dispatch(context.Background(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errOut})
+	code := Dispatch(context.Background(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errOut}, FrontEnds{})
 	return code, out.String(), errOut.String()
 }
 
@@ -81,11 +81,12 @@ func TestAccountsJSON(t *testing.T) {
 }
 
 func TestLoginTerminalFlagsNeedHeadless(t *testing.T) {
-	old := guiLauncher
-	guiLauncher = func() int { t.Error("the window opened"); return ExitOK }
-	t.Cleanup(func() { guiLauncher = old })
-	for _, args := range [][]string{{"login", "--json"}, {"login", "--protocol", "msc4388"}, {"login", "--qr-invert"}} {
-		if code, _, errOut := runArgs(args...); code != ExitUsage || !strings.Contains(errOut, "--headless") {
+	fe := FrontEnds{
+		Window: func() int { t.Error("the window opened"); return ExitOK },
+		SignIn: func(string) int { t.Error("the window opened"); return ExitOK },
+	}
+	for _, args := range [][]string{{"login", "--json"}, {"login", "--protocol", "msc4388"}, {"login", "--qr-invert"}, {"login", "--homeserver", "example.org", "--json"}} {
+		if code, _, errOut := runWith(fe, args...); code != ExitUsage || !strings.Contains(errOut, "--headless") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 		}
 	}

@@ -15,13 +15,29 @@ type Stdio struct {
 	Err io.Writer
 }
 
+// FrontEnds are the windows this build can open. Package main passes them
+// to Main, so this package never imports Fyne: headless commands (servers,
+// tests) then build without cgo and run without X. A nil field means "this
+// build has no such window".
+type FrontEnds struct {
+	// Window opens the desktop window (no arguments, or `login` without
+	// --headless) and returns the exit code when it closes.
+	Window func() int
+	// SignIn opens the window already signing in to homeserver:
+	// `qrlogin login --homeserver example.org` without --headless.
+	SignIn func(homeserver string) int
+	// Demo opens the demo's windows (`qrlogin demo`).
+	Demo func() int
+}
+
 // Command is one subcommand, e.g. "rendezvous-server".
 type Command struct {
 	Name    string // as typed: "login", "rendezvous-server"
 	Summary string // one line for --help
 	// Run executes the command with the arguments after its name and returns
-	// the process exit code: 0 success, 1 failure, 2 usage error.
-	Run func(ctx context.Context, args []string, stdio Stdio) int
+	// the process exit code: 0 success, 1 failure, 2 usage error. fe is what
+	// main passed to Main; only the commands that open a window use it.
+	Run func(ctx context.Context, args []string, stdio Stdio, fe FrontEnds) int
 }
 
 var commands = map[string]Command{}

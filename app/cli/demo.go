@@ -14,16 +14,7 @@ func init() {
 	})
 }
 
-// demoLauncher opens the demo's windows (ui/desktop.RunDemo) and returns
-// the exit code when they close. Like guiLauncher it is injected by main,
-// so this package never imports Fyne.
-var demoLauncher func() int
-
-// SetDemo registers the function that opens the demo; main calls it
-// before Main. A nil launcher means "this build has no GUI".
-func SetDemo(launch func() int) { demoLauncher = launch }
-
-func runDemo(_ context.Context, args []string, stdio Stdio) int {
+func runDemo(_ context.Context, args []string, stdio Stdio, fe FrontEnds) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
 	fs.Usage = func() {
@@ -40,9 +31,9 @@ func runDemo(_ context.Context, args []string, stdio Stdio) int {
 		fmt.Fprintf(stdio.Err, "demo: unexpected argument %q\n", fs.Arg(0))
 		return ExitUsage
 	}
-	if demoLauncher == nil {
+	if fe.Demo == nil {
 		fmt.Fprintln(stdio.Err, "demo: this build has no desktop window")
 		return ExitUsage
 	}
-	return demoLauncher()
+	return fe.Demo()
 }

@@ -30,11 +30,6 @@ STEP is protocols, protocol_accepted, consent or secrets. The phone prints
 "check code: NN" on standard error; type those digits on the new device.
 `
 
-func init() {
-	devServerPhone = runDevServerPhone
-	devServerPhoneUsage = devServerPhoneHelp
-}
-
 // runDevServerPhone reads QR payloads from stdin and runs the scripted
 // phone for each, one after the other, until EOF or ctx ends.
 func runDevServerPhone(ctx context.Context, srv *devserver.Server, stdio Stdio) error {

@@ -19,22 +19,13 @@ func init() {
 	})
 }
 
-// devServerPhone is where the scripted phone (the existing device that
-// scans or shows the QR and approves on the consent page) plugs in: when
-// set, it runs next to the server until ctx ends. It is nil until that
-// engineer's code registers it from an init() in a file of its own.
-var devServerPhone func(ctx context.Context, srv *devserver.Server, stdio Stdio) error
-
-// devServerPhoneUsage is the scripted phone's part of --help.
-var devServerPhoneUsage string
-
-func runDevServer(ctx context.Context, args []string, stdio Stdio) int {
+func runDevServer(ctx context.Context, args []string, stdio Stdio, _ FrontEnds) int {
 	fs := flag.NewFlagSet("dev-server", flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
 	fs.Usage = func() {
 		fmt.Fprintln(stdio.Err, "usage: qrlogin dev-server [flags]")
 		fs.PrintDefaults()
-		fmt.Fprint(stdio.Err, devServerPhoneUsage)
+		fmt.Fprint(stdio.Err, devServerPhoneHelp)
 	}
 	listen := fs.String("listen", "127.0.0.1:8008", "loopback `address` to listen on (port 0 picks a free one)")
 	sessionTTL := fs.Duration("session-ttl", 0, "rendezvous session lifetime for both generations (default: Synapse's 60s for 2024, 120s for MSC4388)")
@@ -86,11 +77,11 @@ func runDevServer(ctx context.Context, args []string, stdio Stdio) int {
 	fmt.Fprintf(stdio.Err, "dev-server: test account %s\n", srv.UserID())
 	fmt.Fprintln(stdio.Err, "dev-server: serving until Ctrl-C")
 
-	if devServerPhone != nil {
-		if err := devServerPhone(ctx, srv, stdio); err != nil && !errors.Is(err, context.Canceled) {
-			fmt.Fprintf(stdio.Err, "dev-server: scripted phone: %v\n", err)
-			return ExitFail
-		}
+	// The scripted phone (dev_phone.go) runs next to the server, reading
+	// QR payloads from stdin, until ctx ends.
+	if err := runDevServerPhone(ctx, srv, stdio); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stdio.Err, "dev-server: scripted phone: %v\n", err)
+		return ExitFail
 	}
 	<-ctx.Done()
 	fmt.Fprintln(stdio.Err, "dev-server: stopped")

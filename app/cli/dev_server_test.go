@@ -38,7 +38,7 @@ func TestDevServerCommand(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- Dispatch(ctx, []string{"dev-server", "--listen", "127.0.0.1:0", "--interval", "1", "--device-code-ttl", "30s"},
-			Stdio{Out: &bytes.Buffer{}, Err: &stderr})
+			Stdio{Out: &bytes.Buffer{}, Err: &stderr}, FrontEnds{})
 	}()
 
 	urlLine := regexp.MustCompile(`homeserver (http://127\.0\.0\.1:\d+)\n`)
@@ -86,7 +86,7 @@ func TestDevServerRefusesNonLoopback(t *testing.T) {
 		{"dev-server", "extra"},
 	} {
 		var stderr bytes.Buffer
-		if code := Dispatch(context.Background(), args, Stdio{Out: &bytes.Buffer{}, Err: &stderr}); code != ExitUsage {
+		if code := Dispatch(context.Background(), args, Stdio{Out: &bytes.Buffer{}, Err: &stderr}, FrontEnds{}); code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d (%s)", args, code, ExitUsage, stderr.String())
 		}
 	}

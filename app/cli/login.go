@@ -31,7 +31,7 @@ func init() {
 // loginStoreOpener opens the account store; tests replace it.
 var loginStoreOpener = func() (signin.Store, error) { return accounts.Open() }
 
-func runLogin(ctx context.Context, args []string, stdio Stdio) int {
+func runLogin(ctx context.Context, args []string, stdio Stdio, fe FrontEnds) int {
 	fs := flag.NewFlagSet("login", flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
 	headless := fs.Bool("headless", false, "run in the terminal: draw the QR code there and ask for the check code")
@@ -53,14 +53,14 @@ func runLogin(ctx context.Context, args []string, stdio Stdio) int {
 			fmt.Fprintln(stdio.Err, "login: --json, --protocol, --msc4388-variant, --rendezvous-server and --qr-invert need --headless")
 			return ExitUsage
 		}
-		if *homeserver != "" && guiSignIn != nil {
-			return guiSignIn(*homeserver)
+		if *homeserver != "" && fe.SignIn != nil {
+			return fe.SignIn(*homeserver)
 		}
-		if guiLauncher == nil {
+		if fe.Window == nil {
 			fmt.Fprintln(stdio.Err, "login: this build has no desktop window; use --headless")
 			return ExitUsage
 		}
-		return guiLauncher()
+		return fe.Window()
 	}
 	settings, err := config.Load()
 	if err != nil {

@@ -25,7 +25,7 @@ func init() {
 // the context ends.
 const rendezvousShutdownGrace = 5 * time.Second
 
-func runRendezvousServer(ctx context.Context, args []string, stdio Stdio) int {
+func runRendezvousServer(ctx context.Context, args []string, stdio Stdio, _ FrontEnds) int {
 	const name = "rendezvous-server"
 	defaults := rendezvous.DefaultServerConfig()
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)

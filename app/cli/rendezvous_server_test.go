@@ -42,7 +42,7 @@ func startRendezvousCommand(t *testing.T, args ...string) (base string, stderr *
 	stderr = &rvStderr{}
 	done := make(chan int, 1)
 	go func() {
-		done <- Dispatch(ctx, append([]string{"rendezvous-server"}, args...), Stdio{In: strings.NewReader(""), Out: io.Discard, Err: stderr})
+		done <- Dispatch(ctx, append([]string{"rendezvous-server"}, args...), Stdio{In: strings.NewReader(""), Out: io.Discard, Err: stderr}, FrontEnds{})
 	}()
 	stop = func() int {
 		cancel()
@@ -194,7 +194,7 @@ func TestRendezvousServerCommandUsageErrors(t *testing.T) {
 		{"--bogus"},
 	} {
 		var stderr rvStderr
-		code := Dispatch(context.Background(), append([]string{"rendezvous-server"}, args...), Stdio{In: strings.NewReader(""), Out: io.Discard, Err: &stderr})
+		code := Dispatch(context.Background(), append([]string{"rendezvous-server"}, args...), Stdio{In: strings.NewReader(""), Out: io.Discard, Err: &stderr}, FrontEnds{})
 		if code != ExitUsage {
 			t.Errorf("args %q: exit %d, want %d (%s)", args, code, ExitUsage, stderr.String())
 		}
@@ -208,7 +208,7 @@ func TestRendezvousServerCommandListenFailure(t *testing.T) {
 	}
 	defer busy.Close()
 	var stderr rvStderr
-	code := Dispatch(context.Background(), []string{"rendezvous-server", "--listen", busy.Addr().String()}, Stdio{In: strings.NewReader(""), Out: io.Discard, Err: &stderr})
+	code := Dispatch(context.Background(), []string{"rendezvous-server", "--listen", busy.Addr().String()}, Stdio{In: strings.NewReader(""), Out: io.Discard, Err: &stderr}, FrontEnds{})
 	if code != ExitFail {
 		t.Fatalf("exit %d on a busy port, want %d (%s)", code, ExitFail, stderr.String())
 	}

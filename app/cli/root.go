@@ -20,34 +20,25 @@ const (
 	ExitUsage = 2
 )
 
-// guiLauncher opens the desktop window and returns the exit code when it
-// closes. It is injected by package main, so this package never imports Fyne:
-// headless commands (servers, tests) then build without cgo and run without X.
-var guiLauncher func() int
-
-// SetGUI registers the function that opens the desktop window; main calls it
-// before Main. A nil launcher means "this build has no GUI".
-func SetGUI(launch func() int) { guiLauncher = launch }
-
 // Main runs qrlogin with the arguments after the program name and returns the
-// process exit code. With no arguments it opens the GUI; "--help" and
+// process exit code. With no arguments it opens fe.Window; "--help" and
 // "--version" are answered here; anything else names a registered command.
 // SIGINT and SIGTERM cancel the context that commands receive.
-func Main(args []string, stdio Stdio) int {
+func Main(args []string, stdio Stdio, fe FrontEnds) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return Dispatch(ctx, args, stdio)
+	return Dispatch(ctx, args, stdio, fe)
 }
 
 // Dispatch is Main without the signal handling, for tests and embedders.
-func Dispatch(ctx context.Context, args []string, stdio Stdio) int {
+func Dispatch(ctx context.Context, args []string, stdio Stdio, fe FrontEnds) int {
 	if len(args) == 0 || isLauncherArgument(args) {
-		if guiLauncher == nil {
+		if fe.Window == nil {
 			fmt.Fprintf(stdio.Err, "%s: this build has no desktop window; name a command\n\n", identity.BinaryName)
 			WriteUsage(stdio.Err)
 			return ExitUsage
 		}
-		return guiLauncher()
+		return fe.Window()
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -67,7 +58,7 @@ func Dispatch(ctx context.Context, args []string, stdio Stdio) int {
 		WriteUsage(stdio.Err)
 		return ExitUsage
 	}
-	return cmd.Run(ctx, args[1:], stdio)
+	return cmd.Run(ctx, args[1:], stdio, fe)
 }
 
 // isLauncherArgument reports arguments that desktop launchers add on their own

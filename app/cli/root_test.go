@@ -10,20 +10,18 @@ import (
 	"github.com/qrlogin/qrlogin/internal/identity"
 )
 
-// run dispatches args with buffers and returns the exit code and both streams.
+// run dispatches args with buffers and no windows and returns the exit code
+// and both streams.
 func run(t testing.TB, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	code = Dispatch(context.Background(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errOut})
-	return code, out.String(), errOut.String()
+	return runWith(FrontEnds{}, args...)
 }
 
-// withGUI swaps the registered launcher for the duration of a test.
-func withGUI(t *testing.T, launch func() int) {
-	t.Helper()
-	saved := guiLauncher
-	SetGUI(launch)
-	t.Cleanup(func() { SetGUI(saved) })
+// runWith is run with the given front ends.
+func runWith(fe FrontEnds, args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = Dispatch(context.Background(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errOut}, fe)
+	return code, out.String(), errOut.String()
 }
 
 func TestVersionFlagPrintsBinaryNameAndVersion(t *testing.T) {
@@ -70,27 +68,58 @@ func TestUnknownCommandIsUsageErrorOnStderr(t *testing.T) {
 
 func TestNoArgumentsOpensTheGUI(t *testing.T) {
 	opened := 0
-	withGUI(t, func() int { opened++; return 7 })
-	if code, _, _ := run(t); code != 7 || opened != 1 {
+	fe := FrontEnds{Window: func() int { opened++; return 7 }}
+	if code, _, _ := runWith(fe); code != 7 || opened != 1 {
 		t.Fatalf("exit %d after %d launches; want the launcher's 7 after 1", code, opened)
 	}
-	if code, _, _ := run(t, "-psn_0_12345"); code != 7 || opened != 2 {
+	if code, _, _ := runWith(fe, "-psn_0_12345"); code != 7 || opened != 2 {
 		t.Fatalf("macOS -psn_ argument: exit %d after %d launches", code, opened)
 	}
 }
 
 func TestNoArgumentsWithoutGUIIsUsageError(t *testing.T) {
-	withGUI(t, nil)
 	code, out, errOut := run(t)
 	if code != ExitUsage || out != "" || !strings.Contains(errOut, "Usage:") {
 		t.Fatalf("code %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
 
+// TestCommandsOpenTheFrontEndsMainPassed: `login` without --headless opens
+// the window (signing in at once when --homeserver is given) and `demo` the
+// demo, each returning that window's exit code; a build without them is a
+// usage error.
+func TestCommandsOpenTheFrontEndsMainPassed(t *testing.T) {
+	var opened []string
+	fe := FrontEnds{
+		Window: func() int { opened = append(opened, "window"); return 4 },
+		SignIn: func(hs string) int { opened = append(opened, "sign-in "+hs); return 5 },
+		Demo:   func() int { opened = append(opened, "demo"); return 6 },
+	}
+	for _, c := range []struct {
+		args   []string
+		code   int
+		opened string
+	}{
+		{[]string{"login"}, 4, "window"},
+		{[]string{"login", "--homeserver", "example.org"}, 5, "sign-in example.org"},
+		{[]string{"demo"}, 6, "demo"},
+	} {
+		opened = nil
+		if code, _, errOut := runWith(fe, c.args...); code != c.code || strings.Join(opened, ",") != c.opened {
+			t.Errorf("%v: exit %d, opened %q, stderr %q; want %d and %q", c.args, code, opened, errOut, c.code, c.opened)
+		}
+	}
+	for _, args := range [][]string{{"login"}, {"login", "--homeserver", "example.org"}, {"demo"}} {
+		if code, out, errOut := run(t, args...); code != ExitUsage || out != "" || !strings.Contains(errOut, "no desktop window") {
+			t.Errorf("%v without windows: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}
+
 func TestCommandReceivesItsArgumentsAndStreams(t *testing.T) {
 	const name = "zz-test-echo"
 	var gotArgs []string
-	Register(Command{Name: name, Summary: "test only", Run: func(_ context.Context, args []string, s Stdio) int {
+	Register(Command{Name: name, Summary: "test only", Run: func(_ context.Context, args []string, s Stdio, _ FrontEnds) int {
 		gotArgs = args
 		_, _ = io.WriteString(s.Out, "out")
 		_, _ = io.WriteString(s.Err, "err")
@@ -136,9 +165,6 @@ func FuzzDispatch(f *testing.F) {
 		if c, ok := Lookup(first); ok && c.Name != "version" {
 			t.Skip("names a command")
 		}
-		saved := guiLauncher
-		SetGUI(nil)
-		defer SetGUI(saved)
 		code, _, _ := run(t, first, second)
 		if code != ExitOK && code != ExitUsage {
 			t.Fatalf("Dispatch(%q, %q) = %d", first, second, code)

@@ -18,7 +18,7 @@ func init() {
 	Register(Command{
 		Name:    "version",
 		Summary: "print the version (same as --version)",
-		Run: func(_ context.Context, args []string, stdio Stdio) int {
+		Run: func(_ context.Context, args []string, stdio Stdio, _ FrontEnds) int {
 			if len(args) != 0 {
 				fmt.Fprintf(stdio.Err, "usage: %s version\n", identity.BinaryName)
 				return ExitUsage

@@ -2,6 +2,7 @@ package login
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
@@ -73,4 +74,65 @@ func (f *Flow) newQR(ctx context.Context, t *target, gen vocab.Generation) (*sho
 		return nil, err
 	}
 	return q, nil
+}
+
+// SwitchGeneration asks for a fresh QR code in the other protocol
+// generation ("my phone can't read this code"). It only has an effect
+// while the QR code is showing.
+func (f *Flow) SwitchGeneration() {
+	select {
+	case f.regen <- struct{}{}:
+	default:
+	}
+}
+
+// showQRUntilScanned creates a rendezvous and QR code, shows it, and waits
+// for the phone's LoginInitiate. A session that expires before a scan is
+// replaced by a fresh one (new rendezvous, new key, new QR code); the user
+// may also ask for the other generation.
+func (f *Flow) showQRUntilScanned(ctx context.Context, target *target) (*securechannel.Channel, error) {
+	gen := target.generation
+	for {
+		q, err := f.newQR(ctx, target, gen)
+		if err != nil {
+			return nil, err
+		}
+		alt, _ := target.other(gen)
+		f.emit(QRReady{Protocol: string(gen), Payload: q.payload, ExpiresAt: q.sess.ExpiresAt(), Alternative: string(alt)})
+
+		scanCtx, cancelScan := context.WithCancel(ctx)
+		switched := make(chan struct{})
+		stop := make(chan struct{})
+		go func() {
+			select {
+			case <-f.regen:
+				close(switched)
+				cancelScan()
+			case <-stop:
+			}
+		}()
+		ch, err := q.generator.Accept(scanCtx, q.sess, q.bind)
+		close(stop)
+		cancelScan()
+		if err == nil {
+			f.sess = q.sess
+			return ch, nil
+		}
+		deleteQuietly(q.sess)
+		select {
+		case <-switched:
+			if other, ok := target.other(gen); ok {
+				gen = other
+			}
+			continue
+		default:
+		}
+		if ctx.Err() != nil {
+			return nil, ErrCancelled
+		}
+		if errors.Is(err, rendezvous.ErrExpired) || errors.Is(err, context.DeadlineExceeded) {
+			continue // nobody scanned in time: show a fresh code
+		}
+		return nil, err
+	}
 }

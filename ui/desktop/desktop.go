@@ -23,7 +23,7 @@ import (
 var ErrNoDisplay = errors.New("no display: DISPLAY is not set (run a command instead, see qrlogin --help)")
 
 // Run opens the window, blocks until it is closed and returns the exit code.
-// It has the signature cli.SetGUI expects.
+// It is what cli.FrontEnds.Window expects.
 func Run() int { return RunSignIn("") }
 
 // RunSignIn is Run that starts signing in to homeserver at once, as

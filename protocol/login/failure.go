@@ -1,0 +1,70 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
+)
+
+// sendFailure marks an error that the phone must be told about with
+// m.login.failure and the given reason.
+type sendFailure struct {
+	reason string
+	err    error
+}
+
+func (e *sendFailure) Error() string { return e.err.Error() }
+func (e *sendFailure) Unwrap() error { return e.err }
+
+// tellPhone makes sure the phone hears about a failure (MSC4108: never
+// leave it waiting): on our turn send m.login.failure, wait for the phone to
+// read it, then delete the rendezvous; otherwise delete at once.
+func (f *Flow) tellPhone(ctx context.Context, err error) error {
+	reason := ""
+	var sf *sendFailure
+	switch {
+	case errors.As(err, &sf):
+		reason = sf.reason
+		err = sf.err
+	case ctx.Err() != nil || errors.Is(err, ErrCancelled):
+		reason = msc4108.ReasonUserCancelled
+		err = ErrCancelled
+	case errors.Is(err, ErrDeclined):
+		return err // m.login.declined was sent already
+	}
+	var pf *PhoneFailure
+	if reason == "" && !errors.As(err, &pf) {
+		reason = msc4108.ReasonUserCancelled // a local error the MSC has no reason for
+	}
+	if reason != "" {
+		_ = f.sendFinal(ctx, msc4108.Failure{Type: msc4108.TypeFailure, Reason: reason})
+	} else {
+		deleteQuietly(f.session())
+	}
+	return err
+}
+
+// sendFinal sends a last message on our turn even when ctx was cancelled,
+// leaves it for the phone to read for FailureGrace, and deletes the
+// rendezvous. When it is not our turn it only deletes the rendezvous.
+func (f *Flow) sendFinal(ctx context.Context, msg any) error {
+	if f.ch == nil || !f.turn.ours() {
+		deleteQuietly(f.session())
+		return nil
+	}
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := f.send(bg, msg)
+	if err == nil {
+		t := time.NewTimer(f.cfg.FailureGrace)
+		select {
+		case <-t.C:
+		case <-bg.Done():
+		}
+		t.Stop()
+	}
+	deleteQuietly(f.session())
+	return err
+}

@@ -1,0 +1,121 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
+	"github.com/qrlogin/qrlogin/protocol/oauth"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
+)
+
+// signIn runs MSC4108 over the trusted channel, from m.login.protocols to
+// m.login.secrets: "Login via OAuth 2.0 device authorization flow" steps 1
+// to 6, then "Secret sharing and device verification". Each step is a
+// method of its own; a Result returned with an error holds tokens that Run
+// revokes.
+func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
+	base, err := f.receiveProtocols(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	grant, err := f.authorizeDevice(ctx, base)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.offerDeviceGrant(ctx, grant); err != nil {
+		return nil, err
+	}
+	if err := f.awaitProtocolAccepted(ctx, grant); err != nil {
+		return nil, err
+	}
+	token, channelAlive, err := f.awaitApproval(ctx, grant)
+	if err != nil {
+		if token != nil {
+			// Approved just as the attempt ended: hand the tokens back so Run
+			// revokes them (no device left on the account that nothing here can use).
+			return &Result{Metadata: grant.metadata, ClientID: grant.client.ClientID, Token: *token, DeviceID: grant.deviceID}, err
+		}
+		return nil, err
+	}
+	res, err := f.identify(ctx, grant, token)
+	if err != nil {
+		return res, err
+	}
+	secretsRaw, err := f.receiveSecrets(ctx, channelAlive)
+	if err != nil {
+		return res, err
+	}
+	if err := f.finishEncryption(ctx, res, secretsRaw); err != nil {
+		return res, err
+	}
+	f.emit(Secrets{CrossSigning: res.CrossSigning, Backup: res.Backup})
+	deleteQuietly(f.session())
+	return res, nil
+}
+
+// receiveProtocols waits for the phone's m.login.protocols and returns the
+// homeserver's base URL (MSC4108 "1. Homeserver discovery": with this device
+// showing the QR code the phone names the homeserver). A phone that offers
+// no protocol this device speaks ends the sign-in (MSC4108 "2. New device
+// checks if it can use an available protocol").
+func (f *Flow) receiveProtocols(ctx context.Context, target *target) (string, error) {
+	raw, err := f.receive(ctx, vocab.PaceReply)
+	if err != nil {
+		return "", err
+	}
+	var protocols msc4108.Protocols
+	if err := f.expect(raw, msc4108.TypeProtocols, &protocols); err != nil {
+		return "", err
+	}
+	if !slices.Contains(protocols.Protocols, msc4108.ProtocolDeviceGrant) {
+		return "", &sendFailure{reason: msc4108.ReasonUnsupportedProtocol, err: errors.New("login: the other device offers no protocol this device supports")}
+	}
+	base, err := f.homeserverFromPhone(ctx, target, protocols)
+	if err != nil {
+		return "", &sendFailure{reason: msc4108.ReasonUnsupportedProtocol, err: err}
+	}
+	f.emit(Homeserver{BaseURL: base})
+	return base, nil
+}
+
+// identify asks the homeserver whose the new access token is (the device
+// has its token, end of MSC4108 "6. New device waits for approval from
+// homeserver"). The Result it returns holds the tokens even when whoami
+// fails, so that Run revokes them.
+func (f *Flow) identify(ctx context.Context, grant *deviceGrant, token *oauth.Token) (*Result, error) {
+	res := &Result{Homeserver: grant.base, Metadata: grant.metadata, ClientID: grant.client.ClientID, Token: *token, DeviceID: grant.deviceID}
+	userID, err := f.whoami(ctx, grant.base, token.AccessToken)
+	if err != nil {
+		return res, &sendFailure{reason: msc4108.ReasonDeviceNotFound, err: err}
+	}
+	res.UserID = userID
+	f.emit(LoggedIn{UserID: userID, DeviceID: grant.deviceID})
+	return res, nil
+}
+
+// receiveSecrets tells the phone that the sign-in worked and reads the
+// secrets it shares (MSC4108 "Secret sharing and device verification",
+// steps 1 and 2). When the channel has already ended, or ends on the way,
+// the sign-in goes on without secrets (nil) after a warning; a message
+// other than m.login.secrets ends it.
+func (f *Flow) receiveSecrets(ctx context.Context, channelAlive bool) ([]byte, error) {
+	if !channelAlive {
+		f.emit(Warning{Code: "secrets_unavailable", Message: "The connection to the phone ended before it could share the encryption keys."})
+		return nil, nil
+	}
+	if err := f.send(ctx, msc4108.Simple{Type: msc4108.TypeSuccess}); err != nil {
+		f.emit(Warning{Code: "secrets_unavailable", Message: "The phone could not be told that the sign-in worked, so it did not share the encryption keys."})
+		return nil, nil
+	}
+	secretsRaw, err := f.receive(ctx, vocab.PaceReply)
+	if err != nil {
+		f.emit(Warning{Code: "secrets_unavailable", Message: "The phone did not share the encryption keys in time."})
+		return nil, nil
+	}
+	if err := f.expect(secretsRaw, msc4108.TypeSecrets, nil); err != nil {
+		return nil, err
+	}
+	return secretsRaw, nil
+}

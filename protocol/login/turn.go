@@ -1,0 +1,56 @@
+package login
+
+import (
+	"context"
+	"errors"
+
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
+)
+
+// turn is who may write next on the rendezvous. MSC4108 runs over MSC4388's
+// SecureSend/SecureReceive as strict ping-pong (MSC4108 "Login via OAuth 2.0
+// device authorization flow"): once we have received a message it is our
+// turn, once we have sent one it is the phone's. When the phone has ended
+// (m.login.failure) or the channel or session is gone it is nobody's, and
+// there is no one left to tell anything. Only Flow.received and Flow.send
+// move it, with afterReceive and afterSend.
+type turn uint8
+
+const (
+	// phonesTurn is the zero value: with this device showing the QR code,
+	// the phone writes first after the handshake (m.login.protocols, MSC4108
+	// "1. Homeserver discovery").
+	phonesTurn turn = iota
+	ourTurn
+	nobodysTurn
+)
+
+// ours reports whether we may write.
+func (t turn) ours() bool { return t == ourTurn }
+
+// afterReceive is the turn once a receive ended with raw or err. A receive
+// that we stopped ourselves (context.Canceled) moved nothing on the
+// rendezvous, so the turn stays as it was; any other error means the
+// session expired or the channel broke.
+func (t turn) afterReceive(raw []byte, err error) turn {
+	switch {
+	case err == nil:
+		if typ, _ := decodeMessage(raw); typ == msc4108.TypeFailure {
+			return nobodysTurn // the phone has ended; nobody to answer
+		}
+		return ourTurn
+	case errors.Is(err, context.Canceled):
+		return t
+	default:
+		return nobodysTurn
+	}
+}
+
+// afterSend is the turn once a send ended with err. A failed send closes
+// the channel (securechannel.Channel.Send), so nobody writes after it.
+func (turn) afterSend(err error) turn {
+	if err != nil {
+		return nobodysTurn
+	}
+	return phonesTurn
+}
