@@ -17,7 +17,7 @@ import (
 // Store is the part of the account store a sign-in needs.
 type Store interface {
 	List() ([]accounts.Meta, error)
-	Save(*accounts.Account) error
+	Save(*accounts.Account) (*accounts.Replaced, error)
 }
 
 // Controller runs one sign-in.
@@ -61,7 +61,15 @@ func (c *Controller) run(ctx context.Context, store Store, emit func(login.Event
 	if err != nil {
 		return nil, err
 	}
-	err = store.Save(AccountFrom(res))
+	if err := keep(ctx, store, res, emit); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// keep stores a finished sign-in and reports it Done.
+func keep(ctx context.Context, store Store, res *login.Result, emit func(login.Event)) error {
+	_, err := store.Save(AccountFrom(res))
 	res.Secrets.Zero() // the keyring has them now (or the save failed)
 	if err != nil {
 		// Nothing on this computer can use or sign out this session now:
@@ -69,10 +77,10 @@ func (c *Controller) run(ctx context.Context, store Store, emit func(login.Event
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		_ = res.Revoke(bg, nil)
-		return nil, err
+		return err
 	}
 	emit(login.Done{UserID: res.UserID, DeviceID: res.DeviceID, Verified: res.Verified})
-	return res, nil
+	return nil
 }
 
 // SubmitCheckCode passes the digits the user typed to the flow.
