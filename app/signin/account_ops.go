@@ -26,24 +26,34 @@ type AccountRemover interface {
 // the window's Accounts screen both use it.
 func Logout(ctx context.Context, store AccountRemover, user string) error {
 	return store.Remove(user, func(m accounts.Meta, access, refresh accounts.Secret) error {
-		if m.RevocationEndpoint == "" {
-			return nil
-		}
-		c := oauthClient(m)
-		// Revoking the refresh token ends the whole session at MAS.
-		for _, t := range []struct {
-			value accounts.Secret
-			hint  string
-		}{{refresh, oauth.HintRefreshToken}, {access, oauth.HintAccessToken}} {
-			if t.value == "" {
-				continue
-			}
-			if err := c.Revoke(ctx, t.value.Reveal(), t.hint); err != nil {
-				return fmt.Errorf("could not sign out at the server (the account is kept, try again): %w", err)
-			}
+		if err := revokeSession(ctx, m, access, refresh); err != nil {
+			return fmt.Errorf("could not sign out at the server (the account is kept, try again): %w", err)
 		}
 		return nil
 	})
+}
+
+// revokeSession ends a stored sign-in's session at the OAuth revocation
+// endpoint (RFC 7009). Revoking the refresh token ends the whole session
+// at MAS; the access token goes too, for servers that revoke only the
+// token named. Without a revocation endpoint there is nothing to call.
+func revokeSession(ctx context.Context, m accounts.Meta, access, refresh accounts.Secret) error {
+	if m.RevocationEndpoint == "" {
+		return nil
+	}
+	c := oauthClient(m)
+	for _, t := range []struct {
+		value accounts.Secret
+		hint  string
+	}{{refresh, oauth.HintRefreshToken}, {access, oauth.HintAccessToken}} {
+		if t.value == "" {
+			continue
+		}
+		if err := c.Revoke(ctx, t.value.Reveal(), t.hint); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Refresh is the accounts.Refresher over OAuth: refresh tokens rotate, and
