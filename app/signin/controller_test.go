@@ -8,10 +8,14 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
+	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/internal/phone"
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 )
 
 // revocationServer is an OAuth revocation endpoint (RFC 7009) on
@@ -160,5 +164,71 @@ func TestSameDeviceIsNotRevoked(t *testing.T) {
 	rec.endsWithDone(t)
 	if got := rs.revokedTokens(); len(got) != 0 {
 		t.Fatalf("revoked %q", got)
+	}
+}
+
+// TestSecondSignInThroughTheFlowRemovesTheFirstDevice runs two whole
+// sign-ins of the same user against the development homeserver with the
+// scripted phone: afterwards the store holds the second, and the first
+// device is gone from the account (its session was ended at the server).
+func TestSecondSignInThroughTheFlowRemovesTheFirstDevice(t *testing.T) {
+	srv, err := devserver.New(devserver.Config{PollInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	t.Cleanup(func() { _ = srv.Close() })
+	if err := srv.Start(ctx, "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	store := accounts.New(accounts.NewMemoryKeyring(), filepath.Join(t.TempDir(), "keyring.lock"))
+	poll := rendezvous.PollConfig{Reply: 50 * time.Millisecond, Human: 100 * time.Millisecond}
+	signIn := func() (string, []login.Warning) {
+		t.Helper()
+		qrs, codes := make(chan []byte, 4), make(chan string, 1)
+		var rec recorder
+		var mu sync.Mutex
+		var ctrl *Controller
+		ready := make(chan struct{})
+		ctrl = Start(ctx, login.Config{Homeserver: srv.URL(), Preference: "msc4388", Poll: poll}, store, func(ev login.Event) {
+			mu.Lock()
+			rec.emit(ev)
+			mu.Unlock()
+			switch e := ev.(type) {
+			case login.QRReady:
+				qrs <- e.Payload
+			case login.CheckCodeNeeded:
+				go func() { <-ready; ctrl.SubmitCheckCode(<-codes) }()
+			}
+		})
+		close(ready)
+		if _, err := phone.Run(ctx, phone.Config{Homeserver: srv, Poll: poll, OnCheckCode: func(c string) { codes <- c }}, <-qrs); err != nil {
+			t.Fatalf("phone: %v", err)
+		}
+		res, err := ctrl.Wait()
+		if err != nil {
+			t.Fatalf("sign-in: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return res.DeviceID, rec.warnings()
+	}
+	first, _ := signIn()
+	second, warnings := signIn()
+	if first == second {
+		t.Fatalf("both sign-ins got device %s", first)
+	}
+	if len(warnings) != 0 {
+		t.Fatalf("warnings %+v", warnings)
+	}
+	if _, ok := srv.Device(first); ok {
+		t.Fatalf("the first sign-in's device %s is still on the account", first)
+	}
+	if _, ok := srv.Device(second); !ok {
+		t.Fatalf("the second sign-in's device %s is gone", second)
+	}
+	if a, err := store.Load(srv.UserID()); err != nil || a.DeviceID != second {
+		t.Fatalf("stored %+v, %v", a, err)
 	}
 }
