@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/qrlogin/qrlogin/app/signin"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/explain"
+	"github.com/qrlogin/qrlogin/app/signin"
 )
 
 // logoutTimeout bounds signing out: revoking is two small requests.
@@ -115,26 +114,42 @@ func (a *App) accountRow(m accounts.Meta, rows *fyne.Container) fyne.CanvasObjec
 	}
 	signOut := newButton("Sign out…", widget.MediumImportance, nil, a.ShowStart)
 	signOut.Icon = theme.LogoutIcon()
+	// Shown only after a sign-out the server could not carry out.
+	removeAnyway := newButton(removeAnywayLabel, widget.DangerImportance, nil, a.ShowStart)
+	removeAnyway.Icon = theme.DeleteIcon()
+	removeAnyway.Hide()
+	busy := func(text string) {
+		signOut.Disable()
+		copyButton.Disable()
+		removeAnyway.Disable()
+		status.Importance = widget.MediumImportance
+		status.SetText(text)
+		status.Show()
+	}
+	failed := func(err error) {
+		x := explain.Error(err)
+		status.Importance = widget.DangerImportance
+		status.SetText(x.Message + " " + x.Next)
+		if offerRemoveAnyway(err) {
+			status.SetText(x.Message + " " + removeAnywayHint)
+			removeAnyway.Show()
+		}
+		signOut.Enable()
+		copyButton.Enable()
+		removeAnyway.Enable()
+	}
 	signOut.OnTapped = func() {
 		msg := wrapped("Sign "+m.UserID+" out of this computer? The server ends this device's session and the keys stored here are removed.", widget.MediumImportance)
 		d := dialog.NewCustomConfirm("Sign out?", "Sign out", "Keep", msg, func(ok bool) {
 			if !ok {
 				return
 			}
-			signOut.Disable()
-			copyButton.Disable()
-			status.Importance = widget.MediumImportance
-			status.SetText("Signing out…")
-			status.Show()
+			busy("Signing out…")
 			a.background(func() {
 				err := a.logout(m.UserID)
 				fyne.Do(func() {
 					if err != nil {
-						x := explain.Error(err)
-						status.Importance = widget.DangerImportance
-						status.SetText(x.Message + " " + x.Next)
-						signOut.Enable()
-						copyButton.Enable()
+						failed(err)
 						return
 					}
 					a.fillAccounts(rows)
@@ -144,7 +159,36 @@ func (a *App) accountRow(m accounts.Meta, rows *fyne.Container) fyne.CanvasObjec
 		d.Resize(fyne.NewSize(420, 200))
 		d.Show()
 	}
-	return container.NewVBox(user, details, container.NewHBox(copyButton, signOut), status)
+	removeAnyway.OnTapped = func() {
+		msg := wrapped(removeAnywayQuestion(m), widget.MediumImportance)
+		d := dialog.NewCustomConfirm("Remove from this computer?", "Remove", "Keep", msg, func(ok bool) {
+			if !ok {
+				return
+			}
+			busy("Removing…")
+			a.background(func() {
+				err := a.removeLocally(m.UserID)
+				fyne.Do(func() {
+					if err != nil {
+						failed(err)
+						return
+					}
+					a.fillAccounts(rows)
+				})
+			})
+		}, a.window)
+		d.Resize(fyne.NewSize(460, 220))
+		d.Show()
+	}
+	return container.NewVBox(user, details, container.NewHBox(copyButton, signOut, removeAnyway), status)
+}
+
+// offerRemoveAnyway: a sign-out the server did not carry out (it could not
+// be reached, or it refused), or one that cannot read what is stored, can
+// still remove the account from this computer. A keyring that cannot be
+// used could not do that either.
+func offerRemoveAnyway(err error) bool {
+	return errors.As(err, new(*signin.RevokeError)) || errors.As(err, new(*accounts.CorruptError))
 }
 
 func (a *App) logout(userID string) error {
@@ -155,6 +199,26 @@ func (a *App) logout(userID string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), logoutTimeout)
 	defer cancel()
 	return signin.Logout(ctx, store, userID)
+}
+
+// The offer to remove an account from this computer when signing out
+// cannot reach the server.
+const (
+	removeAnywayLabel = "Remove from this computer anyway…"
+	removeAnywayHint  = "Try again when the server can be reached, or remove the account from this computer only."
+)
+
+func removeAnywayQuestion(m accounts.Meta) string {
+	return "Remove " + m.UserID + " from this computer without signing it out at the server? The keys stored here are deleted, " +
+		"but the device " + m.DeviceID + " stays on your account until you remove it in another Matrix app."
+}
+
+func (a *App) removeLocally(userID string) error {
+	store, err := a.accounts()
+	if err != nil {
+		return err
+	}
+	return signin.RemoveLocally(store, userID)
 }
 
 func presentWords(present bool) string {

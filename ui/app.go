@@ -37,8 +37,9 @@ type Controller interface {
 }
 
 // Accounts is the account store as the Accounts screen uses it: listing,
-// and removing under the store's lock once the session is revoked
-// (signin.Logout).
+// removing under the store's lock once the session is revoked
+// (signin.Logout), and removing from this computer only when the server
+// cannot do its part (signin.RemoveLocally).
 type Accounts interface {
 	List() ([]accounts.Meta, error)
 	signin.AccountRemover

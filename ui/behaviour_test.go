@@ -3,6 +3,9 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -469,6 +472,73 @@ func TestAccountsCopyAndSignOut(t *testing.T) {
 	}
 	if h.hasText(alice.UserID) || !h.hasText(bob.UserID) {
 		t.Fatal("list not refreshed after signing out")
+	}
+}
+
+// unreachableEndpoint is a revocation endpoint on 127.0.0.1 where nothing
+// listens any more.
+func unreachableEndpoint(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL + "/revoke"
+	srv.Close()
+	return url
+}
+
+// signOutUnreachable signs alice out while the server cannot be reached.
+func signOutUnreachable(h *harness) {
+	h.t.Helper()
+	h.accounts.revocationEndpoint = unreachableEndpoint(h.t)
+	h.app.ShowAccounts()
+	test.Tap(h.buttons("Sign out…")[0])
+	test.Tap(h.button("Sign out"))
+}
+
+// TestAccountsRemoveAnywayWhenTheServerCannotBeReached: a sign-out that
+// cannot reach the server keeps the account and offers to remove it from
+// this computer only, behind a confirmation.
+func TestAccountsRemoveAnywayWhenTheServerCannotBeReached(t *testing.T) {
+	h := newHarness(t, withAccounts(alice, bob))
+	signOutUnreachable(h)
+	if len(h.accounts.loggedOut)+len(h.accounts.removedLocally) != 0 || !h.hasText(alice.UserID) {
+		t.Fatal("the account went although the server could not be reached")
+	}
+	if !h.hasText(explain.Error(&url.Error{Op: "Post", Err: errTest}).Message + " " + removeAnywayHint) {
+		t.Fatal("the failure is not explained with the offer to remove the account from this computer")
+	}
+	anyway := h.buttons(removeAnywayLabel)
+	if len(anyway) != 1 {
+		t.Fatalf("%d %q buttons, want one (on alice's row)", len(anyway), removeAnywayLabel)
+	}
+	// It asks first; Keep keeps.
+	test.Tap(anyway[0])
+	if !h.hasText(removeAnywayQuestion(alice)) {
+		t.Fatal("no confirmation that names the account and the device left on the server")
+	}
+	test.Tap(h.button("Keep"))
+	if len(h.accounts.removedLocally) != 0 {
+		t.Fatal("removed without confirmation")
+	}
+	test.Tap(anyway[0])
+	test.Tap(h.button("Remove"))
+	if !slices.Equal(h.accounts.removedLocally, []string{alice.UserID}) || len(h.accounts.loggedOut) != 0 {
+		t.Fatalf("removed locally %q, signed out %q", h.accounts.removedLocally, h.accounts.loggedOut)
+	}
+	if h.hasText(alice.UserID) || !h.hasText(bob.UserID) {
+		t.Fatal("list not refreshed after removing the account")
+	}
+}
+
+// TestAccountsOtherSignOutFailuresOfferNoLocalRemoval: a keyring failure is
+// not the server's; removing "anyway" would not help.
+func TestAccountsOtherSignOutFailuresOfferNoLocalRemoval(t *testing.T) {
+	h := newHarness(t, withAccounts(alice, bob))
+	h.accounts.logoutErr = &accounts.UnavailableError{Err: errTest}
+	h.app.ShowAccounts()
+	test.Tap(h.buttons("Sign out…")[0])
+	test.Tap(h.button("Sign out"))
+	if len(h.buttons(removeAnywayLabel)) != 0 {
+		t.Fatal("offered to remove the account anyway after a keyring failure")
 	}
 }
 

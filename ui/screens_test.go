@@ -95,6 +95,7 @@ var screenStates = []struct {
 		h.accounts.listErr = &accounts.UnavailableError{Err: errTest}
 		h.app.ShowAccounts()
 	}},
+	{"accounts-remove-anyway", []harnessOption{withAccounts(alice, bob)}, signOutUnreachable},
 	{"settings", nil, func(h *harness) { h.app.ShowSettings() }},
 }
 

@@ -41,4 +41,6 @@ func DefaultServices() Services {
 type unavailableStore struct{ err error }
 
 func (u unavailableStore) List() ([]accounts.Meta, error) { return nil, u.err }
-func (u unavailableStore) Save(*accounts.Account) error   { return u.err }
+func (u unavailableStore) Save(*accounts.Account) (*accounts.Replaced, error) {
+	return nil, u.err
+}

@@ -49,28 +49,43 @@ type fakeAccounts struct {
 	list      []accounts.Meta
 	listErr   error
 	logoutErr error
-	loggedOut []string
+	// revocationEndpoint, when set, is every account's: signing out then
+	// really calls it.
+	revocationEndpoint string
+	loggedOut          []string // revoked, then removed
+	removedLocally     []string // removed without the server
 }
 
 func (f *fakeAccounts) List() ([]accounts.Meta, error) { return f.list, f.listErr }
 
 // Remove stands in for the keyring store's (tested on the real keyring in
-// app/accounts); the accounts in these tests have no revocation endpoint.
+// app/accounts).
 func (f *fakeAccounts) Remove(user string, revoke func(accounts.Meta, accounts.Secret, accounts.Secret) error) error {
 	if f.logoutErr != nil {
 		return f.logoutErr
 	}
-	if err := revoke(accounts.Meta{UserID: user}, "", ""); err != nil {
+	if err := revoke(accounts.Meta{UserID: user, ClientID: "client", RevocationEndpoint: f.revocationEndpoint}, "mat_test", "mar_test"); err != nil {
 		return err
 	}
 	f.loggedOut = append(f.loggedOut, user)
+	f.forget(user)
+	return nil
+}
+
+// Delete stands in for the keyring store's removal without the server.
+func (f *fakeAccounts) Delete(user string) error {
+	f.removedLocally = append(f.removedLocally, user)
+	f.forget(user)
+	return nil
+}
+
+func (f *fakeAccounts) forget(user string) {
 	for i, m := range f.list {
 		if m.UserID == user {
 			f.list = append(f.list[:i], f.list[i+1:]...)
 			break
 		}
 	}
-	return nil
 }
 
 // harness is one App in a test window with fakes behind it.
@@ -260,6 +275,22 @@ func widgets[T fyne.CanvasObject](h *harness) []T {
 	walk(h.window.Content())
 	for _, o := range h.window.Canvas().Overlays().List() {
 		walk(o)
+	}
+	return out
+}
+
+// buttons finds every visible button labelled text, in screen order.
+func (h *harness) buttons(text string) []*widget.Button {
+	var out []*widget.Button
+	for _, b := range widgets[*button](h) {
+		if b.Text == text {
+			out = append(out, &b.Button)
+		}
+	}
+	for _, b := range widgets[*widget.Button](h) {
+		if b.Text == text {
+			out = append(out, b)
+		}
 	}
 	return out
 }

@@ -1,6 +1,8 @@
 package accounts
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -57,8 +59,94 @@ func classify(err error) error {
 // limit (and macOS's ~3000): larger values are split into chunk items.
 const maxItem = 2000
 
-// chunkHeader marks a value that was split; the rest is the chunk count.
-const chunkHeader = "qrlogin-chunks:"
+// maxChunks bounds a chunk header (64 × 2000 bytes is far more than any
+// secret qrlogin stores), so a damaged header cannot send a read far.
+const maxChunks = 64
+
+// chunkHeader marks a split value (docs/keyring-schema.md, schema 2):
+// "qrlogin-chunks2:<set>:<count>:<length>:<sha256 prefix>" over the items
+// "<name>#<set><i>". A new value goes into the chunk set ("a" or "b") that
+// the stored header does not use, and the header is switched last, so a
+// write that fails half way leaves the old value readable; the length and
+// checksum turn a damaged or incomplete value into a *CorruptError.
+const chunkHeader = "qrlogin-chunks2:"
+
+// legacyChunkHeader is schema 1's, "qrlogin-chunks:<count>" over the items
+// "<name>#<i>", without a checksum; it is still read.
+const legacyChunkHeader = "qrlogin-chunks:"
+
+// chunkMarker starts both headers. A value that starts with it is always
+// stored split, so that it cannot be mistaken for a header.
+const chunkMarker = "qrlogin-chunks"
+
+// digestLen is how many hex digits of the value's SHA-256 the header keeps:
+// enough to catch damage, which is all it is for.
+const digestLen = 16
+
+// CorruptError means a stored value does not read back as it was written:
+// a chunk is missing, changed or cut short, or a header is unreadable. It
+// is never ErrNotFound, which would read as a secret that was never stored.
+type CorruptError struct {
+	Item   string // the keyring item's name (not secret)
+	Reason string
+}
+
+func (e *CorruptError) Error() string {
+	return "accounts: the keyring item " + e.Item + " is damaged (" + e.Reason + ")"
+}
+
+// chunks describes how a split value is stored.
+type chunks struct {
+	legacy bool   // schema 1: "<name>#<i>", no length or checksum
+	set    string // "a" or "b"
+	count  int
+	length int
+	digest string
+}
+
+// chunkFamilies are every way chunks of an item can be named; deleting an
+// item sweeps them all.
+var chunkFamilies = []chunks{{legacy: true}, {set: "a"}, {set: "b"}}
+
+func (c chunks) name(item string, i int) string {
+	if c.legacy {
+		return item + "#" + strconv.Itoa(i)
+	}
+	return item + "#" + c.set + strconv.Itoa(i)
+}
+
+func (c chunks) header() string {
+	return chunkHeader + c.set + ":" + strconv.Itoa(c.count) + ":" + strconv.Itoa(c.length) + ":" + c.digest
+}
+
+func digest(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])[:digestLen]
+}
+
+// parseHeader says whether a stored value is a chunk header, and reads it.
+func parseHeader(v string) (chunks, bool, error) {
+	switch {
+	case strings.HasPrefix(v, chunkHeader):
+		f := strings.Split(strings.TrimPrefix(v, chunkHeader), ":")
+		if len(f) != 4 || (f[0] != "a" && f[0] != "b") || len(f[3]) != digestLen {
+			return chunks{}, true, errors.New("unreadable chunk header")
+		}
+		count, err1 := strconv.Atoi(f[1])
+		length, err2 := strconv.Atoi(f[2])
+		if err1 != nil || err2 != nil || count < 1 || count > maxChunks || length < 0 || length > count*maxItem {
+			return chunks{}, true, errors.New("unreadable chunk header")
+		}
+		return chunks{set: f[0], count: count, length: length, digest: f[3]}, true, nil
+	case strings.HasPrefix(v, legacyChunkHeader):
+		count, err := strconv.Atoi(strings.TrimPrefix(v, legacyChunkHeader))
+		if err != nil || count < 1 || count > maxChunks {
+			return chunks{}, true, errors.New("unreadable chunk header")
+		}
+		return chunks{legacy: true, count: count}, true, nil
+	}
+	return chunks{}, false, nil
+}
 
 // itemStore reads and writes single values, splitting large ones.
 type itemStore struct {
@@ -66,108 +154,171 @@ type itemStore struct {
 	service string
 }
 
-func (s itemStore) set(user, value string) error {
-	oldChunks := s.chunkCount(user)
-	n := 0
-	if len(value) <= maxItem && !strings.HasPrefix(value, chunkHeader) {
-		if err := s.setVerified(user, value); err != nil {
+// set stores value under name. Whatever fails on the way, the item reads
+// afterwards as the old value or as the new one, never as a mix: chunks go
+// into the unused set first and the item itself is written last.
+func (s itemStore) set(name, value string) error {
+	old, oldSplit, err := s.header(name)
+	if err != nil {
+		return err
+	}
+	if len(value) <= maxItem && !strings.HasPrefix(value, chunkMarker) {
+		if err := s.setVerified(name, value); err != nil {
 			return err
 		}
-	} else {
-		n = (len(value) + maxItem - 1) / maxItem
-		for i := 0; i < n; i++ {
-			end := min((i+1)*maxItem, len(value))
-			if err := s.setVerified(chunkName(user, i), value[i*maxItem:end]); err != nil {
-				return err
-			}
+		if oldSplit {
+			_ = s.dropChunks(name, old, 0) // no longer referenced
 		}
-		if err := s.setVerified(user, chunkHeader+strconv.Itoa(n)); err != nil {
+		return nil
+	}
+	c := chunks{set: "a", count: (len(value) + maxItem - 1) / maxItem, length: len(value), digest: digest(value)}
+	if c.count > maxChunks {
+		return fmt.Errorf("accounts: a value of %d bytes is too large for the keyring", len(value))
+	}
+	if oldSplit && !old.legacy && old.set == "a" {
+		c.set = "b"
+	}
+	for i := 0; i < c.count; i++ {
+		if err := s.setVerified(c.name(name, i), value[i*maxItem:min((i+1)*maxItem, len(value))]); err != nil {
+			_ = s.dropChunks(name, c, 0) // the item still names the other set
 			return err
 		}
 	}
-	// A shorter value must not leave pieces of the old secret behind.
-	for i := n; i < oldChunks; i++ {
-		if err := classify(s.b.Delete(s.service, chunkName(user, i))); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := s.setVerified(name, c.header()); err != nil {
+		// Drop the new chunks only when the item surely does not name them.
+		if now, split, herr := s.header(name); herr == nil && (!split || now.legacy || now.set != c.set) {
+			_ = s.dropChunks(name, c, 0)
+		}
+		return err
+	}
+	// What the old value used, and chunks past the end left in this set by
+	// an earlier, longer value.
+	if oldSplit && (old.legacy || old.set != c.set) {
+		_ = s.dropChunks(name, old, 0)
+	}
+	_ = s.dropChunks(name, c, c.count)
+	return nil
+}
+
+// header reads how the stored value of name is kept: split (and how) or
+// not. A missing item is not split; so is an unreadable header, whose
+// chunks cannot be known (deleting the item sweeps them).
+func (s itemStore) header(name string) (chunks, bool, error) {
+	v, err := s.b.Get(s.service, name)
+	if err := classify(err); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return chunks{}, false, nil
+		}
+		return chunks{}, false, err
+	}
+	c, split, err := parseHeader(v)
+	if err != nil {
+		return chunks{}, false, nil
+	}
+	return c, split, nil
+}
+
+// dropChunks deletes the chunks of family c from index from on. Chunks are
+// written from 0 up and deleted from the end down, so whatever a failure
+// leaves is a run from 0 and a later sweep finds it.
+func (s itemStore) dropChunks(name string, c chunks, from int) error {
+	end := from
+	for ; end < maxChunks; end++ {
+		_, err := s.b.Get(s.service, c.name(name, end))
+		if err := classify(err); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				break
+			}
+			return err
+		}
+	}
+	for i := end - 1; i >= from; i-- {
+		if err := s.deleteVerified(c.name(name, i)); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// chunkCount is how many chunk items the stored value of user has (0 when
-// it is stored whole or not at all).
-func (s itemStore) chunkCount(user string) int {
-	v, err := s.b.Get(s.service, user)
-	if err != nil || !strings.HasPrefix(v, chunkHeader) {
-		return 0
-	}
-	n, err := strconv.Atoi(strings.TrimPrefix(v, chunkHeader))
-	if err != nil || n < 0 || n > 64 {
-		return 0
-	}
-	return n
 }
 
 // setVerified writes one item and reads it back: a keyring that accepts a
-// write but loses it must not leave us believing the account is stored.
-func (s itemStore) setVerified(user, value string) error {
-	if err := classify(s.b.Set(s.service, user, value)); err != nil {
-		return err
+// write but loses it must not leave us believing the account is stored. An
+// item that reads back as written is stored, even when the write reported
+// an error (a reply lost after the keyring acted): what counts is what the
+// keyring holds.
+func (s itemStore) setVerified(name, value string) error {
+	setErr := classify(s.b.Set(s.service, name, value))
+	got, err := s.b.Get(s.service, name)
+	if err == nil && got == value {
+		return nil
 	}
-	got, err := s.b.Get(s.service, user)
+	if setErr != nil {
+		return setErr
+	}
 	if err := classify(err); err != nil {
 		return err
 	}
-	if got != value {
-		return &UnavailableError{Err: fmt.Errorf("item %q did not read back as written", user)}
-	}
-	return nil
+	return &UnavailableError{Err: fmt.Errorf("item %q did not read back as written", name)}
 }
 
-func (s itemStore) get(user string) (string, error) {
-	v, err := s.b.Get(s.service, user)
+// deleteVerified deletes one item; a missing item is not an error, and
+// neither is a failed delete after which the item is gone.
+func (s itemStore) deleteVerified(name string) error {
+	err := classify(s.b.Delete(s.service, name))
+	if err == nil || errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if _, gerr := s.b.Get(s.service, name); errors.Is(classify(gerr), ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// get reads a value, joining and checking its chunks.
+func (s itemStore) get(name string) (string, error) {
+	v, err := s.b.Get(s.service, name)
 	if err := classify(err); err != nil {
 		return "", err
 	}
-	if !strings.HasPrefix(v, chunkHeader) {
+	c, split, err := parseHeader(v)
+	if err != nil {
+		return "", &CorruptError{Item: name, Reason: err.Error()}
+	}
+	if !split {
 		return v, nil
 	}
-	n, err := strconv.Atoi(strings.TrimPrefix(v, chunkHeader))
-	if err != nil || n < 1 || n > 64 {
-		return "", fmt.Errorf("accounts: item %q has a corrupt chunk header", user)
-	}
 	var b strings.Builder
-	for i := 0; i < n; i++ {
-		part, err := s.b.Get(s.service, chunkName(user, i))
+	for i := 0; i < c.count; i++ {
+		part, err := s.b.Get(s.service, c.name(name, i))
 		if err := classify(err); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return "", &CorruptError{Item: name, Reason: fmt.Sprintf("part %d of %d is missing", i+1, c.count)}
+			}
 			return "", err
 		}
 		b.WriteString(part)
 	}
-	return b.String(), nil
-}
-
-// del removes an item and its chunks; a missing item is not an error.
-func (s itemStore) del(user string) error {
-	v, err := s.b.Get(s.service, user)
-	if err := classify(err); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil
+	v = b.String()
+	if !c.legacy {
+		if len(v) != c.length {
+			return "", &CorruptError{Item: name, Reason: fmt.Sprintf("%d bytes where %d were written", len(v), c.length)}
 		}
-		return err
-	}
-	if strings.HasPrefix(v, chunkHeader) {
-		n := s.chunkCount(user)
-		for i := 0; i < n; i++ {
-			if err := classify(s.b.Delete(s.service, chunkName(user, i))); err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
+		if digest(v) != c.digest {
+			return "", &CorruptError{Item: name, Reason: "its checksum does not match"}
 		}
 	}
-	if err := classify(s.b.Delete(s.service, user)); err != nil && !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	return nil
+	return v, nil
 }
 
-func chunkName(user string, i int) string { return user + "#" + strconv.Itoa(i) }
+// del removes an item and every chunk stored for it under any name,
+// including chunks a failed write left behind; a missing item is not an
+// error. The item goes first, so it never reads as a header over missing
+// chunks.
+func (s itemStore) del(name string) error {
+	first := s.deleteVerified(name)
+	for _, c := range chunkFamilies {
+		if err := s.dropChunks(name, c, 0); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

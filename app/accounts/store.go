@@ -11,13 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/qrlogin/qrlogin/internal/identity"
 )
 
 // SchemaVersion is the layout written by this code (docs/keyring-schema.md).
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 const indexItem = "index"
 
@@ -110,6 +111,25 @@ func newWithService(b Backend, service, lockPath string) *Store {
 
 func itemName(userID, field string) string { return "account:" + userID + ":" + field }
 
+// genItemName names a secret of one generation of an account. Generation 0
+// is schema 1's naming. Later ones put ":g<n>" after the user ID, which no
+// valid user ID ends with (a server name's port is digits only).
+func genItemName(userID string, gen int, field string) string {
+	if gen == 0 {
+		return itemName(userID, field)
+	}
+	return itemName(userID, "g"+strconv.Itoa(gen)+":"+field)
+}
+
+// storedMeta is the meta item: the metadata and the generation whose
+// secrets are the account's. It is the account's pointer: a new sign-in's
+// secrets are written under a new generation and the meta item switched to
+// it last (docs/keyring-schema.md).
+type storedMeta struct {
+	Meta
+	Generation int `json:"generation,omitempty"`
+}
+
 // List returns the stored accounts' metadata in the order they were added.
 // An account whose metadata cannot be read (half written by a crash) is
 // not listed.
@@ -127,12 +147,13 @@ func (s *Store) List() ([]Meta, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, m)
+		out = append(out, m.Meta)
 	}
 	return out, nil
 }
 
-// Load returns one account with its secrets.
+// Load returns one account with its secrets. A secret that is stored but
+// damaged is a *CorruptError.
 func (s *Store) Load(userID string) (*Account, error) {
 	idx, err := s.readIndex()
 	if err != nil {
@@ -145,9 +166,13 @@ func (s *Store) Load(userID string) (*Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Account{Meta: m}
+	return s.loadSecrets(m)
+}
+
+func (s *Store) loadSecrets(m storedMeta) (*Account, error) {
+	a := &Account{Meta: m.Meta}
 	for _, f := range a.secretFields() {
-		v, err := s.items.get(itemName(userID, f.name))
+		v, err := s.items.get(genItemName(m.UserID, m.Generation, f.name))
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
@@ -159,39 +184,102 @@ func (s *Store) Load(userID string) (*Account, error) {
 	return a, nil
 }
 
-// Save stores an account. Secrets are written and read back first, then the
-// metadata, and the account joins the index last: a failure on the way
-// leaves nothing listed, and what was written is removed again.
-func (s *Store) Save(a *Account) error {
+// Replaced is the earlier sign-in of the same user that Save replaced. Its
+// device's session is still open at the server: the caller ends it with
+// these tokens (empty when they could not be read).
+type Replaced struct {
+	Meta
+	AccessToken  Secret
+	RefreshToken Secret
+}
+
+// Save stores an account. Whatever fails on the way, the keyring holds
+// afterwards either what it held before (and Save returns an error) or the
+// new account whole (and Save returns nil), never a mix: the secrets go
+// under a generation no stored account uses, the meta item is switched to
+// that generation, and a new account joins the index last. When the user
+// was stored already, the earlier sign-in's items are deleted after the
+// switch and its tokens returned, so the caller can end that session at
+// the server.
+func (s *Store) Save(a *Account) (*Replaced, error) {
 	if a.UserID == "" || a.DeviceID == "" {
-		return errors.New("accounts: an account needs a user ID and a device ID")
+		return nil, errors.New("accounts: an account needs a user ID and a device ID")
 	}
-	return s.withLock(func() error {
+	var replaced *Replaced
+	err := s.withLock(func() error {
 		idx, err := s.readIndex()
 		if err != nil {
 			return err
 		}
-		existed := slices.Contains(idx.Accounts, a.UserID)
-		if err := s.writeAccount(a); err != nil {
-			if !existed {
-				_ = s.deleteItems(a.UserID)
+		if idx.Schema < SchemaVersion {
+			// Before anything in the new layout is written, so a reader
+			// of the old schema refuses rather than misreads; the stored
+			// accounts read the same under either.
+			if err := s.writeIndex(idx); err != nil {
+				return err
+			}
+		}
+		listed := slices.Contains(idx.Accounts, a.UserID)
+		gen := 1
+		old, oldErr := s.readMeta(a.UserID)
+		switch {
+		case oldErr == nil:
+			gen = old.Generation + 1
+		case errors.Is(oldErr, ErrNotFound):
+		case errors.As(oldErr, new(*CorruptError)):
+			// A damaged meta item is replaced; its generation is unknown,
+			// and any leftovers under the new one are overwritten below.
+		default:
+			return oldErr
+		}
+		if err := s.writeSecrets(a, gen); err != nil {
+			s.dropGeneration(a.UserID, gen)
+			return err
+		}
+		if err := s.writeMeta(a.Meta, gen); err != nil {
+			// Drop the new secrets only when the meta item surely does
+			// not point at them.
+			if now, rerr := s.readMeta(a.UserID); errors.Is(rerr, ErrNotFound) || (rerr == nil && now.Generation != gen) {
+				s.dropGeneration(a.UserID, gen)
 			}
 			return err
 		}
-		if !existed {
+		if !listed {
 			idx.Accounts = append(idx.Accounts, a.UserID)
 			if err := s.writeIndex(idx); err != nil {
-				_ = s.deleteItems(a.UserID)
+				_ = s.items.del(itemName(a.UserID, "meta"))
+				s.dropGeneration(a.UserID, gen)
 				return err
+			}
+		}
+		if oldErr == nil {
+			if listed {
+				replaced = &Replaced{Meta: old.Meta}
+				if prev, err := s.loadSecrets(old); err == nil {
+					replaced.AccessToken, replaced.RefreshToken = prev.AccessToken, prev.RefreshToken
+				}
+			}
+			// The earlier sign-in, and what an earlier failed cleanup may
+			// have left; failing here loses nothing (Delete sweeps again).
+			s.dropGeneration(a.UserID, old.Generation)
+			if old.Generation > 0 {
+				s.dropGeneration(a.UserID, old.Generation-1)
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return replaced, nil
 }
 
-func (s *Store) writeAccount(a *Account) error {
+// writeSecrets writes the account's secrets under generation gen, each read
+// back; a secret the account lacks is deleted there, in case an earlier
+// failed write left one.
+func (s *Store) writeSecrets(a *Account, gen int) error {
 	for _, f := range a.secretFields() {
-		name := itemName(a.UserID, f.name)
+		name := genItemName(a.UserID, gen, f.name)
 		if *f.val == "" {
 			if err := s.items.del(name); err != nil {
 				return err
@@ -202,21 +290,34 @@ func (s *Store) writeAccount(a *Account) error {
 			return err
 		}
 	}
-	m := a.Meta
+	return nil
+}
+
+// writeMeta writes the meta item, pointing at generation gen.
+func (s *Store) writeMeta(m Meta, gen int) error {
 	m.Schema = SchemaVersion
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = s.now().UTC()
 	}
-	b, err := json.Marshal(m)
+	b, err := json.Marshal(storedMeta{Meta: m, Generation: gen})
 	if err != nil {
 		return err
 	}
-	return s.items.set(itemName(a.UserID, "meta"), string(b))
+	return s.items.set(itemName(m.UserID, "meta"), string(b))
 }
 
-// Delete removes an account: first from the index (so it is never listed
-// half deleted), then its items. Revoking its tokens is the caller's job,
-// done before.
+// dropGeneration deletes the secrets of one generation, best effort: it is
+// called only for generations nothing points at.
+func (s *Store) dropGeneration(userID string, gen int) {
+	for _, f := range (&Account{}).secretFields() {
+		_ = s.items.del(genItemName(userID, gen, f.name))
+	}
+}
+
+// Delete removes an account from this computer only: first from the index
+// (so it is never listed half deleted), then its items. Revoking its
+// tokens is the caller's job (Remove does both); `qrlogin logout --local`
+// uses Delete alone when the server cannot be reached.
 func (s *Store) Delete(userID string) error {
 	return s.withLock(func() error { return s.deleteLocked(userID) })
 }
@@ -242,13 +343,13 @@ func (s *Store) Remove(userID string, revoke func(m Meta, access, refresh Secret
 		}
 		var tokens [2]Secret
 		for i, field := range []string{"access_token", "refresh_token"} {
-			v, err := s.items.get(itemName(userID, field))
+			v, err := s.items.get(genItemName(userID, m.Generation, field))
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}
 			tokens[i] = Secret(v)
 		}
-		if err := revoke(m, tokens[0], tokens[1]); err != nil {
+		if err := revoke(m.Meta, tokens[0], tokens[1]); err != nil {
 			return err
 		}
 		return s.deleteLocked(userID)
@@ -256,6 +357,8 @@ func (s *Store) Remove(userID string, revoke func(m Meta, access, refresh Secret
 }
 
 // deleteLocked removes an account, index first; the caller holds the lock.
+// Besides the current generation it sweeps the ones an interrupted Save
+// can leave (the one before and the one after) and schema 1's names.
 func (s *Store) deleteLocked(userID string) error {
 	idx, err := s.readIndex()
 	if err != nil {
@@ -267,16 +370,23 @@ func (s *Store) deleteLocked(userID string) error {
 			return err
 		}
 	}
-	return s.deleteItems(userID)
-}
-
-func (s *Store) deleteItems(userID string) error {
+	gens := []int{0, 1}
+	if m, err := s.readMeta(userID); err == nil {
+		gens = append(gens, m.Generation-1, m.Generation, m.Generation+1)
+	}
+	slices.Sort(gens)
 	var first error
-	for _, f := range (&Account{}).secretFields() {
-		if err := s.items.del(itemName(userID, f.name)); err != nil && first == nil {
-			first = err
+	for _, gen := range slices.Compact(gens) {
+		if gen < 0 {
+			continue
+		}
+		for _, f := range (&Account{}).secretFields() {
+			if err := s.items.del(genItemName(userID, gen, f.name)); err != nil && first == nil {
+				first = err
+			}
 		}
 	}
+	// The pointer last: while it stands, a failed delete can be retried.
 	if err := s.items.del(itemName(userID, "meta")); err != nil && first == nil {
 		first = err
 	}
@@ -297,7 +407,18 @@ const refreshMargin = 60 * time.Second
 func (s *Store) AccessToken(ctx context.Context, userID string, refresh Refresher) (Secret, error) {
 	var out Secret
 	err := s.withLock(func() error {
-		a, err := s.Load(userID)
+		idx, err := s.readIndex()
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(idx.Accounts, userID) {
+			return ErrNotFound
+		}
+		m, err := s.readMeta(userID)
+		if err != nil {
+			return err
+		}
+		a, err := s.loadSecrets(m)
 		if err != nil {
 			return err
 		}
@@ -308,24 +429,28 @@ func (s *Store) AccessToken(ctx context.Context, userID string, refresh Refreshe
 		if a.RefreshToken == "" || refresh == nil {
 			return fmt.Errorf("accounts: the access token of %s has expired and cannot be refreshed; sign in again", userID)
 		}
+		if idx.Schema < SchemaVersion {
+			if err := s.writeIndex(idx); err != nil {
+				return err
+			}
+		}
 		access, newRefresh, exp, err := refresh(ctx, a.Meta, a.RefreshToken)
 		if err != nil {
 			return err
 		}
+		// In place, in the current generation: each item is replaced
+		// whole, and the spent refresh token must not survive a failure
+		// after the new one is stored.
 		if newRefresh != "" {
-			if err := s.items.set(itemName(userID, "refresh_token"), string(newRefresh)); err != nil {
+			if err := s.items.set(genItemName(userID, m.Generation, "refresh_token"), string(newRefresh)); err != nil {
 				return err
 			}
 		}
-		if err := s.items.set(itemName(userID, "access_token"), string(access)); err != nil {
+		if err := s.items.set(genItemName(userID, m.Generation, "access_token"), string(access)); err != nil {
 			return err
 		}
 		a.AccessExpiresAt = exp
-		b, err := json.Marshal(a.Meta)
-		if err != nil {
-			return err
-		}
-		if err := s.items.set(itemName(userID, "meta"), string(b)); err != nil {
+		if err := s.writeMeta(a.Meta, m.Generation); err != nil {
 			return err
 		}
 		out = access
@@ -361,14 +486,17 @@ func (s *Store) writeIndex(idx index) error {
 	return s.items.set(indexItem, string(b))
 }
 
-func (s *Store) readMeta(userID string) (Meta, error) {
+func (s *Store) readMeta(userID string) (storedMeta, error) {
 	v, err := s.items.get(itemName(userID, "meta"))
 	if err != nil {
-		return Meta{}, err
+		return storedMeta{}, err
 	}
-	var m Meta
+	var m storedMeta
 	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		return Meta{}, fmt.Errorf("accounts: the stored metadata of %s is corrupt: %w", userID, err)
+		return storedMeta{}, &CorruptError{Item: itemName(userID, "meta"), Reason: "not valid JSON: " + err.Error()}
+	}
+	if m.Generation < 0 {
+		return storedMeta{}, &CorruptError{Item: itemName(userID, "meta"), Reason: "a negative generation"}
 	}
 	return m, nil
 }

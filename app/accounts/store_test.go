@@ -53,7 +53,7 @@ func sampleAccount(user string) *Account {
 func TestSaveLoadListDelete(t *testing.T) {
 	s := realKeyring(t)
 	a := sampleAccount("@alice:example.org")
-	if err := s.Save(a); err != nil {
+	if _, err := s.Save(a); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Delete(a.UserID) })
@@ -69,7 +69,7 @@ func TestSaveLoadListDelete(t *testing.T) {
 		t.Fatalf("Load did not return what was saved")
 	}
 	// Every stored item stays under the Windows limit.
-	raw, err := s.items.b.Get(s.items.service, itemName(a.UserID, "olm_pickle"))
+	raw, err := s.items.b.Get(s.items.service, genItemName(a.UserID, 1, "olm_pickle"))
 	if err != nil || !strings.HasPrefix(raw, chunkHeader) {
 		t.Fatalf("large value not chunked: %q, %v", raw[:min(len(raw), 20)], err)
 	}
@@ -79,8 +79,10 @@ func TestSaveLoadListDelete(t *testing.T) {
 	if list, _ := s.List(); len(list) != 0 {
 		t.Fatalf("still listed after Delete: %+v", list)
 	}
-	if _, err := s.items.get(itemName(a.UserID, "olm_pickle") + "#0"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("chunk left behind: %v", err)
+	for _, c := range chunkFamilies {
+		if _, err := s.items.get(c.name(genItemName(a.UserID, 1, "olm_pickle"), 0)); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("chunk left behind: %v", err)
+		}
 	}
 }
 
@@ -104,7 +106,7 @@ func TestHalfWrittenAccountIsNeverListed(t *testing.T) {
 		fb := &failingBackend{Backend: OSKeyring{}, failAt: failAt}
 		s := newWithService(fb, base.items.service, base.lockPath)
 		a := sampleAccount("@bob:example.org")
-		err := s.Save(a)
+		_, err := s.Save(a)
 		var unavailable *UnavailableError
 		if !errors.As(err, &unavailable) {
 			t.Fatalf("failAt %d: Save error = %v, want *UnavailableError", failAt, err)
@@ -112,7 +114,7 @@ func TestHalfWrittenAccountIsNeverListed(t *testing.T) {
 		if list, _ := base.List(); len(list) != 0 {
 			t.Fatalf("failAt %d: half-written account listed: %+v", failAt, list)
 		}
-		if _, err := base.items.get(itemName(a.UserID, "access_token")); !errors.Is(err, ErrNotFound) {
+		if _, err := base.items.get(genItemName(a.UserID, 1, "access_token")); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("failAt %d: secret left behind after a failed save: %v", failAt, err)
 		}
 	}
@@ -122,7 +124,7 @@ func TestAccessTokenRefreshRotatesOnceUnderLock(t *testing.T) {
 	s := realKeyring(t)
 	a := sampleAccount("@carol:example.org")
 	a.AccessExpiresAt = time.Now().Add(10 * time.Second) // inside the refresh margin
-	if err := s.Save(a); err != nil {
+	if _, err := s.Save(a); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Delete(a.UserID) })
@@ -181,7 +183,7 @@ func TestSecretNeverPrints(t *testing.T) {
 func TestNoSecretServiceIsAClearError(t *testing.T) {
 	if os.Getenv("QRLOGIN_KEYRING_CHILD") == "1" {
 		s := newWithService(OSKeyring{}, "io.github.qrlogin.QRLogin.test-nobus", filepath.Join(os.TempDir(), "qrlogin-nobus.lock"))
-		err := s.Save(sampleAccount("@erin:example.org"))
+		_, err := s.Save(sampleAccount("@erin:example.org"))
 		var unavailable *UnavailableError
 		if !errors.As(err, &unavailable) {
 			fmt.Printf("WRONG %v\n", err)
@@ -212,9 +214,11 @@ func TestShorterValueLeavesNoOldChunks(t *testing.T) {
 	if got, err := s.items.get(name); err != nil || got != "short" {
 		t.Fatalf("get = %q, %v", got, err)
 	}
-	for i := range 3 {
-		if _, err := s.items.b.Get(s.items.service, chunkName(name, i)); !errors.Is(classify(err), ErrNotFound) {
-			t.Fatalf("chunk %d of the old value is still stored (%v)", i, err)
+	for _, c := range chunkFamilies {
+		for i := range 3 {
+			if _, err := s.items.b.Get(s.items.service, c.name(name, i)); !errors.Is(classify(err), ErrNotFound) {
+				t.Fatalf("chunk %d of the old value is still stored (%v)", i, err)
+			}
 		}
 	}
 }
@@ -222,7 +226,7 @@ func TestShorterValueLeavesNoOldChunks(t *testing.T) {
 func TestRemoveRevokesTheCurrentTokensThenDeletes(t *testing.T) {
 	s := realKeyring(t)
 	a := sampleAccount("@grace:example.org")
-	if err := s.Save(a); err != nil {
+	if _, err := s.Save(a); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Delete(a.UserID) })
@@ -248,5 +252,41 @@ func TestRemoveRevokesTheCurrentTokensThenDeletes(t *testing.T) {
 	}
 	if err := s.Remove(a.UserID, failing); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Remove of a removed account: %v, want ErrNotFound", err)
+	}
+}
+
+// TestSecondSignInReplacesTheFirst on the real Secret Service: the second
+// sign-in of a user is read back whole, the first one's tokens come back
+// for revocation, and removing the account leaves no item of either.
+func TestSecondSignInReplacesTheFirst(t *testing.T) {
+	s := realKeyring(t)
+	old, neu := oldAndNew()
+	if _, err := s.Save(old); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Delete(old.UserID) })
+	replaced, err := s.Save(neu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replaced == nil || replaced.DeviceID != old.DeviceID || replaced.RefreshToken != old.RefreshToken {
+		t.Fatalf("replaced = %+v", replaced)
+	}
+	got, err := s.Load(neu.UserID)
+	if err != nil || describe(got) != describe(neu) {
+		t.Fatalf("Load: %v\n%s", err, describe(got))
+	}
+	if err := s.Delete(neu.UserID); err != nil {
+		t.Fatal(err)
+	}
+	for gen := range 4 {
+		for _, f := range neu.secretFields() {
+			name := genItemName(neu.UserID, gen, f.name)
+			for _, item := range []string{name, chunkFamilies[0].name(name, 0), chunkFamilies[1].name(name, 0), chunkFamilies[2].name(name, 0)} {
+				if _, err := s.items.b.Get(s.items.service, item); !errors.Is(classify(err), ErrNotFound) {
+					t.Errorf("item %q left behind (%v)", item, err)
+				}
+			}
+		}
 	}
 }

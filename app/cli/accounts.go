@@ -16,13 +16,13 @@ import (
 func init() {
 	Register(Command{Name: "accounts", Summary: "list the accounts signed in on this computer (--json for programs)", Run: runAccounts})
 	Register(Command{Name: "token", Summary: "print a valid access token for scripts, refreshed if needed [--account USER_ID]", Run: runToken})
-	Register(Command{Name: "logout", Summary: "sign an account out: revoke its tokens and remove it [--account USER_ID]", Run: runLogout})
+	Register(Command{Name: "logout", Summary: "sign an account out: revoke its tokens and remove it [--account USER_ID] [--local: remove it from this computer only]", Run: runLogout})
 }
 
 // accountStore is the part of the store the account commands use.
 type accountStore interface {
 	List() ([]accounts.Meta, error)
-	Remove(userID string, revoke func(m accounts.Meta, access, refresh accounts.Secret) error) error
+	signin.AccountRemover
 	AccessToken(ctx context.Context, userID string, refresh accounts.Refresher) (accounts.Secret, error)
 }
 
@@ -105,12 +105,15 @@ func pickAccount(name string, store accountStore, stdio Stdio, want string) (str
 	return "", ExitUsage
 }
 
-// accountCommand parses the --account flag of a command that acts on one
-// account, opens the store and picks the account.
-func accountCommand(name string, args []string, stdio Stdio) (accountStore, string, int) {
+// accountCommand parses the --account flag (and the flags more adds) of a
+// command that acts on one account, opens the store and picks the account.
+func accountCommand(name string, args []string, stdio Stdio, more ...func(*flag.FlagSet)) (accountStore, string, int) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
 	account := fs.String("account", "", "the account's user ID (needed when several are signed in)")
+	for _, add := range more {
+		add(fs)
+	}
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return nil, "", ExitUsage
 	}
@@ -137,14 +140,46 @@ func runToken(ctx context.Context, args []string, stdio Stdio, _ FrontEnds) int 
 }
 
 func runLogout(ctx context.Context, args []string, stdio Stdio, _ FrontEnds) int {
-	store, user, code := accountCommand("logout", args, stdio)
+	var local bool
+	store, user, code := accountCommand("logout", args, stdio, func(fs *flag.FlagSet) {
+		fs.BoolVar(&local, "local", false, "remove the account from this computer only, without signing it out at the server "+
+			"(for when the server cannot be reached; its device stays on the account)")
+	})
 	if code != ExitOK {
 		return code
 	}
-	if err := signin.Logout(ctx, store, user); err != nil {
+	if local {
+		return logoutLocally(store, user, stdio)
+	}
+	err := signin.Logout(ctx, store, user)
+	if err == nil {
+		fmt.Fprintf(stdio.Out, "%s is signed out of this computer.\n", user)
+		return ExitOK
+	}
+	code = commandFailure(stdio, err)
+	// When the server cannot sign the account out (or what is stored for
+	// it is damaged), removing it from this computer only is the way out.
+	if errors.As(err, new(*signin.RevokeError)) || errors.As(err, new(*accounts.CorruptError)) {
+		fmt.Fprintf(stdio.Err, "To remove the account from this computer without signing it out at the server, run:\n  qrlogin logout --local --account %s\n", user)
+	}
+	return code
+}
+
+// logoutLocally is `logout --local`: the flag is the confirmation.
+func logoutLocally(store accountStore, user string, stdio Stdio) int {
+	device := ""
+	if list, err := store.List(); err == nil {
+		for _, m := range list {
+			if m.UserID == user {
+				device = m.DeviceID
+			}
+		}
+	}
+	if err := signin.RemoveLocally(store, user); err != nil {
 		return commandFailure(stdio, err)
 	}
-	fmt.Fprintf(stdio.Out, "%s is signed out of this computer.\n", user)
+	fmt.Fprintf(stdio.Out, "%s is removed from this computer. It was not signed out at the server: its device %s stays on the account "+
+		"until you remove it in another Matrix app.\n", user, device)
 	return ExitOK
 }
 

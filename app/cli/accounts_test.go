@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,22 +18,92 @@ import (
 // real Secret Service in app/accounts, and these commands end to end in
 // test/e2e.
 type listStore struct {
-	metas []accounts.Meta
+	metas   []accounts.Meta
+	removed []string // signed out: revoked, then deleted
+	deleted []string // deleted without the server
 }
 
-func (s listStore) List() ([]accounts.Meta, error) { return s.metas, nil }
-func (s listStore) Remove(string, func(accounts.Meta, accounts.Secret, accounts.Secret) error) error {
+func (s *listStore) List() ([]accounts.Meta, error) { return s.metas, nil }
+
+// Remove hands revoke the account's metadata as the real store does (so a
+// revocation endpoint in it is really called) and records a success.
+func (s *listStore) Remove(user string, revoke func(accounts.Meta, accounts.Secret, accounts.Secret) error) error {
+	for _, m := range s.metas {
+		if m.UserID == user {
+			if err := revoke(m, "mat_test", "mar_test"); err != nil {
+				return err
+			}
+			s.removed = append(s.removed, user)
+			return nil
+		}
+	}
+	return accounts.ErrNotFound
+}
+
+func (s *listStore) Delete(user string) error {
+	s.deleted = append(s.deleted, user)
 	return nil
 }
-func (s listStore) AccessToken(_ context.Context, user string, _ accounts.Refresher) (accounts.Secret, error) {
+
+func (s *listStore) AccessToken(_ context.Context, user string, _ accounts.Refresher) (accounts.Secret, error) {
 	return accounts.Secret("token-of-" + user), nil
 }
 
-func withStore(t *testing.T, metas ...accounts.Meta) {
+func withStore(t *testing.T, metas ...accounts.Meta) *listStore {
 	t.Helper()
 	old := accountStoreOpener
-	accountStoreOpener = func() (accountStore, error) { return listStore{metas}, nil }
+	s := &listStore{metas: metas}
+	accountStoreOpener = func() (accountStore, error) { return s, nil }
 	t.Cleanup(func() { accountStoreOpener = old })
+	return s
+}
+
+// unreachableEndpoint is a revocation endpoint on 127.0.0.1 where nothing
+// listens any more.
+func unreachableEndpoint(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL + "/revoke"
+	srv.Close()
+	return url
+}
+
+// TestLogoutThatCannotReachTheServerSuggestsLocal: plain logout fails as
+// before (exit 1, the account kept) and says how to remove the account
+// from this computer only.
+func TestLogoutThatCannotReachTheServerSuggestsLocal(t *testing.T) {
+	s := withStore(t, accounts.Meta{UserID: "@a:x.org", DeviceID: "DEV", ClientID: "c", RevocationEndpoint: unreachableEndpoint(t)})
+	code, out, errOut := runArgs("logout")
+	if code != ExitFail || out != "" {
+		t.Fatalf("exit %d, stdout %q", code, out)
+	}
+	if !strings.Contains(errOut, "could not be reached") || !strings.Contains(errOut, "qrlogin logout --local --account @a:x.org") {
+		t.Fatalf("stderr does not say the server was unreachable and suggest --local: %q", errOut)
+	}
+	if len(s.removed)+len(s.deleted) != 0 {
+		t.Fatalf("removed %q, deleted %q", s.removed, s.deleted)
+	}
+}
+
+// TestLogoutLocalDoesNotContactTheServer: --local deletes the account's
+// items without revoking (its endpoint is unreachable) and says that the
+// device stays on the account.
+func TestLogoutLocalDoesNotContactTheServer(t *testing.T) {
+	s := withStore(t, accounts.Meta{UserID: "@a:x.org", DeviceID: "DEV", RevocationEndpoint: unreachableEndpoint(t)},
+		accounts.Meta{UserID: "@b:x.org", DeviceID: "DEV2"})
+	if code, _, errOut := runArgs("logout", "--local"); code != ExitUsage || !strings.Contains(errOut, "--account") {
+		t.Fatalf("--local with two accounts: exit %d, %q", code, errOut)
+	}
+	code, out, errOut := runArgs("logout", "--local", "--account", "@a:x.org")
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if !slices.Equal(s.deleted, []string{"@a:x.org"}) || len(s.removed) != 0 {
+		t.Fatalf("deleted %q, removed %q", s.deleted, s.removed)
+	}
+	if !strings.Contains(out, "@a:x.org") || !strings.Contains(out, "DEV") {
+		t.Fatalf("stdout %q should name the account and the device left on the server", out)
+	}
 }
 
 func runArgs(args ...string) (int, string, string) {

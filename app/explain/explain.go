@@ -13,6 +13,7 @@ import (
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
+	"github.com/qrlogin/qrlogin/app/signin"
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/matrix"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
@@ -30,6 +31,7 @@ const (
 	CodeSecureChannelFailed  = "secure_channel_failed"
 	CodeNetwork              = "network"
 	CodeKeyringUnavailable   = "keyring_unavailable"
+	CodeKeyringDamaged       = "keyring_damaged"
 	CodeCancelled            = "cancelled"
 	CodeServerError          = "server_error"
 	CodeFailed               = "failed"
@@ -70,6 +72,8 @@ func explain(err error) Explanation {
 		phone          *login.PhoneFailure
 		unsupported    *rendezvous.UnsupportedError
 		unavailable    *accounts.UnavailableError
+		corrupt        *accounts.CorruptError
+		revoke         *signin.RevokeError
 		urlErr         *url.Error
 		netErr         net.Error
 		unexpected     *login.UnexpectedMessageError
@@ -106,6 +110,9 @@ func explain(err error) Explanation {
 	case errors.As(err, &unavailable):
 		return Explanation{Code: CodeKeyringUnavailable, Message: "This computer's password store (keyring) is not available, so the sign-in cannot be saved.",
 			Next: "Install and unlock a keyring such as GNOME Keyring or KeePassXC, then try again."}
+	case errors.As(err, &corrupt):
+		return Explanation{Code: CodeKeyringDamaged, Message: "What this computer stored for the account is damaged, so it cannot be used.",
+			Next: "Remove the account from this computer only, then sign in again."}
 	case errors.Is(err, login.ErrCancelled), errors.Is(err, context.Canceled):
 		return Explanation{Code: CodeCancelled, Message: "The sign-in was cancelled.", Next: "Start again when you are ready."}
 	case errors.As(err, &rendezvousHTTP) && (rendezvousHTTP.Status >= 500 || rendezvousHTTP.Status == 429):
@@ -124,6 +131,11 @@ func explain(err error) Explanation {
 		errors.As(err, &matrixErr) && (matrixErr.Status >= 500 || matrixErr.Status == 429),
 		errors.Is(err, rendezvous.ErrRateLimited), errors.Is(err, rendezvous.ErrMalformedResponse):
 		return Explanation{Code: CodeServerError, Message: "The server is not answering properly right now.", Next: "Wait a minute and try again."}
+	case errors.As(err, &revoke):
+		// The server answered but did not end the session (network and
+		// server trouble are matched above, through the wrapped cause).
+		return Explanation{Code: CodeFailed, Message: "The server did not sign this computer out.",
+			Next: "Try again later, or remove the account from this computer only."}
 	}
 	return Explanation{Code: CodeFailed, Message: "The sign-in did not work.", Next: "Start again. The details below say what went wrong."}
 }

@@ -2,7 +2,6 @@ package signin
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -14,36 +13,70 @@ import (
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
-// AccountRemover is the part of the account store signing out needs.
+// AccountRemover is the part of the account store signing out needs:
+// Remove revokes and deletes under the store's lock, Delete forgets an
+// account without the server.
 type AccountRemover interface {
 	Remove(userID string, revoke func(m accounts.Meta, access, refresh accounts.Secret) error) error
+	Delete(userID string) error
 }
+
+// RevokeError means signing out failed at the server: it could not be
+// reached, or it did not end the session. The account is kept, so nothing
+// is lost and the user can try again, or choose RemoveLocally.
+type RevokeError struct{ Err error }
+
+func (e *RevokeError) Error() string {
+	return "could not sign out at the server (the account is kept, try again): " + e.Err.Error()
+}
+
+func (e *RevokeError) Unwrap() error { return e.Err }
 
 // Logout revokes an account's tokens at the OAuth revocation endpoint and
 // then removes it from the keyring, all under the store's cross-process
-// lock. If the server cannot be reached the account is kept, so the user
-// can try again (nothing is lost). The command line (`qrlogin logout`) and
-// the window's Accounts screen both use it.
+// lock. If the server cannot be reached the account is kept and the error
+// is a *RevokeError. The command line (`qrlogin logout`) and the window's
+// Accounts screen both use it.
 func Logout(ctx context.Context, store AccountRemover, user string) error {
 	return store.Remove(user, func(m accounts.Meta, access, refresh accounts.Secret) error {
-		if m.RevocationEndpoint == "" {
-			return nil
-		}
-		c := oauthClient(m)
-		// Revoking the refresh token ends the whole session at MAS.
-		for _, t := range []struct {
-			value accounts.Secret
-			hint  string
-		}{{refresh, oauth.HintRefreshToken}, {access, oauth.HintAccessToken}} {
-			if t.value == "" {
-				continue
-			}
-			if err := c.Revoke(ctx, t.value.Reveal(), t.hint); err != nil {
-				return fmt.Errorf("could not sign out at the server (the account is kept, try again): %w", err)
-			}
+		if err := revokeSession(ctx, m, access, refresh); err != nil {
+			return &RevokeError{Err: err}
 		}
 		return nil
 	})
+}
+
+// RemoveLocally removes an account from this computer without contacting
+// the server: its tokens and keys leave the keyring, but its session stays
+// open and its device stays on the account until it is removed from
+// another device. It is the way out when Logout cannot reach the server,
+// offered only after the user confirms (`qrlogin logout --local`, the
+// window's "Remove from this computer anyway").
+func RemoveLocally(store AccountRemover, user string) error {
+	return store.Delete(user)
+}
+
+// revokeSession ends a stored sign-in's session at the OAuth revocation
+// endpoint (RFC 7009). Revoking the refresh token ends the whole session
+// at MAS; the access token goes too, for servers that revoke only the
+// token named. Without a revocation endpoint there is nothing to call.
+func revokeSession(ctx context.Context, m accounts.Meta, access, refresh accounts.Secret) error {
+	if m.RevocationEndpoint == "" {
+		return nil
+	}
+	c := oauthClient(m)
+	for _, t := range []struct {
+		value accounts.Secret
+		hint  string
+	}{{refresh, oauth.HintRefreshToken}, {access, oauth.HintAccessToken}} {
+		if t.value == "" {
+			continue
+		}
+		if err := c.Revoke(ctx, t.value.Reveal(), t.hint); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Refresh is the accounts.Refresher over OAuth: refresh tokens rotate, and

@@ -43,6 +43,35 @@ func (m *memoryStore) Remove(user string, revoke func(accounts.Meta, accounts.Se
 	return nil
 }
 
+func (m *memoryStore) Delete(user string) error {
+	m.deleted = append(m.deleted, user)
+	delete(m.accounts, user)
+	return nil
+}
+
+// TestLogoutThatCannotReachTheServerKeepsTheAccount: the failure is a
+// *RevokeError (what the window and the command line offer local removal
+// for), explained as the server being unreachable, and nothing is deleted.
+func TestLogoutThatCannotReachTheServerKeepsTheAccount(t *testing.T) {
+	rs := newRevocationServer(t)
+	rs.Close()
+	s := &memoryStore{accounts: map[string]*accounts.Account{"@a:x": {
+		Meta:        accounts.Meta{UserID: "@a:x", ClientID: "c", RevocationEndpoint: rs.URL + "/revoke"},
+		AccessToken: "mat", RefreshToken: "mar",
+	}}}
+	err := Logout(context.Background(), s, "@a:x")
+	var revokeErr *RevokeError
+	if !errors.As(err, &revokeErr) {
+		t.Fatalf("Logout error %v, want a *RevokeError", err)
+	}
+	if len(s.deleted) != 0 {
+		t.Fatalf("deleted %q", s.deleted)
+	}
+	if err := RemoveLocally(s, "@a:x"); err != nil || len(s.deleted) != 1 {
+		t.Fatalf("RemoveLocally: %v, deleted %q", err, s.deleted)
+	}
+}
+
 func TestLogoutWithoutRevocationEndpointDeletes(t *testing.T) {
 	s := &memoryStore{accounts: map[string]*accounts.Account{"@a:x": {Meta: accounts.Meta{UserID: "@a:x"}}}}
 	if err := Logout(context.Background(), s, "@a:x"); err != nil {

@@ -17,7 +17,7 @@ import (
 // Store is the part of the account store a sign-in needs.
 type Store interface {
 	List() ([]accounts.Meta, error)
-	Save(*accounts.Account) error
+	Save(*accounts.Account) (*accounts.Replaced, error)
 }
 
 // Controller runs one sign-in.
@@ -61,7 +61,19 @@ func (c *Controller) run(ctx context.Context, store Store, emit func(login.Event
 	if err != nil {
 		return nil, err
 	}
-	err = store.Save(AccountFrom(res))
+	if err := keep(ctx, store, res, emit); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// keep stores a finished sign-in and reports it Done. Signing in again as
+// a stored user replaces the stored account (the store switches to the new
+// one only once it is written whole); the earlier device's session is then
+// ended at the server. If that fails the new sign-in stays and a warning
+// says the old device is still on the account.
+func keep(ctx context.Context, store Store, res *login.Result, emit func(login.Event)) error {
+	replaced, err := store.Save(AccountFrom(res))
 	res.Secrets.Zero() // the keyring has them now (or the save failed)
 	if err != nil {
 		// Nothing on this computer can use or sign out this session now:
@@ -69,10 +81,25 @@ func (c *Controller) run(ctx context.Context, store Store, emit func(login.Event
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		_ = res.Revoke(bg, nil)
-		return nil, err
+		return err
+	}
+	// The same device ID again would be the new sign-in's own device, which
+	// ending the earlier session would remove.
+	if replaced != nil && replaced.DeviceID != res.DeviceID {
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err := revokeSession(bg, replaced.Meta, replaced.AccessToken, replaced.RefreshToken)
+		cancel()
+		if err == nil && replaced.AccessToken == "" && replaced.RefreshToken == "" && replaced.RevocationEndpoint != "" {
+			err = errors.New("the earlier sign-in's tokens could not be read")
+		}
+		if err != nil {
+			emit(login.Warning{Code: WarningEarlierDeviceKept, Message: "This computer was already signed in as " + res.UserID +
+				" (device " + replaced.DeviceID + "). That sign-in could not be ended at the server, so the old device is still on your account: " +
+				"remove it from the account's list of devices in another Matrix app."})
+		}
 	}
 	emit(login.Done{UserID: res.UserID, DeviceID: res.DeviceID, Verified: res.Verified})
-	return res, nil
+	return nil
 }
 
 // SubmitCheckCode passes the digits the user typed to the flow.
@@ -128,3 +155,7 @@ func AccountFrom(res *login.Result) *accounts.Account {
 	}
 	return a
 }
+
+// WarningEarlierDeviceKept is the warning code when signing in again as a
+// stored user could not end the earlier sign-in's session at the server.
+const WarningEarlierDeviceKept = "earlier_device_kept"

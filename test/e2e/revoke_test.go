@@ -21,7 +21,9 @@ type failingStore struct{}
 var errSaveRefused = errors.New("test: the keyring refused the write")
 
 func (failingStore) List() ([]accounts.Meta, error) { return nil, nil }
-func (failingStore) Save(*accounts.Account) error   { return errSaveRefused }
+func (failingStore) Save(*accounts.Account) (*accounts.Replaced, error) {
+	return nil, errSaveRefused
+}
 
 // TestUnsavedSignInIsRevoked: when the account cannot be stored, the
 // controller revokes the new session, so the account keeps no device that
