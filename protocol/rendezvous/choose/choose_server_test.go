@@ -7,30 +7,31 @@ import (
 	"testing"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous/server"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
-// The choice against qrlogin's own rendezvous server (rendezvous.NewServer)
+// The choice against qrlogin's own rendezvous server (server.New)
 // configured as each kind of homeserver.
 func TestChooseAgainstServer(t *testing.T) {
 	cases := []struct {
 		name     string
-		cfg      rendezvous.ServerConfig
+		cfg      server.Config
 		explicit bool
 		want     vocab.Generation
 		wantErr  error
 	}{
-		{"both, /versions advertises 2024", rendezvous.ServerConfig{ServeVersions: true}, false, vocab.MSC4108v2024, nil},
-		{"no /versions flag, MSC4388 open", rendezvous.ServerConfig{}, false, vocab.MSC4388, nil},
-		{"2024 off, MSC4388 open", rendezvous.ServerConfig{DisableETag: true}, false, vocab.MSC4388, nil},
-		{"MSC4388 off, no flag", rendezvous.ServerConfig{Mode: rendezvous.ModeOff}, false, "", rendezvous.ErrNotEnabled},
-		{"explicit server with both", rendezvous.ServerConfig{}, true, vocab.MSC4108v2024, nil},
-		{"explicit server, 2024 off", rendezvous.ServerConfig{DisableETag: true}, true, vocab.MSC4388, nil},
-		{"explicit server, both off", rendezvous.ServerConfig{DisableETag: true, Mode: rendezvous.ModeOff}, true, "", rendezvous.ErrNotEnabled},
+		{"both, /versions advertises 2024", server.Config{ServeVersions: true}, false, vocab.MSC4108v2024, nil},
+		{"no /versions flag, MSC4388 open", server.Config{}, false, vocab.MSC4388, nil},
+		{"2024 off, MSC4388 open", server.Config{DisableETag: true}, false, vocab.MSC4388, nil},
+		{"MSC4388 off, no flag", server.Config{Mode: server.ModeOff}, false, "", rendezvous.ErrNotEnabled},
+		{"explicit server with both", server.Config{}, true, vocab.MSC4108v2024, nil},
+		{"explicit server, 2024 off", server.Config{DisableETag: true}, true, vocab.MSC4388, nil},
+		{"explicit server, both off", server.Config{DisableETag: true, Mode: server.ModeOff}, true, "", rendezvous.ErrNotEnabled},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rv := rendezvous.NewServer(tc.cfg)
+			rv := server.New(tc.cfg)
 			t.Cleanup(rv.Close)
 			srv := httptest.NewServer(rv)
 			t.Cleanup(srv.Close)

@@ -1,4 +1,4 @@
-package rendezvous
+package server
 
 import (
 	"net/http"
@@ -7,14 +7,14 @@ import (
 	"testing"
 )
 
-// TestServerOddPaths pins how paths no client sends are routed: the
+// TestOddPaths pins how paths no client sends are routed: the
 // routing is a function of the decoded path, so a path with empty, "." or
 // ".." segments, or with an escaped slash, reaches the endpoint whose
 // prefix it starts with (and gets that endpoint's answer) instead of being
 // redirected to a cleaned path.
-func TestServerOddPaths(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{ServeVersions: true})
-	p := srvPathMSC4388Stable
+func TestOddPaths(t *testing.T) {
+	env := newTestEnv(t, Config{ServeVersions: true})
+	p := pathMSC4388Stable
 	id, _ := env.create4388(p, "live")
 	for _, tc := range []struct {
 		method, path, body string
@@ -35,10 +35,11 @@ func TestServerOddPaths(t *testing.T) {
 		{http.MethodGet, "/_matrix/client/./v1/rendezvous", "", 404, "M_UNRECOGNIZED", ""},
 		{http.MethodGet, "/_matrix/client/v3/../v1/rendezvous", "", 404, "M_UNRECOGNIZED", ""},
 		{http.MethodGet, "/_matrix/client//versions", "", 404, "M_UNRECOGNIZED", ""},
-		{http.MethodGet, srvPathVersions + "/", "", 404, "M_UNRECOGNIZED", ""},
-		{http.MethodGet, srvPathETagCreate + "/x", "", 404, "M_UNRECOGNIZED", ""},
-		{http.MethodGet, srvPathETagSession, "", 404, "M_NOT_FOUND", ""},
-		{http.MethodGet, srvPathETagSession + "x/../y", "", 404, "M_NOT_FOUND", ""},
+		{http.MethodGet, pathVersions + "/", "", 404, "M_UNRECOGNIZED", ""},
+		{http.MethodGet, pathETagCreate + "/x", "", 404, "M_UNRECOGNIZED", ""},
+		{http.MethodPost, pathETagCreate + "//", "", 404, "M_UNRECOGNIZED", ""},
+		{http.MethodGet, pathETagSession, "", 404, "M_NOT_FOUND", ""},
+		{http.MethodGet, pathETagSession + "x/../y", "", 404, "M_NOT_FOUND", ""},
 		{http.MethodPut, "/_synapse/client/rendezvous", "", 404, "M_UNRECOGNIZED", ""},
 	} {
 		resp := env.do(tc.method, tc.path, tc.body)
