@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous/server"
 )
 
 func init() {
@@ -27,7 +27,7 @@ const rendezvousShutdownGrace = 5 * time.Second
 
 func runRendezvousServer(ctx context.Context, args []string, stdio Stdio, _ FrontEnds) int {
 	const name = "rendezvous-server"
-	defaults := rendezvous.DefaultServerConfig()
+	defaults := server.DefaultConfig()
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
 	fs.Usage = func() {
@@ -66,11 +66,11 @@ func runRendezvousServer(ctx context.Context, args []string, stdio Stdio, _ Fron
 	if _, _, err := net.SplitHostPort(*listen); err != nil {
 		return usage("--listen %q: %v", *listen, err)
 	}
-	mode, err := rendezvous.ParseMode(*modeName)
+	mode, err := server.ParseMode(*modeName)
 	if err != nil {
 		return usage("--mode: %v", err)
 	}
-	rate, err := rendezvous.ParseRequestRate(*rateText)
+	rate, err := server.ParseRequestRate(*rateText)
 	if err != nil {
 		return usage("--rate: %v", err)
 	}
@@ -108,9 +108,9 @@ func runRendezvousServer(ctx context.Context, args []string, stdio Stdio, _ Fron
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + reachableAddr(listener.Addr())
 	}
-	handler := rendezvous.NewServer(cfg)
+	handler := server.New(cfg)
 	defer handler.Close()
-	server := &http.Server{
+	httpServer := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -120,7 +120,7 @@ func runRendezvousServer(ctx context.Context, args []string, stdio Stdio, _ Fron
 		ErrorLog:          log.New(stdio.Err, name+": ", 0),
 	}
 	served := make(chan error, 1)
-	go func() { served <- server.Serve(listener) }()
+	go func() { served <- httpServer.Serve(listener) }()
 	fmt.Fprintf(stdio.Err, "%s: listening on http://%s (public URL %s, MSC4388 %s, rate %s, TTL %s)\n",
 		name, listener.Addr(), cfg.PublicURL, mode, rate, *ttl)
 
@@ -132,7 +132,7 @@ func runRendezvousServer(ctx context.Context, args []string, stdio Stdio, _ Fron
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rendezvousShutdownGrace)
 	defer cancel()
-	if err := server.Shutdown(shutdownCtx); err != nil {
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		fmt.Fprintf(stdio.Err, "%s: shutdown: %v\n", name, err)
 		return ExitFail
 	}

@@ -21,7 +21,7 @@ var rendezvousPrefixes = []string{
 }
 
 // buildRendezvous makes the rendezvous handler with the configured factory,
-// or the rendezvous package's server when none is configured.
+// or qrlogin's rendezvous server when none is configured.
 func (s *Server) buildRendezvous(base string) (http.Handler, error) {
 	factory := s.cfg.Rendezvous
 	if factory == nil {
@@ -49,7 +49,7 @@ func (s *Server) buildRendezvous(base string) (http.Handler, error) {
 }
 
 // closeRendezvous ends a rendezvous handler that holds resources: the
-// default factory's *rendezvous.Server runs a sweeper goroutine until its
+// default factory's *server.Server runs a sweeper goroutine until its
 // Close; a custom factory's handler may have Close() error. nil and
 // handlers without Close need nothing.
 func closeRendezvous(h http.Handler) error {

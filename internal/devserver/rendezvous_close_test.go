@@ -11,14 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous/server"
 )
 
-// closeHook is the default factory's *rendezvous.Server with a Close that
+// closeHook is the default factory's *server.Server with a Close that
 // records being called: the dev server must end every one it builds, or
 // its sweeper goroutine leaks.
 type closeHook struct {
-	*rendezvous.Server
+	*server.Server
 	closed atomic.Bool
 }
 
@@ -37,9 +37,9 @@ func newHooked(t *testing.T, cfg Config) (*Server, func() []*closeHook) {
 		if err != nil {
 			return nil, err
 		}
-		rv, ok := h.(*rendezvous.Server)
+		rv, ok := h.(*server.Server)
 		if !ok {
-			t.Errorf("the default factory built a %T, not a *rendezvous.Server", h)
+			t.Errorf("the default factory built a %T, not a *server.Server", h)
 			return h, nil
 		}
 		hook := &closeHook{Server: rv}
@@ -80,7 +80,7 @@ func mustClose(t *testing.T, s *Server) {
 	}
 }
 
-// TestCloseStopsRendezvousSweeper: every rendezvous.Server the dev server
+// TestCloseStopsRendezvousSweeper: every server.Server the dev server
 // builds is closed by the time the dev server is, however the dev server
 // got its base URL and whatever order Start and Close come in.
 func TestCloseStopsRendezvousSweeper(t *testing.T) {
@@ -127,17 +127,17 @@ func TestCloseStopsRendezvousSweeper(t *testing.T) {
 // without the hook: the goroutine dump names each sweeper with its
 // receiver, so servers of other tests do not count.
 func TestCloseEndsSweeperGoroutine(t *testing.T) {
-	var rv *rendezvous.Server
+	var rv *server.Server
 	cfg := Config{Rendezvous: func(o RendezvousOptions) (http.Handler, error) {
 		h, err := defaultRendezvousFactory(o)
-		rv, _ = h.(*rendezvous.Server)
+		rv, _ = h.(*server.Server)
 		return h, err
 	}}
 	s := startServer(t, cfg)
 	if rv == nil {
-		t.Fatal("the default factory built no *rendezvous.Server")
+		t.Fatal("the default factory built no *server.Server")
 	}
-	// The sweeper goroutine is started by NewServer but may not have run
+	// The sweeper goroutine is started by server.New but may not have run
 	// yet; a goroutine that has not run shows no receiver.
 	waitFor(t, "the sweeper to run", func() bool { return sweeperRunning(rv) })
 	mustClose(t, s)
@@ -154,7 +154,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // sweeperRunning reports whether rv's sweeper goroutine is in the dump.
-func sweeperRunning(rv *rendezvous.Server) bool {
+func sweeperRunning(rv *server.Server) bool {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
@@ -164,5 +164,5 @@ func sweeperRunning(rv *rendezvous.Server) bool {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
-	return strings.Contains(string(buf), fmt.Sprintf("rendezvous.(*Server).sweepLoop(%p", rv))
+	return strings.Contains(string(buf), fmt.Sprintf("rendezvous/server.(*Server).sweepLoop(%p", rv))
 }

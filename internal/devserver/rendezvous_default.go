@@ -3,24 +3,25 @@ package devserver
 import (
 	"net/http"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous/server"
 )
 
 // The dev server's Close stops the default handler's sweeper goroutine
 // through this method (closeRendezvous).
-var _ interface{ Close() } = (*rendezvous.Server)(nil)
+var _ interface{ Close() } = (*server.Server)(nil)
 
-// defaultRendezvousFactory mounts the rendezvous package's server. The dev
-// server gates the paths itself (generation off → 404, MSC4388
-// authenticated mode → its own token check), so the rendezvous server runs
-// in open mode for an authenticated dev server and never calls back into
-// whoami. No rate limit: tests poll hard.
+// defaultRendezvousFactory mounts qrlogin's rendezvous server (package
+// protocol/rendezvous/server). The dev server gates the paths itself
+// (generation off → 404, MSC4388 authenticated mode → its own token
+// check), so the rendezvous server runs in open mode for an authenticated
+// dev server and never calls back into whoami. No rate limit: tests poll
+// hard.
 var defaultRendezvousFactory RendezvousFactory = func(o RendezvousOptions) (http.Handler, error) {
-	mode := rendezvous.ModeOpen
+	mode := server.ModeOpen
 	if o.MSC4388 == MSC4388Off {
-		mode = rendezvous.ModeOff
+		mode = server.ModeOff
 	}
-	cfg := rendezvous.ServerConfig{
+	cfg := server.Config{
 		PublicURL:    o.BaseURL,
 		Mode:         mode,
 		TTL:          o.SessionTTLMSC4388,
@@ -32,5 +33,5 @@ var defaultRendezvousFactory RendezvousFactory = func(o RendezvousOptions) (http
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return rendezvous.NewServer(cfg), nil
+	return server.New(cfg), nil
 }

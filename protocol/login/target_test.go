@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qrlogin/qrlogin/protocol/rendezvous/server"
+
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 )
@@ -20,9 +22,9 @@ type countingServer struct {
 	hits map[string]int
 }
 
-func newCountingServer(t *testing.T, cfg rendezvous.ServerConfig) *countingServer {
+func newCountingServer(t *testing.T, cfg server.Config) *countingServer {
 	t.Helper()
-	rv := rendezvous.NewServer(cfg)
+	rv := server.New(cfg)
 	t.Cleanup(rv.Close)
 	c := &countingServer{hits: map[string]int{}}
 	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -74,7 +76,7 @@ func firstQR(t *testing.T, cfg login.Config) login.QRReady {
 // server each 2024 probe is a create.
 func TestSignInProbesEachGenerationOnce(t *testing.T) {
 	t.Run("homeserver", func(t *testing.T) {
-		hs := newCountingServer(t, rendezvous.ServerConfig{DisableETag: true}) // no /versions flag
+		hs := newCountingServer(t, server.Config{DisableETag: true}) // no /versions flag
 		qr := firstQR(t, login.Config{Homeserver: hs.URL, Poll: fast})
 		if qr.Protocol != "msc4388" || qr.Alternative != "" {
 			t.Fatalf("QR: protocol %q alternative %q", qr.Protocol, qr.Alternative)
@@ -87,8 +89,8 @@ func TestSignInProbesEachGenerationOnce(t *testing.T) {
 		}
 	})
 	t.Run("explicit rendezvous server", func(t *testing.T) {
-		hs := newCountingServer(t, rendezvous.ServerConfig{})
-		rv := newCountingServer(t, rendezvous.ServerConfig{DisableETag: true})
+		hs := newCountingServer(t, server.Config{})
+		rv := newCountingServer(t, server.Config{DisableETag: true})
 		qr := firstQR(t, login.Config{Homeserver: hs.URL, RendezvousServer: rv.URL, Poll: fast})
 		if qr.Protocol != "msc4388" || qr.Alternative != "" {
 			t.Fatalf("QR: protocol %q alternative %q", qr.Protocol, qr.Alternative)

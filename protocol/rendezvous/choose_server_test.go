@@ -1,47 +1,53 @@
-package rendezvous
+package rendezvous_test
 
 import (
+	"context"
 	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous/server"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
-// The choice against qrlogin's own rendezvous server (NewServer)
-// configured as each kind of chooseHomeserver.
+// The choice against qrlogin's own rendezvous server (server.New)
+// configured as each kind of homeserver.
 func TestChooseAgainstServer(t *testing.T) {
 	cases := []struct {
 		name     string
-		cfg      ServerConfig
+		cfg      server.Config
 		explicit bool
 		want     vocab.Generation
 		wantErr  error
 	}{
-		{"both, /versions advertises 2024", ServerConfig{ServeVersions: true}, false, vocab.MSC4108v2024, nil},
-		{"no /versions flag, MSC4388 open", ServerConfig{}, false, vocab.MSC4388, nil},
-		{"2024 off, MSC4388 open", ServerConfig{DisableETag: true}, false, vocab.MSC4388, nil},
-		{"MSC4388 off, no flag", ServerConfig{Mode: ModeOff}, false, "", ErrNotEnabled},
-		{"explicit server with both", ServerConfig{}, true, vocab.MSC4108v2024, nil},
-		{"explicit server, 2024 off", ServerConfig{DisableETag: true}, true, vocab.MSC4388, nil},
-		{"explicit server, both off", ServerConfig{DisableETag: true, Mode: ModeOff}, true, "", ErrNotEnabled},
+		{"both, /versions advertises 2024", server.Config{ServeVersions: true}, false, vocab.MSC4108v2024, nil},
+		{"no /versions flag, MSC4388 open", server.Config{}, false, vocab.MSC4388, nil},
+		{"2024 off, MSC4388 open", server.Config{DisableETag: true}, false, vocab.MSC4388, nil},
+		{"MSC4388 off, no flag", server.Config{Mode: server.ModeOff}, false, "", rendezvous.ErrNotEnabled},
+		{"explicit server with both", server.Config{}, true, vocab.MSC4108v2024, nil},
+		{"explicit server, 2024 off", server.Config{DisableETag: true}, true, vocab.MSC4388, nil},
+		{"explicit server, both off", server.Config{DisableETag: true, Mode: server.ModeOff}, true, "", rendezvous.ErrNotEnabled},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rv := NewServer(tc.cfg)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			rv := server.New(tc.cfg)
 			t.Cleanup(rv.Close)
 			srv := httptest.NewServer(rv)
 			t.Cleanup(srv.Close)
-			opts := ChooseOptions{HomeserverURL: srv.URL}
+			opts := rendezvous.ChooseOptions{HomeserverURL: srv.URL}
 			if tc.explicit {
-				opts = ChooseOptions{HomeserverURL: "https://matrix.example.org", RendezvousServerURL: srv.URL}
+				opts = rendezvous.ChooseOptions{HomeserverURL: "https://matrix.example.org", RendezvousServerURL: srv.URL}
 			}
-			got, err := Choose(chooseCtx(t), vocab.Auto, opts)
+			got, err := rendezvous.Choose(ctx, vocab.Auto, opts)
 			if got.Generation != tc.want || !errors.Is(err, tc.wantErr) {
 				t.Fatalf("Choose = %q, %v; want %q, %v", got, err, tc.want, tc.wantErr)
 			}
-			var ue *UnsupportedError
+			var ue *rendezvous.UnsupportedError
 			if tc.wantErr != nil && (!errors.As(err, &ue) || !strings.HasPrefix(err.Error(), strings.TrimPrefix(srv.URL, "http://"))) {
 				t.Fatalf("error %q does not name the server", err)
 			}

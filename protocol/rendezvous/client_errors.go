@@ -44,15 +44,6 @@ var (
 	ErrInsecureURL = errors.New("rendezvous: insecure URL (http:// is allowed only for loopback hosts)")
 )
 
-// Matrix error codes the clients interpret. MSC4388 "Unstable prefix":
-// Synapse sends the unstable concurrent-write code; accept both.
-const (
-	errcodeUnrecognized            = "M_UNRECOGNIZED"
-	errcodeNotFound                = "M_NOT_FOUND"
-	errcodeConcurrentWrite         = "M_CONCURRENT_WRITE"
-	errcodeConcurrentWriteUnstable = "IO_ELEMENT_MSC4388_CONCURRENT_WRITE"
-)
-
 // HTTPError is a non-success answer from a rendezvous server. Kind is the
 // sentinel it maps to (nil when none applies); errors.Is sees through it.
 type HTTPError struct {
@@ -110,7 +101,7 @@ func parseMatrixError(body []byte) matrixErrorBody {
 	if json.Unmarshal(body, &e) != nil {
 		return matrixErrorBody{}
 	}
-	if e.MSC4108Errcode != "" && (e.Errcode == "" || e.Errcode == "M_UNKNOWN") {
+	if e.MSC4108Errcode != "" && (e.Errcode == "" || e.Errcode == ErrcodeUnknown) {
 		e.Errcode = e.MSC4108Errcode
 	}
 	// Server-chosen text ends up in messages shown to users; keep it short
@@ -141,7 +132,7 @@ func newHTTPError(op opKind, status int, body []byte) *HTTPError {
 	m := parseMatrixError(body)
 	e := &HTTPError{Status: status, Errcode: m.Errcode, Message: m.Error}
 	switch {
-	case status == http.StatusNotFound && m.Errcode == errcodeUnrecognized:
+	case status == http.StatusNotFound && m.Errcode == ErrcodeUnrecognized:
 		e.Kind = ErrNotEnabled
 	case status == http.StatusNotFound && op == opSession:
 		e.Kind = ErrExpired

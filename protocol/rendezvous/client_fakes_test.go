@@ -80,7 +80,7 @@ type fake4388 struct {
 
 func newFake4388(t testing.TB, path APIPath) *fake4388 {
 	f := &fake4388{t: t, path: string(path), sessions: map[string]*fake4388Session{}, ttl: 120 * time.Second,
-		createAvailable: true, concurrentErr: errcodeConcurrentWriteUnstable}
+		createAvailable: true, concurrentErr: ErrcodeConcurrentWriteUnstable}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -113,7 +113,7 @@ func (f *fake4388) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.disabled {
-		matrixError(w, 404, errcodeUnrecognized, "Unrecognized request")
+		matrixError(w, 404, ErrcodeUnrecognized, "Unrecognized request")
 		return
 	}
 	if r.URL.Path == f.path {
@@ -148,7 +148,7 @@ func (f *fake4388) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	id, ok := strings.CutPrefix(r.URL.Path, f.path+"/")
 	if !ok {
-		matrixError(w, 404, errcodeUnrecognized, "Unrecognized request")
+		matrixError(w, 404, ErrcodeUnrecognized, "Unrecognized request")
 		return
 	}
 	if r.Header.Get("Authorization") != "" {
@@ -156,7 +156,7 @@ func (f *fake4388) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s := f.sessions[id]
 	if s == nil || time.Now().After(s.expires) {
-		matrixError(w, 404, errcodeNotFound, "Rendezvous session not found")
+		matrixError(w, 404, ErrcodeNotFound, "Rendezvous session not found")
 		return
 	}
 	remaining := time.Until(s.expires).Milliseconds()
@@ -331,7 +331,7 @@ func (f *fakeETag) serve(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "Not Found", 404)
 			return
 		}
-		matrixError(w, 404, errcodeNotFound, "Not found")
+		matrixError(w, 404, ErrcodeNotFound, "Not found")
 		return
 	}
 	switch r.Method {
@@ -350,7 +350,7 @@ func (f *fakeETag) serve(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("If-Match") != f.etagOf(s.data) {
 			f.headers(w, s)
 			writeJSON(w, http.StatusPreconditionFailed, map[string]string{"errcode": "M_UNKNOWN",
-				"org.matrix.msc4108.errcode": errcodeConcurrentWrite, "error": "ETag mismatch"})
+				"org.matrix.msc4108.errcode": ErrcodeConcurrentWrite, "error": "ETag mismatch"})
 			return
 		}
 		if len(body) > 4096 {

@@ -1,4 +1,4 @@
-package rendezvous
+package rendezvous_test
 
 import (
 	"context"
@@ -10,19 +10,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous/server"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
-// These tests run the clients against this package's Server (NewServer)
-// over real HTTP on 127.0.0.1, for what the fakes cannot prove: that the
-// typed errors, the lost-response recovery and the expiry handling work
-// with the server qrlogin ships. The plain ping-pong interop is in
-// server_interop_test.go.
+// These tests run the clients against qrlogin's rendezvous server (package
+// server) over real HTTP on 127.0.0.1, for what the fakes cannot prove:
+// that the typed errors, the lost-response recovery and the expiry
+// handling work with the server qrlogin ships. The plain ping-pong interop
+// is in server/interop_test.go.
 
-// startServer serves NewServer(cfg) behind an optional middleware.
-func startServer(t testing.TB, cfg ServerConfig, wrap func(http.Handler) http.Handler) *httptest.Server {
+// startServer serves server.New(cfg) behind an optional middleware.
+func startServer(t testing.TB, cfg server.Config, wrap func(http.Handler) http.Handler) *httptest.Server {
 	t.Helper()
-	rv := NewServer(cfg)
+	rv := server.New(cfg)
 	t.Cleanup(rv.Close)
 	var h http.Handler = rv
 	if wrap != nil {
@@ -40,7 +42,7 @@ func dropFirstPut(t testing.TB, dropped *atomic.Int32) func(http.Handler) http.H
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodPut && dropped.Add(1) == 1 {
 				next.ServeHTTP(httptest.NewRecorder(), r)
-				dropConnection(t, w)
+				rendezvous.DropConnection(t, w)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -48,13 +50,13 @@ func dropFirstPut(t testing.TB, dropped *atomic.Int32) func(http.Handler) http.H
 	}
 }
 
-func newServerClients(t testing.TB, url string) (*Client, *ETagClient) {
+func newServerClients(t testing.TB, url string) (*rendezvous.Client, *rendezvous.ETagClient) {
 	t.Helper()
-	c, err := NewClient(ClientConfig{BaseURL: url, Poll: fastPoll, Retry: fastRetry})
+	c, err := rendezvous.NewClient(rendezvous.ClientConfig{BaseURL: url, Poll: rendezvous.FastPoll, Retry: rendezvous.FastRetry})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := NewETagClient(ETagConfig{HomeserverURL: url, Poll: fastPoll, Retry: fastRetry})
+	e, err := rendezvous.NewETagClient(rendezvous.ETagConfig{HomeserverURL: url, Poll: rendezvous.FastPoll, Retry: rendezvous.FastRetry})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,9 +64,9 @@ func newServerClients(t testing.TB, url string) (*Client, *ETagClient) {
 }
 
 func TestClientVsServerTypedErrorsMSC4388(t *testing.T) {
-	srv := startServer(t, ServerConfig{}, nil)
+	srv := startServer(t, server.Config{}, nil)
 	c, _ := newServerClients(t, srv.URL)
-	ctx := testCtx(t)
+	ctx := rendezvous.TestCtx(t)
 	g, err := c.Create(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -73,32 +75,32 @@ func TestClientVsServerTypedErrorsMSC4388(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Send(ctx, strings.Repeat("a", 4097)); !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("Send 4097 bytes: %v, want ErrTooLarge", err)
+	if err := s.Send(ctx, strings.Repeat("a", 4097)); !errors.Is(err, rendezvous.ErrTooLarge) {
+		t.Fatalf("Send 4097 bytes: %v, want rendezvous.ErrTooLarge", err)
 	}
 	if err := s.Send(ctx, strings.Repeat("a", 4096)); err != nil {
 		t.Fatalf("Send 4096 bytes: %v", err)
 	}
 	err = g.Send(ctx, "out of turn")
-	var he *HTTPError
-	if !errors.Is(err, ErrConcurrentWrite) || !errors.As(err, &he) || he.Status != http.StatusConflict {
-		t.Fatalf("Send with a stale token: %v, want ErrConcurrentWrite", err)
+	var he *rendezvous.HTTPError
+	if !errors.Is(err, rendezvous.ErrConcurrentWrite) || !errors.As(err, &he) || he.Status != http.StatusConflict {
+		t.Fatalf("Send with a stale token: %v, want rendezvous.ErrConcurrentWrite", err)
 	}
 	if err := g.Cancel(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrExpired) {
-		t.Fatalf("Receive after Cancel: %v, want ErrExpired", err)
+	if _, err := s.Receive(ctx, vocab.PaceReply); !errors.Is(err, rendezvous.ErrExpired) {
+		t.Fatalf("Receive after Cancel: %v, want rendezvous.ErrExpired", err)
 	}
-	if _, err := c.Join(ctx, srv.URL, "01JBOGUSBOGUSBOGUSBOGUSBOG"); !errors.Is(err, ErrExpired) {
-		t.Fatalf("Join unknown ID: %v, want ErrExpired", err)
+	if _, err := c.Join(ctx, srv.URL, "01JBOGUSBOGUSBOGUSBOGUSBOG"); !errors.Is(err, rendezvous.ErrExpired) {
+		t.Fatalf("Join unknown ID: %v, want rendezvous.ErrExpired", err)
 	}
 }
 
 func TestClientVsServerTypedErrorsETag(t *testing.T) {
-	srv := startServer(t, ServerConfig{}, nil)
+	srv := startServer(t, server.Config{}, nil)
 	_, e := newServerClients(t, srv.URL)
-	ctx := testCtx(t)
+	ctx := rendezvous.TestCtx(t)
 	g, err := e.Create(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -107,35 +109,35 @@ func TestClientVsServerTypedErrorsETag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Send(ctx, strings.Repeat("a", 4097)); !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("Send 4097 bytes: %v, want ErrTooLarge", err)
+	if err := s.Send(ctx, strings.Repeat("a", 4097)); !errors.Is(err, rendezvous.ErrTooLarge) {
+		t.Fatalf("Send 4097 bytes: %v, want rendezvous.ErrTooLarge", err)
 	}
 	if err := s.Send(ctx, "first"); err != nil {
 		t.Fatal(err)
 	}
 	err = g.Send(ctx, "out of turn")
-	var he *HTTPError
-	if !errors.Is(err, ErrConcurrentWrite) || !errors.As(err, &he) || he.Status != http.StatusPreconditionFailed {
-		t.Fatalf("Send with a stale ETag: %v, want ErrConcurrentWrite", err)
+	var he *rendezvous.HTTPError
+	if !errors.Is(err, rendezvous.ErrConcurrentWrite) || !errors.As(err, &he) || he.Status != http.StatusPreconditionFailed {
+		t.Fatalf("Send with a stale ETag: %v, want rendezvous.ErrConcurrentWrite", err)
 	}
 	if err := s.Cancel(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrExpired) {
-		t.Fatalf("Receive after Cancel: %v, want ErrExpired", err)
+	if _, err := g.Receive(ctx, vocab.PaceReply); !errors.Is(err, rendezvous.ErrExpired) {
+		t.Fatalf("Receive after Cancel: %v, want rendezvous.ErrExpired", err)
 	}
 }
 
 func TestClientVsServerNotEnabled(t *testing.T) {
-	srv := startServer(t, ServerConfig{Mode: ModeOff, DisableETag: true}, nil)
+	srv := startServer(t, server.Config{Mode: server.ModeOff, DisableETag: true}, nil)
 	c, e := newServerClients(t, srv.URL)
-	if _, err := c.Discover(testCtx(t)); !errors.Is(err, ErrNotEnabled) {
+	if _, err := c.Discover(rendezvous.TestCtx(t)); !errors.Is(err, rendezvous.ErrNotEnabled) {
 		t.Fatalf("Discover with MSC4388 off: %v", err)
 	}
-	if _, err := c.Create(testCtx(t)); !errors.Is(err, ErrNotEnabled) {
+	if _, err := c.Create(rendezvous.TestCtx(t)); !errors.Is(err, rendezvous.ErrNotEnabled) {
 		t.Fatalf("Create with MSC4388 off: %v", err)
 	}
-	if _, err := e.Create(testCtx(t)); !errors.Is(err, ErrNotEnabled) {
+	if _, err := e.Create(rendezvous.TestCtx(t)); !errors.Is(err, rendezvous.ErrNotEnabled) {
 		t.Fatalf("2024 Create with the ETag API off: %v", err)
 	}
 }
@@ -143,11 +145,11 @@ func TestClientVsServerNotEnabled(t *testing.T) {
 // A PUT that reached the server but whose answer was lost: both retry
 // rules of the server, both generations.
 func TestClientVsServerLostPut(t *testing.T) {
-	for _, rule := range []RetryRule{RetryRuleMSC, RetryRuleSynapse} {
+	for _, rule := range []server.RetryRule{server.RetryRuleMSC, server.RetryRuleSynapse} {
 		var dropped atomic.Int32
-		srv := startServer(t, ServerConfig{RetryRule: rule}, dropFirstPut(t, &dropped))
+		srv := startServer(t, server.Config{RetryRule: rule}, dropFirstPut(t, &dropped))
 		c, e := newServerClients(t, srv.URL)
-		ctx := testCtx(t)
+		ctx := rendezvous.TestCtx(t)
 
 		g, err := c.Create(ctx)
 		if err != nil {
@@ -192,11 +194,11 @@ func TestClientVsServerLostPut(t *testing.T) {
 }
 
 // The server's TTL reaches the client as a local deadline: Receive ends
-// with ErrExpired about when the server drops the session.
+// with rendezvous.ErrExpired about when the server drops the session.
 func TestClientVsServerExpiry(t *testing.T) {
-	srv := startServer(t, ServerConfig{TTL: 1500 * time.Millisecond, ETagTTL: 2 * time.Second}, nil)
+	srv := startServer(t, server.Config{TTL: 1500 * time.Millisecond, ETagTTL: 2 * time.Second}, nil)
 	c, e := newServerClients(t, srv.URL)
-	ctx := testCtx(t)
+	ctx := rendezvous.TestCtx(t)
 	g, err := c.Create(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -212,11 +214,11 @@ func TestClientVsServerExpiry(t *testing.T) {
 		t.Fatalf("2024 session ends in %v, want about 2 s", left)
 	}
 	start := time.Now()
-	if _, err := g.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrExpired) {
-		t.Fatalf("MSC4388 Receive: %v, want ErrExpired", err)
+	if _, err := g.Receive(ctx, vocab.PaceReply); !errors.Is(err, rendezvous.ErrExpired) {
+		t.Fatalf("MSC4388 Receive: %v, want rendezvous.ErrExpired", err)
 	}
-	if _, err := eg.Receive(ctx, vocab.PaceReply); !errors.Is(err, ErrExpired) {
-		t.Fatalf("2024 Receive: %v, want ErrExpired", err)
+	if _, err := eg.Receive(ctx, vocab.PaceReply); !errors.Is(err, rendezvous.ErrExpired) {
+		t.Fatalf("2024 Receive: %v, want rendezvous.ErrExpired", err)
 	}
 	if el := time.Since(start); el > 4*time.Second {
 		t.Fatalf("expiry noticed after %v", el)
@@ -225,12 +227,12 @@ func TestClientVsServerExpiry(t *testing.T) {
 
 // The server can stand in for a standalone 2024 rendezvous server.
 func TestClientVsServerAsStandalone2024(t *testing.T) {
-	srv := startServer(t, ServerConfig{}, nil)
-	e, err := NewETagClient(ETagConfig{Poll: fastPoll, Retry: fastRetry})
+	srv := startServer(t, server.Config{}, nil)
+	e, err := rendezvous.NewETagClient(rendezvous.ETagConfig{Poll: rendezvous.FastPoll, Retry: rendezvous.FastRetry})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t)
+	ctx := rendezvous.TestCtx(t)
 	g, err := e.CreateAt(ctx, srv.URL+"/")
 	if err != nil {
 		t.Fatalf("CreateAt: %v", err)
@@ -247,9 +249,9 @@ func TestClientVsServerAsStandalone2024(t *testing.T) {
 	}
 }
 
-func benchServerPair4388(b *testing.B) (Session, Session) {
-	srv := startServer(b, ServerConfig{TTL: time.Hour, MaxSessions: -1}, nil)
-	c, err := NewClient(ClientConfig{BaseURL: srv.URL})
+func benchServerPair4388(b *testing.B) (rendezvous.Session, rendezvous.Session) {
+	srv := startServer(b, server.Config{TTL: time.Hour, MaxSessions: -1}, nil)
+	c, err := rendezvous.NewClient(rendezvous.ClientConfig{BaseURL: srv.URL})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -267,12 +269,12 @@ func benchServerPair4388(b *testing.B) (Session, Session) {
 
 func BenchmarkHopMSC4388RealServer(b *testing.B) {
 	s, g := benchServerPair4388(b)
-	benchHops(b, s, g, replyPoll.interval(vocab.PaceReply))
+	rendezvous.BenchHops(b, s, g, rendezvous.ReplyInterval)
 }
 
 func BenchmarkHopETagRealServer(b *testing.B) {
-	srv := startServer(b, ServerConfig{ETagTTL: time.Hour, MaxSessions: -1}, nil)
-	e, err := NewETagClient(ETagConfig{HomeserverURL: srv.URL})
+	srv := startServer(b, server.Config{ETagTTL: time.Hour, MaxSessions: -1}, nil)
+	e, err := rendezvous.NewETagClient(rendezvous.ETagConfig{HomeserverURL: srv.URL})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -285,5 +287,5 @@ func BenchmarkHopETagRealServer(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchHops(b, s, g, replyPoll.interval(vocab.PaceReply))
+	rendezvous.BenchHops(b, s, g, rendezvous.ReplyInterval)
 }

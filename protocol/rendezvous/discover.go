@@ -35,7 +35,7 @@ func Discover2024(ctx context.Context, hc *http.Client, baseURL string) (bool, e
 	}
 	t := newTransport(hc, RetryPolicy{})
 	ex, err := t.do(ctx, "homeserver /versions", func(ctx context.Context) (*http.Request, error) {
-		return http.NewRequestWithContext(ctx, http.MethodGet, joinPath(baseURL, "/_matrix/client/versions"), nil)
+		return http.NewRequestWithContext(ctx, http.MethodGet, joinPath(baseURL, PathVersions), nil)
 	})
 	if err != nil {
 		return false, err

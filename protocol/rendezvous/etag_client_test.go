@@ -109,7 +109,7 @@ func TestETagConcurrentWrite(t *testing.T) {
 	}
 	err := g.Send(ctx, "from G")
 	var he *HTTPError
-	if !errors.Is(err, ErrConcurrentWrite) || !errors.As(err, &he) || he.Status != 412 || he.Errcode != errcodeConcurrentWrite {
+	if !errors.Is(err, ErrConcurrentWrite) || !errors.As(err, &he) || he.Status != 412 || he.Errcode != ErrcodeConcurrentWrite {
 		t.Fatalf("Send with stale ETag: %v", err)
 	}
 }

@@ -158,7 +158,7 @@ func TestMSC4388TokenNeverPrinted(t *testing.T) {
 }
 
 func TestMSC4388ConcurrentWrite(t *testing.T) {
-	for _, code := range []string{errcodeConcurrentWriteUnstable, errcodeConcurrentWrite} {
+	for _, code := range []string{ErrcodeConcurrentWriteUnstable, ErrcodeConcurrentWrite} {
 		t.Run(code, func(t *testing.T) {
 			f := newFake4388(t, PathUnstable)
 			f.concurrentErr = code
@@ -184,8 +184,8 @@ func TestMSC4388StatusMapping(t *testing.T) {
 		code   string
 		want   error
 	}{
-		{"expired", 404, errcodeNotFound, ErrExpired},
-		{"disabled", 404, errcodeUnrecognized, ErrNotEnabled},
+		{"expired", 404, ErrcodeNotFound, ErrExpired},
+		{"disabled", 404, ErrcodeUnrecognized, ErrNotEnabled},
 		{"too large", 413, "M_TOO_LARGE", ErrTooLarge},
 		{"forbidden", 403, "M_FORBIDDEN", ErrForbidden},
 	}

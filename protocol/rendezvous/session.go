@@ -8,8 +8,10 @@
 //     POST to /_matrix/client/unstable/org.matrix.msc4108/rendezvous and then
 //     GET/PUT/DELETE on the returned URL).
 //
-// It has a client for each (both satisfy Session) and one http.Handler that
-// serves both generations (the server behind `qrlogin rendezvous-server`).
+// It has a client for each (both satisfy Session). The server of both
+// generations (behind `qrlogin rendezvous-server`) is package
+// protocol/rendezvous/server; it shares this package's wire constants
+// (wire.go).
 package rendezvous
 
 import (

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous/server"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
@@ -20,9 +21,9 @@ var _ securechannel.Transport = rendezvous.Session(nil)
 // rendezvous server over HTTP on 127.0.0.1 (no in-memory stand-in), for both
 // generations and, for MSC4388, both variants and both API paths.
 func TestBothRolesThroughTheRealServer(t *testing.T) {
-	cfg := rendezvous.DefaultServerConfig()
-	cfg.Rate = rendezvous.RequestRate{} // unlimited: both clients poll fast
-	srv := rendezvous.NewServer(cfg)
+	cfg := server.DefaultConfig()
+	cfg.Rate = server.RequestRate{} // unlimited: both clients poll fast
+	srv := server.New(cfg)
 	defer srv.Close()
 	ts := httptest.NewServer(srv)
 	defer ts.Close()

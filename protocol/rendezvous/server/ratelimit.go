@@ -1,4 +1,4 @@
-package rendezvous
+package server
 
 import (
 	"container/list"
@@ -203,15 +203,15 @@ func (l *clientLimiter) size() int {
 	return len(l.clients)
 }
 
-// srvClientKey names the client a request is counted against: its IP
+// clientKey names the client a request is counted against: its IP
 // address, or for IPv6 its /64 network, because one host commonly holds a
 // whole /64 and could otherwise rotate through fresh buckets.
-func srvClientKey(r *http.Request, trustForwardedFor bool) string {
+func clientKey(r *http.Request, trustForwardedFor bool) string {
 	if trustForwardedFor {
 		if values := r.Header.Values("X-Forwarded-For"); len(values) > 0 {
 			all := strings.Split(values[len(values)-1], ",")
 			if addr, err := netip.ParseAddr(strings.TrimSpace(all[len(all)-1])); err == nil {
-				return srvAddrKey(addr)
+				return addrKey(addr)
 			}
 		}
 	}
@@ -220,12 +220,12 @@ func srvClientKey(r *http.Request, trustForwardedFor bool) string {
 		host = r.RemoteAddr
 	}
 	if addr, err := netip.ParseAddr(host); err == nil {
-		return srvAddrKey(addr)
+		return addrKey(addr)
 	}
 	return host
 }
 
-func srvAddrKey(addr netip.Addr) string {
+func addrKey(addr netip.Addr) string {
 	addr = addr.Unmap().WithZone("")
 	if addr.Is4() {
 		return addr.String()

@@ -1,4 +1,4 @@
-package rendezvous
+package server
 
 import (
 	"crypto/sha256"
@@ -11,14 +11,14 @@ import (
 	"time"
 )
 
-// srvtWantETag is the content-addressed tag Synapse gives body.
-func srvtWantETag(body string) string {
+// wantETag is the content-addressed tag Synapse gives body.
+func wantETag(body string) string {
 	sum := sha256.Sum256([]byte(body))
 	return `"` + base64.RawURLEncoding.EncodeToString(sum[:]) + `"`
 }
 
-// srvtCheckETagHeaders checks the headers every 2024 answer carries.
-func srvtCheckETagHeaders(t *testing.T, resp srvtResponse, etag string, modified, expires time.Time) {
+// checkETagHeaders checks the headers every 2024 answer carries.
+func checkETagHeaders(t *testing.T, resp testResponse, etag string, modified, expires time.Time) {
 	t.Helper()
 	h := resp.header
 	if h.Get("ETag") != etag {
@@ -38,79 +38,79 @@ func srvtCheckETagHeaders(t *testing.T, resp srvtResponse, etag string, modified
 	}
 }
 
-// TestServerETagLifecycle walks a 2024 session through create, poll,
+// TestETagLifecycle walks a 2024 session through create, poll,
 // 304, write, stale write, delete (REFERENCE-IMPLEMENTATIONS.md §3.1).
-func TestServerETagLifecycle(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{PublicURL: "https://rv.example.org/", ETagTTL: 60 * time.Second})
+func TestETagLifecycle(t *testing.T) {
+	env := newTestEnv(t, Config{PublicURL: "https://rv.example.org/", ETagTTL: 60 * time.Second})
 	created0 := env.clock.Now()
 	expires := created0.Add(60 * time.Second)
 
-	created := env.do(http.MethodPost, srvPathETagCreate, "hello", "Content-Type", "text/plain")
+	created := env.do(http.MethodPost, pathETagCreate, "hello", "Content-Type", "text/plain")
 	created.expectStatus(t, http.StatusCreated)
 	if ct := created.header.Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("201 Content-Type = %q", ct)
 	}
 	url := created.str(t, "url")
 	id, ok := strings.CutPrefix(url, "https://rv.example.org/_synapse/client/rendezvous/")
-	if !ok || !srvIsOpaqueIdentifier(id) {
+	if !ok || !isOpaqueIdentifier(id) {
 		t.Fatalf("session URL %q is not PublicURL + /_synapse/client/rendezvous/ID", url)
 	}
-	srvtCheckETagHeaders(t, created, srvtWantETag("hello"), created0, expires)
+	checkETagHeaders(t, created, wantETag("hello"), created0, expires)
 
-	path := srvPathETagSession + id // the listener is not rv.example.org
+	path := pathETagSession + id // the listener is not rv.example.org
 	got := env.do(http.MethodGet, path, "")
 	got.expectStatus(t, http.StatusOK)
 	if string(got.body) != "hello" || got.header.Get("Content-Type") != "text/plain" {
 		t.Fatalf("GET = %q (%s)", got.body, got.header.Get("Content-Type"))
 	}
-	srvtCheckETagHeaders(t, got, srvtWantETag("hello"), created0, expires)
+	checkETagHeaders(t, got, wantETag("hello"), created0, expires)
 
-	notModified := env.do(http.MethodGet, path, "", "If-None-Match", srvtWantETag("hello"))
+	notModified := env.do(http.MethodGet, path, "", "If-None-Match", wantETag("hello"))
 	notModified.expectStatus(t, http.StatusNotModified)
 	if len(notModified.body) != 0 {
 		t.Fatalf("304 with a body: %q", notModified.body)
 	}
-	srvtCheckETagHeaders(t, notModified, srvtWantETag("hello"), created0, expires)
+	checkETagHeaders(t, notModified, wantETag("hello"), created0, expires)
 
 	env.clock.Advance(2 * time.Second)
-	written := env.do(http.MethodPut, path, "world", "Content-Type", "text/plain", "If-Match", srvtWantETag("hello"))
+	written := env.do(http.MethodPut, path, "world", "Content-Type", "text/plain", "If-Match", wantETag("hello"))
 	written.expectStatus(t, http.StatusAccepted)
 	if len(written.body) != 0 || written.header.Get("Content-Type") != "text/plain" || written.header.Get("Content-Length") != "0" {
 		t.Fatalf("202 = %q, Content-Type %q, Content-Length %q", written.body, written.header.Get("Content-Type"), written.header.Get("Content-Length"))
 	}
 	// Writes do not extend the session: Expires stays.
-	srvtCheckETagHeaders(t, written, srvtWantETag("world"), created0.Add(2*time.Second), expires)
+	checkETagHeaders(t, written, wantETag("world"), created0.Add(2*time.Second), expires)
 
-	polled := env.do(http.MethodGet, path, "", "If-None-Match", srvtWantETag("hello"))
+	polled := env.do(http.MethodGet, path, "", "If-None-Match", wantETag("hello"))
 	polled.expectStatus(t, http.StatusOK)
 	if string(polled.body) != "world" {
 		t.Fatalf("GET after PUT = %q", polled.body)
 	}
 
-	stale := env.do(http.MethodPut, path, "again", "Content-Type", "text/plain", "If-Match", srvtWantETag("hello"))
+	stale := env.do(http.MethodPut, path, "again", "Content-Type", "text/plain", "If-Match", wantETag("hello"))
 	stale.expectStatus(t, http.StatusPreconditionFailed)
 	m := stale.json(t)
 	if m["errcode"] != "M_UNKNOWN" || m["org.matrix.msc4108.errcode"] != "M_CONCURRENT_WRITE" {
 		t.Fatalf("412 body = %s", stale.body)
 	}
-	srvtCheckETagHeaders(t, stale, srvtWantETag("world"), created0.Add(2*time.Second), expires)
+	checkETagHeaders(t, stale, wantETag("world"), created0.Add(2*time.Second), expires)
 
 	deleted := env.do(http.MethodDelete, path, "")
 	deleted.expectStatus(t, http.StatusNoContent)
 	env.do(http.MethodGet, path, "").expectError(t, http.StatusNotFound, "M_NOT_FOUND")
-	env.do(http.MethodPut, path, "x", "Content-Type", "text/plain", "If-Match", srvtWantETag("world")).expectError(t, http.StatusNotFound, "M_NOT_FOUND")
+	env.do(http.MethodPut, path, "x", "Content-Type", "text/plain", "If-Match", wantETag("world")).expectError(t, http.StatusNotFound, "M_NOT_FOUND")
 	env.do(http.MethodDelete, path, "").expectError(t, http.StatusNotFound, "M_NOT_FOUND")
 }
 
-// TestServerETagContentAddressed: the same body gets the same ETag, in
+// TestETagContentAddressed: the same body gets the same ETag, in
 // another session and after a rewrite of identical content (Synapse's
 // behaviour: a peer polling with If-None-Match cannot see such a rewrite).
-func TestServerETagContentAddressed(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{})
+func TestETagContentAddressed(t *testing.T) {
+	env := newTestEnv(t, Config{})
 	url1, etag1 := env.createETag("same")
 	_, etag2 := env.createETag("same")
-	if etag1 != etag2 || etag1 != srvtWantETag("same") {
-		t.Fatalf("ETags %q, %q, want both %q", etag1, etag2, srvtWantETag("same"))
+	if etag1 != etag2 || etag1 != wantETag("same") {
+		t.Fatalf("ETags %q, %q, want both %q", etag1, etag2, wantETag("same"))
 	}
 	rewrite := env.do(http.MethodPut, url1, "same", "Content-Type", "text/plain", "If-Match", etag1)
 	rewrite.expectStatus(t, http.StatusAccepted)
@@ -119,14 +119,14 @@ func TestServerETagContentAddressed(t *testing.T) {
 	}
 	// Empty bodies (rust-sdk creates with one) have a tag too.
 	_, empty := env.createETag("")
-	if empty != srvtWantETag("") {
+	if empty != wantETag("") {
 		t.Fatalf("empty-body ETag = %q", empty)
 	}
 }
 
-// TestServerETagInputChecks: Synapse's header checks on POST and PUT.
-func TestServerETagInputChecks(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{})
+// TestETagInputChecks: Synapse's header checks on POST and PUT.
+func TestETagInputChecks(t *testing.T) {
+	env := newTestEnv(t, Config{})
 	for _, tc := range []struct {
 		name        string
 		contentType []string
@@ -145,19 +145,19 @@ func TestServerETagInputChecks(t *testing.T) {
 			for _, ct := range tc.contentType {
 				headers = append(headers, "Content-Type", ct)
 			}
-			env.do(http.MethodPost, srvPathETagCreate, tc.body, headers...).expectError(t, tc.status, tc.errcode)
+			env.do(http.MethodPost, pathETagCreate, tc.body, headers...).expectError(t, tc.status, tc.errcode)
 		})
 	}
 	url, etag := env.createETag(strings.Repeat("x", 4096))
 
 	// A body without Content-Length (chunked) is refused with M_MISSING_PARAM.
-	req, _ := http.NewRequest(http.MethodPost, env.http.URL+srvPathETagCreate, strings.NewReader("chunked"))
+	req, _ := http.NewRequest(http.MethodPost, env.http.URL+pathETagCreate, strings.NewReader("chunked"))
 	req.ContentLength = -1
 	req.Body = io.NopCloser(struct{ io.Reader }{strings.NewReader("chunked")}) // hide the length
 	req.Header.Set("Content-Type", "text/plain")
 	env.send(req).expectError(t, http.StatusBadRequest, "M_MISSING_PARAM")
 
-	put := func(body string, headers ...string) srvtResponse {
+	put := func(body string, headers ...string) testResponse {
 		return env.do(http.MethodPut, url, body, headers...)
 	}
 	put("y", "Content-Type", "text/plain").expectError(t, http.StatusBadRequest, "M_MISSING_PARAM")
@@ -171,10 +171,10 @@ func TestServerETagInputChecks(t *testing.T) {
 	put("z", "Content-Type", "text/plain", "If-Match", "*").expectStatus(t, http.StatusAccepted)
 }
 
-// TestServerETagIfNoneMatch: the weak comparison, lists, "*" and malformed
+// TestETagIfNoneMatch: the weak comparison, lists, "*" and malformed
 // values.
-func TestServerETagIfNoneMatch(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{})
+func TestETagIfNoneMatch(t *testing.T) {
+	env := newTestEnv(t, Config{})
 	url, etag := env.createETag("body")
 	for _, tc := range []struct {
 		value  string
@@ -195,10 +195,10 @@ func TestServerETagIfNoneMatch(t *testing.T) {
 	}
 }
 
-// TestServerETagExpiry: a 2024 session ends ETagTTL after creation, PUTs
+// TestETagExpiry: a 2024 session ends ETagTTL after creation, PUTs
 // do not extend it.
-func TestServerETagExpiry(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{TTL: 300 * time.Second, ETagTTL: 60 * time.Second})
+func TestETagExpiry(t *testing.T) {
+	env := newTestEnv(t, Config{TTL: 300 * time.Second, ETagTTL: 60 * time.Second})
 	url, etag := env.createETag("a")
 	env.clock.Advance(30 * time.Second)
 	env.do(http.MethodPut, url, "b", "Content-Type", "text/plain", "If-Match", etag).expectStatus(t, http.StatusAccepted)
@@ -209,31 +209,31 @@ func TestServerETagExpiry(t *testing.T) {
 	env.do(http.MethodDelete, url, "").expectError(t, http.StatusNotFound, "M_NOT_FOUND")
 }
 
-// TestServerETagURLFromHost: without PublicURL, the session URL is built
+// TestETagURLFromHost: without PublicURL, the session URL is built
 // from the request's Host, and it works.
-func TestServerETagURLFromHost(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{})
+func TestETagURLFromHost(t *testing.T) {
+	env := newTestEnv(t, Config{})
 	url, _ := env.createETag("a")
-	if !strings.HasPrefix(url, env.http.URL+srvPathETagSession) {
+	if !strings.HasPrefix(url, env.http.URL+pathETagSession) {
 		t.Fatalf("session URL %q not under %s", url, env.http.URL)
 	}
 	env.do(http.MethodGet, url, "").expectStatus(t, http.StatusOK)
 }
 
-// TestServerETagSeparateFromMSC4388: a 2024 session is not reachable
+// TestETagSeparateFromMSC4388: a 2024 session is not reachable
 // through the MSC4388 paths and vice versa.
-func TestServerETagSeparateFromMSC4388(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{})
-	id, _ := env.create4388(srvPathMSC4388Unstable, "a")
-	env.do(http.MethodGet, srvPathETagSession+id, "").expectError(t, http.StatusNotFound, "M_NOT_FOUND")
-	env.do(http.MethodDelete, srvPathETagSession+id, "").expectError(t, http.StatusNotFound, "M_NOT_FOUND")
-	env.do(http.MethodGet, srvPathMSC4388Unstable+"/"+id, "").expectStatus(t, http.StatusOK)
+func TestETagSeparateFromMSC4388(t *testing.T) {
+	env := newTestEnv(t, Config{})
+	id, _ := env.create4388(pathMSC4388Unstable, "a")
+	env.do(http.MethodGet, pathETagSession+id, "").expectError(t, http.StatusNotFound, "M_NOT_FOUND")
+	env.do(http.MethodDelete, pathETagSession+id, "").expectError(t, http.StatusNotFound, "M_NOT_FOUND")
+	env.do(http.MethodGet, pathMSC4388Unstable+"/"+id, "").expectStatus(t, http.StatusOK)
 }
 
-// TestServerETagCompareAndSwapRace: many writers with the same If-Match;
+// TestETagCompareAndSwapRace: many writers with the same If-Match;
 // exactly one gets 202.
-func TestServerETagCompareAndSwapRace(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{})
+func TestETagCompareAndSwapRace(t *testing.T) {
+	env := newTestEnv(t, Config{})
 	url, etag := env.createETag("start")
 	const writers = 32
 	statuses := make([]int, writers)
@@ -259,8 +259,8 @@ func TestServerETagCompareAndSwapRace(t *testing.T) {
 	}
 }
 
-// TestServerETagListMatches covers the entity-tag list grammar directly.
-func TestServerETagListMatches(t *testing.T) {
+// TestETagListMatches covers the entity-tag list grammar directly.
+func TestETagListMatches(t *testing.T) {
 	const cur = `"abc"`
 	for _, tc := range []struct {
 		field       string
@@ -288,9 +288,9 @@ func TestServerETagListMatches(t *testing.T) {
 		{`W/`, false, false, true},
 		{`w/"abc"`, false, false, true},
 	} {
-		match, err := srvETagListMatches(tc.field, cur, tc.weak)
+		match, err := etagListMatches(tc.field, cur, tc.weak)
 		if (err != nil) != tc.fail || match != tc.match {
-			t.Errorf("srvETagListMatches(%q, weak=%v) = %v, %v; want match %v, error %v", tc.field, tc.weak, match, err, tc.match, tc.fail)
+			t.Errorf("etagListMatches(%q, weak=%v) = %v, %v; want match %v, error %v", tc.field, tc.weak, match, err, tc.match, tc.fail)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package rendezvous
+package server
 
 import (
 	"crypto/hmac"
@@ -9,25 +9,25 @@ import (
 	"encoding/binary"
 )
 
-// srvIDEncoding is Crockford's base32 alphabet, the one ULIDs use, so IDs
+// idEncoding is Crockford's base32 alphabet, the one ULIDs use, so IDs
 // look like Synapse's (26 upper-case characters) while every one of their
 // 128 bits is random: a ULID spends 48 bits on a timestamp, and an ID is
 // all that protects a session from strangers (MSC4388 "Concept": anyone
 // with the ID can read and write).
-var srvIDEncoding = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
+var idEncoding = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
 
-// srvIDRandomBytes is the ID's entropy: 128 bits.
-const srvIDRandomBytes = 16
+// idRandomBytes is the ID's entropy: 128 bits.
+const idRandomBytes = 16
 
-// srvNewSessionID returns a fresh random session ID. It complies with the
+// newSessionID returns a fresh random session ID. It complies with the
 // opaque identifier grammar, as MSC4388 requires of rendezvous IDs.
-func srvNewSessionID() string {
-	var raw [srvIDRandomBytes]byte
+func newSessionID() string {
+	var raw [idRandomBytes]byte
 	_, _ = rand.Read(raw[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
-	return srvIDEncoding.EncodeToString(raw[:])
+	return idEncoding.EncodeToString(raw[:])
 }
 
-// srvTokenMinter makes MSC4388 sequence tokens the way the MSC's
+// tokenMinter makes MSC4388 sequence tokens the way the MSC's
 // "sequence_token values" note recommends: a digest of the rendezvous ID,
 // a counter of successful writes and the data written. The digest is an
 // HMAC under a per-server random key so tokens cannot be predicted. The
@@ -36,17 +36,17 @@ func srvNewSessionID() string {
 // successful write). The encoding, unpadded URL-safe base64 (43
 // characters), matches Synapse's and complies with the opaque identifier
 // grammar.
-type srvTokenMinter struct {
+type tokenMinter struct {
 	key [32]byte
 }
 
-func newSrvTokenMinter() *srvTokenMinter {
-	m := &srvTokenMinter{}
+func newTokenMinter() *tokenMinter {
+	m := &tokenMinter{}
 	_, _ = rand.Read(m.key[:])
 	return m
 }
 
-func (m *srvTokenMinter) token(sessionID string, writes uint64, data string) string {
+func (m *tokenMinter) token(sessionID string, writes uint64, data string) string {
 	mac := hmac.New(sha256.New, m.key[:])
 	var prefix [8]byte
 	binary.BigEndian.PutUint64(prefix[:], uint64(len(sessionID)))
@@ -58,19 +58,19 @@ func (m *srvTokenMinter) token(sessionID string, writes uint64, data string) str
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// srvETagOf is the 2024 API's entity tag for a payload, as Synapse makes
+// etagOf is the 2024 API's entity tag for a payload, as Synapse makes
 // it (REFERENCE-IMPLEMENTATIONS.md §3.1): quoted, strong and
 // content-addressed, i.e. URL-safe unpadded base64 of SHA-256(body). The
 // same body always gets the same tag.
-func srvETagOf(body []byte) string {
+func etagOf(body []byte) string {
 	sum := sha256.Sum256(body)
 	return `"` + base64.RawURLEncoding.EncodeToString(sum[:]) + `"`
 }
 
-// srvIsOpaqueIdentifier reports whether s complies with the Matrix opaque
+// isOpaqueIdentifier reports whether s complies with the Matrix opaque
 // identifier grammar (spec appendices, "Opaque Identifiers"): 1 to 255
 // characters from [0-9A-Za-z-._~].
-func srvIsOpaqueIdentifier(s string) bool {
+func isOpaqueIdentifier(s string) bool {
 	if len(s) == 0 || len(s) > 255 {
 		return false
 	}

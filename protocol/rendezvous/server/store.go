@@ -1,23 +1,23 @@
-package rendezvous
+package server
 
 import (
 	"sync"
 	"time"
 )
 
-// srvSessionKind tells the two protocol generations' sessions apart; a
+// sessionKind tells the two protocol generations' sessions apart; a
 // session is reachable only through the paths of its own generation.
-type srvSessionKind uint8
+type sessionKind uint8
 
 const (
-	srvKindMSC4388 srvSessionKind = iota + 1
-	srvKindETag
+	kindMSC4388 sessionKind = iota + 1
+	kindETag
 )
 
-// srvSession is one live rendezvous session: the single mutable payload
+// session is one live rendezvous session: the single mutable payload
 // slot of MSC4388 "Concept" (no history is kept).
-type srvSession struct {
-	kind srvSessionKind
+type session struct {
+	kind sessionKind
 	data string
 	// token is the MSC4388 sequence_token, or the quoted 2024 ETag.
 	token string
@@ -33,15 +33,15 @@ type srvSession struct {
 	expires time.Time
 }
 
-func (s *srvSession) expiredAt(now time.Time) bool { return !now.Before(s.expires) }
+func (s *session) expiredAt(now time.Time) bool { return !now.Before(s.expires) }
 
-// srvStore holds the live sessions of both generations under one lock,
+// store holds the live sessions of both generations under one lock,
 // which also makes every compare-and-swap atomic.
-type srvStore struct {
+type store struct {
 	maxSessions int // ≤ 0: no cap
 
 	mu       sync.Mutex
-	sessions map[string]*srvSession
+	sessions map[string]*session
 	// earliestExpiry is a lower bound on the expiry of every stored
 	// session (set by each scan, lowered by each add); before it a full
 	// store has nothing to reclaim, so a refused create need not scan.
@@ -52,99 +52,99 @@ type srvStore struct {
 	peak int
 }
 
-func newSrvStore(maxSessions int) *srvStore {
-	return &srvStore{maxSessions: maxSessions, sessions: make(map[string]*srvSession)}
+func newStore(maxSessions int) *store {
+	return &store{maxSessions: maxSessions, sessions: make(map[string]*session)}
 }
 
-// srvAddResult is what add did.
-type srvAddResult int
+// addResult is what add did.
+type addResult int
 
 const (
-	srvAdded srvAddResult = iota
-	srvDuplicateID
-	srvStoreFull
+	added addResult = iota
+	duplicateID
+	storeFull
 )
 
 // add stores a new session unless the store is full of live sessions.
 // Expired ones are reclaimed first; live ones are never evicted. When
 // full, retryAfter is the time until the oldest session expires.
-func (st *srvStore) add(now time.Time, id string, session *srvSession) (srvAddResult, time.Duration) {
+func (st *store) add(now time.Time, id string, sess *session) (addResult, time.Duration) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if _, taken := st.sessions[id]; taken {
-		return srvDuplicateID, 0
+		return duplicateID, 0
 	}
 	if st.maxSessions > 0 && len(st.sessions) >= st.maxSessions {
 		if !now.Before(st.earliestExpiry) {
 			st.reclaimExpiredLocked(now)
 		}
 		if len(st.sessions) >= st.maxSessions {
-			return srvStoreFull, st.earliestExpiry.Sub(now)
+			return storeFull, st.earliestExpiry.Sub(now)
 		}
 	}
-	st.sessions[id] = session
-	if st.earliestExpiry.IsZero() || session.expires.Before(st.earliestExpiry) {
-		st.earliestExpiry = session.expires
+	st.sessions[id] = sess
+	if st.earliestExpiry.IsZero() || sess.expires.Before(st.earliestExpiry) {
+		st.earliestExpiry = sess.expires
 	}
 	st.peak = max(st.peak, len(st.sessions))
-	return srvAdded, 0
+	return added, 0
 }
 
 // with runs fn on the live session id of the given kind, under the lock,
 // and reports whether there was one. An expired session found on the way
 // is deleted (lazy reclamation).
-func (st *srvStore) with(now time.Time, kind srvSessionKind, id string, fn func(*srvSession)) bool {
+func (st *store) with(now time.Time, kind sessionKind, id string, fn func(*session)) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	session, ok := st.sessions[id]
-	if !ok || session.kind != kind {
+	sess, ok := st.sessions[id]
+	if !ok || sess.kind != kind {
 		return false
 	}
-	if session.expiredAt(now) {
+	if sess.expiredAt(now) {
 		delete(st.sessions, id)
 		return false
 	}
-	fn(session)
+	fn(sess)
 	return true
 }
 
 // remove deletes the live session id of the given kind and reports
 // whether there was one.
-func (st *srvStore) remove(now time.Time, kind srvSessionKind, id string) bool {
+func (st *store) remove(now time.Time, kind sessionKind, id string) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	session, ok := st.sessions[id]
-	if !ok || session.kind != kind {
+	sess, ok := st.sessions[id]
+	if !ok || sess.kind != kind {
 		return false
 	}
 	delete(st.sessions, id)
-	return !session.expiredAt(now)
+	return !sess.expiredAt(now)
 }
 
 // reclaimExpired deletes every expired session (the sweeper's job).
-func (st *srvStore) reclaimExpired(now time.Time) {
+func (st *store) reclaimExpired(now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.reclaimExpiredLocked(now)
 	if st.peak > 1024 && len(st.sessions) < st.peak/4 {
-		fresh := make(map[string]*srvSession, len(st.sessions))
-		for id, session := range st.sessions {
-			fresh[id] = session
+		fresh := make(map[string]*session, len(st.sessions))
+		for id, sess := range st.sessions {
+			fresh[id] = sess
 		}
 		st.sessions = fresh
 		st.peak = len(fresh)
 	}
 }
 
-func (st *srvStore) reclaimExpiredLocked(now time.Time) {
+func (st *store) reclaimExpiredLocked(now time.Time) {
 	var earliest time.Time
-	for id, session := range st.sessions {
-		if session.expiredAt(now) {
+	for id, sess := range st.sessions {
+		if sess.expiredAt(now) {
 			delete(st.sessions, id)
 			continue
 		}
-		if earliest.IsZero() || session.expires.Before(earliest) {
-			earliest = session.expires
+		if earliest.IsZero() || sess.expires.Before(earliest) {
+			earliest = sess.expires
 		}
 	}
 	st.earliestExpiry = earliest
@@ -152,7 +152,7 @@ func (st *srvStore) reclaimExpiredLocked(now time.Time) {
 
 // size is the number of stored sessions, expired ones not yet reclaimed
 // included.
-func (st *srvStore) size() int {
+func (st *store) size() int {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return len(st.sessions)

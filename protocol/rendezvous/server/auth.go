@@ -1,4 +1,4 @@
-package rendezvous
+package server
 
 import (
 	"context"
@@ -14,17 +14,17 @@ import (
 // Outcomes of checking an access token; the handler maps each to a
 // Matrix error.
 var (
-	errSrvMissingToken = errors.New("rendezvous server: no access token")
-	errSrvUnknownToken = errors.New("rendezvous server: access token not recognised")
-	errSrvWhoamiFailed = errors.New("rendezvous server: could not check the access token with the homeserver")
+	errMissingToken = errors.New("rendezvous server: no access token")
+	errUnknownToken = errors.New("rendezvous server: access token not recognised")
+	errWhoamiFailed = errors.New("rendezvous server: could not check the access token with the homeserver")
 )
 
-// srvTokenVerifier checks bearer tokens in ModeAuthenticated by asking the
+// tokenVerifier checks bearer tokens in ModeAuthenticated by asking the
 // homeserver's GET /_matrix/client/v3/account/whoami. Positive answers are
 // cached briefly, keyed by the token's SHA-256 so no token is kept; the
 // cache is capped so that a flood of valid tokens cannot grow it.
 // Negative answers are not cached: a fresh token may become valid.
-type srvTokenVerifier struct {
+type tokenVerifier struct {
 	whoamiURL string
 	client    *http.Client
 	cacheTTL  time.Duration // ≤ 0: no caching
@@ -33,11 +33,11 @@ type srvTokenVerifier struct {
 	valid map[[sha256.Size]byte]time.Time // token digest → valid until
 }
 
-// srvMaxCachedTokens caps the positive whoami cache.
-const srvMaxCachedTokens = 4096
+// maxCachedTokens caps the positive whoami cache.
+const maxCachedTokens = 4096
 
-func newSrvTokenVerifier(homeserver string, client *http.Client, cacheTTL time.Duration) *srvTokenVerifier {
-	return &srvTokenVerifier{
+func newTokenVerifier(homeserver string, client *http.Client, cacheTTL time.Duration) *tokenVerifier {
+	return &tokenVerifier{
 		whoamiURL: homeserver + "/_matrix/client/v3/account/whoami",
 		client:    client,
 		cacheTTL:  cacheTTL,
@@ -45,10 +45,10 @@ func newSrvTokenVerifier(homeserver string, client *http.Client, cacheTTL time.D
 	}
 }
 
-// srvAccessToken extracts the access token from the Authorization header
+// accessToken extracts the access token from the Authorization header
 // ("Bearer TOKEN") or, as the client-server API still allows, from the
 // access_token query parameter.
-func srvAccessToken(r *http.Request) string {
+func accessToken(r *http.Request) string {
 	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
 		return strings.TrimSpace(token)
 	}
@@ -56,14 +56,14 @@ func srvAccessToken(r *http.Request) string {
 }
 
 // verify returns nil when the homeserver accepts token, or one of the
-// errSrv… errors.
-func (v *srvTokenVerifier) verify(ctx context.Context, token string, now time.Time) error {
+// err… errors above.
+func (v *tokenVerifier) verify(ctx context.Context, token string, now time.Time) error {
 	if token == "" {
-		return errSrvMissingToken
+		return errMissingToken
 	}
 	for i := 0; i < len(token); i++ {
 		if c := token[i]; c < 0x20 || c == 0x7f { // cannot be sent in a header, so no server issued it
-			return errSrvUnknownToken
+			return errUnknownToken
 		}
 	}
 	digest := sha256.Sum256([]byte(token))
@@ -79,28 +79,28 @@ func (v *srvTokenVerifier) verify(ctx context.Context, token string, now time.Ti
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.whoamiURL, nil)
 	if err != nil {
-		return errSrvWhoamiFailed
+		return errWhoamiFailed
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := v.client.Do(req)
 	if err != nil {
-		return errSrvWhoamiFailed
+		return errWhoamiFailed
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusOK:
 	case resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusForbidden:
-		return errSrvUnknownToken
+		return errUnknownToken
 	default:
-		return errSrvWhoamiFailed
+		return errWhoamiFailed
 	}
 	if v.cacheTTL > 0 {
 		v.mu.Lock()
-		if len(v.valid) >= srvMaxCachedTokens {
+		if len(v.valid) >= maxCachedTokens {
 			v.sweepLocked(now)
 		}
-		if len(v.valid) < srvMaxCachedTokens {
+		if len(v.valid) < maxCachedTokens {
 			v.valid[digest] = now.Add(v.cacheTTL)
 		}
 		v.mu.Unlock()
@@ -109,13 +109,13 @@ func (v *srvTokenVerifier) verify(ctx context.Context, token string, now time.Ti
 }
 
 // sweep forgets expired cache entries.
-func (v *srvTokenVerifier) sweep(now time.Time) {
+func (v *tokenVerifier) sweep(now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.sweepLocked(now)
 }
 
-func (v *srvTokenVerifier) sweepLocked(now time.Time) {
+func (v *tokenVerifier) sweepLocked(now time.Time) {
 	for digest, until := range v.valid {
 		if !now.Before(until) {
 			delete(v.valid, digest)

@@ -1,4 +1,4 @@
-package rendezvous
+package server
 
 import (
 	"net/http"
@@ -9,15 +9,15 @@ import (
 	"time"
 )
 
-// srvtWhoami is a tiny homeserver: "good" is a valid token, "boom" makes
+// whoamiStub is a tiny homeserver: "good" is a valid token, "boom" makes
 // it fail, anything else is unknown.
-type srvtWhoami struct {
+type whoamiStub struct {
 	calls atomic.Int32
 	http  *httptest.Server
 }
 
-func newSrvtWhoami(t *testing.T) *srvtWhoami {
-	h := &srvtWhoami{}
+func newWhoamiStub(t *testing.T) *whoamiStub {
+	h := &whoamiStub{}
 	h.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/_matrix/client/v3/account/whoami" || r.Method != http.MethodGet {
 			http.NotFound(w, r)
@@ -40,21 +40,21 @@ func newSrvtWhoami(t *testing.T) *srvtWhoami {
 	return h
 }
 
-func newSrvtAuthEnv(t *testing.T, cfg ServerConfig) (*srvtEnv, *srvtWhoami) {
-	hs := newSrvtWhoami(t)
+func newAuthEnv(t *testing.T, cfg Config) (*testEnv, *whoamiStub) {
+	hs := newWhoamiStub(t)
 	cfg.Mode = ModeAuthenticated
 	cfg.Homeserver = hs.http.URL + "/"
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	return newSrvtEnv(t, cfg), hs
+	return newTestEnv(t, cfg), hs
 }
 
-// TestServerAuthenticatedDiscoveryAndCreate: discovery and creation need a
+// TestAuthenticatedDiscoveryAndCreate: discovery and creation need a
 // token the homeserver accepts (Synapse: 401 without one).
-func TestServerAuthenticatedDiscoveryAndCreate(t *testing.T) {
-	env, _ := newSrvtAuthEnv(t, ServerConfig{})
-	for _, prefix := range srvtPrefixes {
+func TestAuthenticatedDiscoveryAndCreate(t *testing.T) {
+	env, _ := newAuthEnv(t, Config{})
+	for _, prefix := range msc4388Prefixes {
 		env.do(http.MethodGet, prefix.path, "").expectError(t, http.StatusUnauthorized, "M_MISSING_TOKEN")
 		env.do(http.MethodGet, prefix.path, "", "Authorization", "Bearer nope").expectError(t, http.StatusUnauthorized, "M_UNKNOWN_TOKEN")
 		ok := env.do(http.MethodGet, prefix.path, "", "Authorization", "Bearer good")
@@ -80,40 +80,40 @@ func TestServerAuthenticatedDiscoveryAndCreate(t *testing.T) {
 	env.createETag("open")
 }
 
-// TestServerAuthenticatedDiscoveryMSCText: the MSC text's reading answers
+// TestAuthenticatedDiscoveryMSCText: the MSC text's reading answers
 // unauthenticated discovery with create_available false.
-func TestServerAuthenticatedDiscoveryMSCText(t *testing.T) {
-	env, _ := newSrvtAuthEnv(t, ServerConfig{Discovery: DiscoveryCreateUnavailable})
-	resp := env.do(http.MethodGet, srvPathMSC4388Stable, "")
+func TestAuthenticatedDiscoveryMSCText(t *testing.T) {
+	env, _ := newAuthEnv(t, Config{Discovery: DiscoveryCreateUnavailable})
+	resp := env.do(http.MethodGet, pathMSC4388Stable, "")
 	resp.expectStatus(t, http.StatusOK)
 	if resp.json(t)["create_available"] != false {
 		t.Fatalf("discovery without token = %s", resp.body)
 	}
-	env.do(http.MethodGet, srvPathMSC4388Stable, "", "Authorization", "Bearer nope").expectError(t, http.StatusUnauthorized, "M_UNKNOWN_TOKEN")
-	if env.do(http.MethodGet, srvPathMSC4388Stable, "", "Authorization", "Bearer good").json(t)["create_available"] != true {
+	env.do(http.MethodGet, pathMSC4388Stable, "", "Authorization", "Bearer nope").expectError(t, http.StatusUnauthorized, "M_UNKNOWN_TOKEN")
+	if env.do(http.MethodGet, pathMSC4388Stable, "", "Authorization", "Bearer good").json(t)["create_available"] != true {
 		t.Fatal("discovery with a good token is not true")
 	}
 	// Creation still needs the token.
-	env.do(http.MethodPost, srvPathMSC4388Stable, `{"data":"x"}`).expectError(t, http.StatusUnauthorized, "M_MISSING_TOKEN")
+	env.do(http.MethodPost, pathMSC4388Stable, `{"data":"x"}`).expectError(t, http.StatusUnauthorized, "M_MISSING_TOKEN")
 }
 
-// TestServerAuthenticatedCache: positive answers are cached for
+// TestAuthenticatedCache: positive answers are cached for
 // TokenCacheTTL; negative ones are not.
-func TestServerAuthenticatedCache(t *testing.T) {
-	env, hs := newSrvtAuthEnv(t, ServerConfig{TokenCacheTTL: 30 * time.Second})
+func TestAuthenticatedCache(t *testing.T) {
+	env, hs := newAuthEnv(t, Config{TokenCacheTTL: 30 * time.Second})
 	for range 3 {
-		env.do(http.MethodPost, srvPathMSC4388Unstable, `{"data":"x"}`, "Authorization", "Bearer good").expectStatus(t, http.StatusOK)
+		env.do(http.MethodPost, pathMSC4388Unstable, `{"data":"x"}`, "Authorization", "Bearer good").expectStatus(t, http.StatusOK)
 	}
 	if n := hs.calls.Load(); n != 1 {
 		t.Fatalf("whoami called %d times for one token, want 1 (cached)", n)
 	}
 	env.clock.Advance(30 * time.Second)
-	env.do(http.MethodGet, srvPathMSC4388Unstable, "", "Authorization", "Bearer good").expectStatus(t, http.StatusOK)
+	env.do(http.MethodGet, pathMSC4388Unstable, "", "Authorization", "Bearer good").expectStatus(t, http.StatusOK)
 	if n := hs.calls.Load(); n != 2 {
 		t.Fatalf("whoami called %d times after the cache expired, want 2", n)
 	}
 	for range 2 {
-		env.do(http.MethodGet, srvPathMSC4388Unstable, "", "Authorization", "Bearer nope").expectStatus(t, http.StatusUnauthorized)
+		env.do(http.MethodGet, pathMSC4388Unstable, "", "Authorization", "Bearer nope").expectStatus(t, http.StatusUnauthorized)
 	}
 	if n := hs.calls.Load(); n != 4 {
 		t.Fatalf("whoami called %d times, want 4 (negative answers not cached)", n)
@@ -126,30 +126,30 @@ func TestServerAuthenticatedCache(t *testing.T) {
 	}
 }
 
-// TestServerAuthenticatedHomeserverFailure: a homeserver error is a 502,
+// TestAuthenticatedHomeserverFailure: a homeserver error is a 502,
 // not a 401 (the token may be fine), and never a 500.
-func TestServerAuthenticatedHomeserverFailure(t *testing.T) {
-	env, _ := newSrvtAuthEnv(t, ServerConfig{})
-	env.do(http.MethodPost, srvPathMSC4388Unstable, `{"data":"x"}`, "Authorization", "Bearer boom").expectError(t, http.StatusBadGateway, "M_UNKNOWN")
+func TestAuthenticatedHomeserverFailure(t *testing.T) {
+	env, _ := newAuthEnv(t, Config{})
+	env.do(http.MethodPost, pathMSC4388Unstable, `{"data":"x"}`, "Authorization", "Bearer boom").expectError(t, http.StatusBadGateway, "M_UNKNOWN")
 	// A token that cannot travel in a header is simply unknown.
-	env.do(http.MethodPost, srvPathMSC4388Unstable+"?access_token=a%0Ab", `{"data":"x"}`).expectError(t, http.StatusUnauthorized, "M_UNKNOWN_TOKEN")
+	env.do(http.MethodPost, pathMSC4388Unstable+"?access_token=a%0Ab", `{"data":"x"}`).expectError(t, http.StatusUnauthorized, "M_UNKNOWN_TOKEN")
 
 	down := httptest.NewServer(http.NotFoundHandler())
 	down.Close()
-	unreachable := newSrvtEnv(t, ServerConfig{Mode: ModeAuthenticated, Homeserver: down.URL})
-	unreachable.do(http.MethodGet, srvPathMSC4388Unstable, "", "Authorization", "Bearer good").expectError(t, http.StatusBadGateway, "M_UNKNOWN")
+	unreachable := newTestEnv(t, Config{Mode: ModeAuthenticated, Homeserver: down.URL})
+	unreachable.do(http.MethodGet, pathMSC4388Unstable, "", "Authorization", "Bearer good").expectError(t, http.StatusBadGateway, "M_UNKNOWN")
 }
 
-func TestServerConfigValidate(t *testing.T) {
+func TestConfigValidate(t *testing.T) {
 	for _, tc := range []struct {
-		cfg  ServerConfig
+		cfg  Config
 		want string
 	}{
-		{DefaultServerConfig(), ""},
-		{ServerConfig{Mode: ModeAuthenticated}, "homeserver"},
-		{ServerConfig{Mode: ModeAuthenticated, Homeserver: "matrix.org"}, "http"},
-		{ServerConfig{PublicURL: "ftp://x"}, "public URL"},
-		{ServerConfig{Mode: Mode(9)}, "unknown mode"},
+		{DefaultConfig(), ""},
+		{Config{Mode: ModeAuthenticated}, "homeserver"},
+		{Config{Mode: ModeAuthenticated, Homeserver: "matrix.org"}, "http"},
+		{Config{PublicURL: "ftp://x"}, "public URL"},
+		{Config{Mode: Mode(9)}, "unknown mode"},
 	} {
 		err := tc.cfg.Validate()
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
@@ -158,7 +158,7 @@ func TestServerConfigValidate(t *testing.T) {
 	}
 }
 
-func TestServerParseMode(t *testing.T) {
+func TestParseMode(t *testing.T) {
 	for _, m := range []Mode{ModeOpen, ModeAuthenticated, ModeOff} {
 		if back, err := ParseMode(m.String()); err != nil || back != m {
 			t.Errorf("ParseMode(%q) = %v, %v", m.String(), back, err)
@@ -169,13 +169,13 @@ func TestServerParseMode(t *testing.T) {
 	}
 }
 
-// TestServerSecFetch applies Synapse's four unsafe-content rules to the
+// TestSecFetch applies Synapse's four unsafe-content rules to the
 // GETs of both generations (MSC4388 "Receive a payload").
-func TestServerSecFetch(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{})
-	id, _ := env.create4388(srvPathMSC4388Unstable, "payload")
+func TestSecFetch(t *testing.T) {
+	env := newTestEnv(t, Config{})
+	id, _ := env.create4388(pathMSC4388Unstable, "payload")
 	etagURL, _ := env.createETag("payload")
-	targets := []string{srvPathMSC4388Unstable + "/" + id, srvPathMSC4388Stable + "/" + id, etagURL}
+	targets := []string{pathMSC4388Unstable + "/" + id, pathMSC4388Stable + "/" + id, etagURL}
 	for _, tc := range []struct {
 		name    string
 		headers []string
@@ -207,11 +207,11 @@ func TestServerSecFetch(t *testing.T) {
 	}
 }
 
-// TestServerCORS: preflights on every path answer with the CORS headers,
+// TestCORS: preflights on every path answer with the CORS headers,
 // which cover Authorization and the 2024 conditional headers; ordinary
 // answers, errors included, carry them too.
-func TestServerCORS(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{ServeVersions: true})
+func TestCORS(t *testing.T) {
+	env := newTestEnv(t, Config{ServeVersions: true})
 	check := func(what string, h http.Header) {
 		t.Helper()
 		if h.Get("Access-Control-Allow-Origin") != "*" {
@@ -231,7 +231,7 @@ func TestServerCORS(t *testing.T) {
 			t.Errorf("%s: Expose-Headers %q lacks ETag", what, h.Get("Access-Control-Expose-Headers"))
 		}
 	}
-	for _, path := range []string{srvPathMSC4388Unstable, srvPathMSC4388Stable + "/ANY", srvPathETagCreate, srvPathETagSession + "ANY", srvPathVersions} {
+	for _, path := range []string{pathMSC4388Unstable, pathMSC4388Stable + "/ANY", pathETagCreate, pathETagSession + "ANY", pathVersions} {
 		resp := env.do(http.MethodOptions, path, "",
 			"Origin", "https://app.example.org",
 			"Access-Control-Request-Method", "PUT",
@@ -239,6 +239,6 @@ func TestServerCORS(t *testing.T) {
 		resp.expectStatus(t, http.StatusNoContent)
 		check("OPTIONS "+path, resp.header)
 	}
-	check("404", env.do(http.MethodGet, srvPathMSC4388Unstable+"/missing", "").header)
-	check("POST", env.do(http.MethodPost, srvPathMSC4388Unstable, `{"data":""}`).header)
+	check("404", env.do(http.MethodGet, pathMSC4388Unstable+"/missing", "").header)
+	check("POST", env.do(http.MethodPost, pathMSC4388Unstable, `{"data":""}`).header)
 }

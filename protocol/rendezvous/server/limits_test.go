@@ -1,4 +1,4 @@
-package rendezvous
+package server
 
 import (
 	"fmt"
@@ -9,12 +9,12 @@ import (
 	"time"
 )
 
-// TestServerSessionCap: at MaxSessions live sessions new ones are refused
+// TestSessionCap: at MaxSessions live sessions new ones are refused
 // with 429 M_LIMIT_EXCEEDED (Retry-After = until the oldest expires) and
 // no live session is evicted; a DELETE or an expiry frees a slot at once.
-func TestServerSessionCap(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{MaxSessions: 3, TTL: 100 * time.Second, ETagTTL: 50 * time.Second})
-	p := srvPathMSC4388Unstable
+func TestSessionCap(t *testing.T) {
+	env := newTestEnv(t, Config{MaxSessions: 3, TTL: 100 * time.Second, ETagTTL: 50 * time.Second})
+	p := pathMSC4388Unstable
 	id1, _ := env.create4388(p, "1")
 	env.clock.Advance(10 * time.Second)
 	id2, _ := env.create4388(p, "2")
@@ -26,7 +26,7 @@ func TestServerSessionCap(t *testing.T) {
 	if full.header.Get("Retry-After") != "50" || full.num(t, "retry_after_ms") != 50000 {
 		t.Fatalf("Retry-After %q, retry_after_ms %v; want 50 s", full.header.Get("Retry-After"), full.num(t, "retry_after_ms"))
 	}
-	env.do(http.MethodPost, srvPathETagCreate, "4", "Content-Type", "text/plain").expectError(t, http.StatusTooManyRequests, "M_LIMIT_EXCEEDED")
+	env.do(http.MethodPost, pathETagCreate, "4", "Content-Type", "text/plain").expectError(t, http.StatusTooManyRequests, "M_LIMIT_EXCEEDED")
 	for _, id := range []string{id1, id2} {
 		env.do(http.MethodGet, p+"/"+id, "").expectStatus(t, http.StatusOK)
 	}
@@ -45,64 +45,64 @@ func TestServerSessionCap(t *testing.T) {
 	}
 }
 
-// TestServerUnlimitedSessions: a negative MaxSessions lifts the cap.
-func TestServerUnlimitedSessions(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{MaxSessions: -1})
+// TestUnlimitedSessions: a negative MaxSessions lifts the cap.
+func TestUnlimitedSessions(t *testing.T) {
+	env := newTestEnv(t, Config{MaxSessions: -1})
 	for i := range DefaultMaxSessions + 10 {
-		env.server.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, srvPathMSC4388Unstable, strings.NewReader(fmt.Sprintf(`{"data":"%d"}`, i))))
+		env.server.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, pathMSC4388Unstable, strings.NewReader(fmt.Sprintf(`{"data":"%d"}`, i))))
 	}
 	if n := env.server.store.size(); n != DefaultMaxSessions+10 {
 		t.Fatalf("%d sessions stored", n)
 	}
 }
 
-// TestServerRateLimit: per-client token bucket; 429 with Retry-After and
+// TestRateLimit: per-client token bucket; 429 with Retry-After and
 // retry_after_ms; other clients unaffected; tokens come back with time;
 // CORS preflights are not counted.
-func TestServerRateLimit(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{Rate: RequestRate{Requests: 5, Per: time.Minute}, TrustForwardedFor: true})
+func TestRateLimit(t *testing.T) {
+	env := newTestEnv(t, Config{Rate: RequestRate{Requests: 5, Per: time.Minute}, TrustForwardedFor: true})
 	from := func(ip string) []string { return []string{"X-Forwarded-For", "192.0.2.99, " + ip} }
 	for range 5 {
-		env.do(http.MethodGet, srvPathMSC4388Unstable, "", from("198.51.100.1")...).expectStatus(t, http.StatusOK)
+		env.do(http.MethodGet, pathMSC4388Unstable, "", from("198.51.100.1")...).expectStatus(t, http.StatusOK)
 	}
-	env.do(http.MethodOptions, srvPathMSC4388Unstable, "", from("198.51.100.1")...).expectStatus(t, http.StatusNoContent)
-	limited := env.do(http.MethodGet, srvPathMSC4388Unstable, "", from("198.51.100.1")...)
+	env.do(http.MethodOptions, pathMSC4388Unstable, "", from("198.51.100.1")...).expectStatus(t, http.StatusNoContent)
+	limited := env.do(http.MethodGet, pathMSC4388Unstable, "", from("198.51.100.1")...)
 	limited.expectError(t, http.StatusTooManyRequests, "M_LIMIT_EXCEEDED")
 	if limited.header.Get("Retry-After") != "12" || limited.num(t, "retry_after_ms") != 12000 {
 		t.Fatalf("Retry-After %q, retry_after_ms %v; want 12 s", limited.header.Get("Retry-After"), limited.num(t, "retry_after_ms"))
 	}
 	// A refused request does not consume a token.
-	env.do(http.MethodGet, srvPathMSC4388Unstable, "", from("198.51.100.1")...).expectStatus(t, http.StatusTooManyRequests)
-	env.do(http.MethodPost, srvPathETagCreate, "x", append(from("198.51.100.2"), "Content-Type", "text/plain")...).expectStatus(t, http.StatusCreated)
+	env.do(http.MethodGet, pathMSC4388Unstable, "", from("198.51.100.1")...).expectStatus(t, http.StatusTooManyRequests)
+	env.do(http.MethodPost, pathETagCreate, "x", append(from("198.51.100.2"), "Content-Type", "text/plain")...).expectStatus(t, http.StatusCreated)
 
 	env.clock.Advance(12 * time.Second)
-	env.do(http.MethodGet, srvPathMSC4388Unstable, "", from("198.51.100.1")...).expectStatus(t, http.StatusOK)
-	env.do(http.MethodGet, srvPathMSC4388Unstable, "", from("198.51.100.1")...).expectStatus(t, http.StatusTooManyRequests)
+	env.do(http.MethodGet, pathMSC4388Unstable, "", from("198.51.100.1")...).expectStatus(t, http.StatusOK)
+	env.do(http.MethodGet, pathMSC4388Unstable, "", from("198.51.100.1")...).expectStatus(t, http.StatusTooManyRequests)
 }
 
-// TestServerRateLimitByRemoteAddr: without TrustForwardedFor the header is
+// TestRateLimitByRemoteAddr: without TrustForwardedFor the header is
 // ignored and the connection's address counts.
-func TestServerRateLimitByRemoteAddr(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{Rate: RequestRate{Requests: 2, Per: time.Hour}})
+func TestRateLimitByRemoteAddr(t *testing.T) {
+	env := newTestEnv(t, Config{Rate: RequestRate{Requests: 2, Per: time.Hour}})
 	for i := range 2 {
-		env.do(http.MethodGet, srvPathMSC4388Unstable, "", "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i)).expectStatus(t, http.StatusOK)
+		env.do(http.MethodGet, pathMSC4388Unstable, "", "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i)).expectStatus(t, http.StatusOK)
 	}
-	env.do(http.MethodGet, srvPathMSC4388Unstable, "", "X-Forwarded-For", "203.0.113.9").expectStatus(t, http.StatusTooManyRequests)
+	env.do(http.MethodGet, pathMSC4388Unstable, "", "X-Forwarded-For", "203.0.113.9").expectStatus(t, http.StatusTooManyRequests)
 }
 
-// TestServerNoRateLimitByDefault: ServerConfig{} (zero Rate) is unlimited,
-// DefaultServerConfig is not.
-func TestServerNoRateLimitByDefault(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{})
+// TestNoRateLimitByDefault: Config{} (zero Rate) is unlimited,
+// DefaultConfig is not.
+func TestNoRateLimitByDefault(t *testing.T) {
+	env := newTestEnv(t, Config{})
 	for range 300 {
 		rec := httptest.NewRecorder()
-		env.server.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, srvPathMSC4388Unstable, nil))
+		env.server.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, pathMSC4388Unstable, nil))
 		if rec.Code != http.StatusOK {
 			t.Fatalf("status %d", rec.Code)
 		}
 	}
-	if DefaultServerConfig().Rate.Unlimited() {
-		t.Fatal("DefaultServerConfig has no rate limit")
+	if DefaultConfig().Rate.Unlimited() {
+		t.Fatal("DefaultConfig has no rate limit")
 	}
 }
 
@@ -163,7 +163,7 @@ func TestClientKey(t *testing.T) {
 		{req("192.0.2.1:5000", "garbage"), true, "192.0.2.1"},
 		{req("not-an-address"), false, "not-an-address"},
 	} {
-		if got := srvClientKey(tc.r, tc.trust); got != tc.want {
+		if got := clientKey(tc.r, tc.trust); got != tc.want {
 			t.Errorf("key(%s, %v, trust=%v) = %q, want %q", tc.r.RemoteAddr, tc.r.Header.Values("X-Forwarded-For"), tc.trust, got, tc.want)
 		}
 	}
@@ -205,12 +205,12 @@ func TestParseRequestRate(t *testing.T) {
 	}
 }
 
-// TestServerSweeper: the background sweeper reclaims expired sessions and
+// TestSweeper: the background sweeper reclaims expired sessions and
 // idle limiter entries without any request touching them; Close stops it.
-func TestServerSweeper(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{TTL: time.Second, SweepInterval: 5 * time.Millisecond, Rate: RequestRate{Requests: 100, Per: time.Second}})
+func TestSweeper(t *testing.T) {
+	env := newTestEnv(t, Config{TTL: time.Second, SweepInterval: 5 * time.Millisecond, Rate: RequestRate{Requests: 100, Per: time.Second}})
 	for range 5 {
-		env.create4388(srvPathMSC4388Unstable, "x")
+		env.create4388(pathMSC4388Unstable, "x")
 	}
 	env.clock.Advance(time.Second)
 	deadline := time.Now().Add(5 * time.Second)
@@ -222,16 +222,16 @@ func TestServerSweeper(t *testing.T) {
 	}
 	env.server.Close()
 	env.server.Close() // idempotent
-	env.create4388(srvPathMSC4388Unstable, "still serving after Close")
+	env.create4388(pathMSC4388Unstable, "still serving after Close")
 }
 
-// TestServerStoreShrinks: after a burst the map is rebuilt smaller, so its
+// TestStoreShrinks: after a burst the map is rebuilt smaller, so its
 // buckets do not stay at the peak size.
-func TestServerStoreShrinks(t *testing.T) {
-	st := newSrvStore(-1)
+func TestStoreShrinks(t *testing.T) {
+	st := newStore(-1)
 	now := time.Unix(0, 0)
 	for i := range 5000 {
-		st.add(now, fmt.Sprint(i), &srvSession{kind: srvKindMSC4388, expires: now.Add(time.Duration(i%10+1) * time.Second)})
+		st.add(now, fmt.Sprint(i), &session{kind: kindMSC4388, expires: now.Add(time.Duration(i%10+1) * time.Second)})
 	}
 	st.reclaimExpired(now.Add(9 * time.Second))
 	if st.size() != 500 || st.peak != 500 {

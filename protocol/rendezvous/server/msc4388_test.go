@@ -1,4 +1,4 @@
-package rendezvous
+package server
 
 import (
 	"net/http"
@@ -8,12 +8,12 @@ import (
 	"time"
 )
 
-// TestServerMSC4388Lifecycle walks one session through every endpoint under
+// TestMSC4388Lifecycle walks one session through every endpoint under
 // both path prefixes (MSC4388 "Example API usage").
-func TestServerMSC4388Lifecycle(t *testing.T) {
-	for _, prefix := range srvtPrefixes {
+func TestMSC4388Lifecycle(t *testing.T) {
+	for _, prefix := range msc4388Prefixes {
 		t.Run(prefix.name, func(t *testing.T) {
-			env := newSrvtEnv(t, ServerConfig{TTL: 120 * time.Second})
+			env := newTestEnv(t, Config{TTL: 120 * time.Second})
 
 			discovery := env.do(http.MethodGet, prefix.path, "")
 			discovery.expectStatus(t, http.StatusOK)
@@ -27,7 +27,7 @@ func TestServerMSC4388Lifecycle(t *testing.T) {
 			if got := created.num(t, "expires_in_ms"); got != 120000 {
 				t.Fatalf("expires_in_ms = %v, want 120000", got)
 			}
-			if !srvIsOpaqueIdentifier(id) || !srvIsOpaqueIdentifier(token0) {
+			if !isOpaqueIdentifier(id) || !isOpaqueIdentifier(token0) {
 				t.Fatalf("id %q or token %q breaks the opaque identifier grammar", id, token0)
 			}
 
@@ -40,7 +40,7 @@ func TestServerMSC4388Lifecycle(t *testing.T) {
 			put := env.put4388(prefix.path, id, token0, "Hello from B")
 			put.expectStatus(t, http.StatusOK)
 			token1 := put.str(t, "sequence_token")
-			if token1 == token0 || !srvIsOpaqueIdentifier(token1) {
+			if token1 == token0 || !isOpaqueIdentifier(token1) {
 				t.Fatalf("token after write = %q (before %q)", token1, token0)
 			}
 			got = env.do(http.MethodGet, prefix.path+"/"+id, "")
@@ -64,24 +64,24 @@ func TestServerMSC4388Lifecycle(t *testing.T) {
 	}
 }
 
-// TestServerMSC4388SessionSharedAcrossPrefixes: both prefixes name the
+// TestMSC4388SessionSharedAcrossPrefixes: both prefixes name the
 // same API, so a session made under one is reachable under the other.
-func TestServerMSC4388SessionSharedAcrossPrefixes(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{})
-	id, token := env.create4388(srvPathMSC4388Unstable, "x")
-	got := env.do(http.MethodGet, srvPathMSC4388Stable+"/"+id, "")
+func TestMSC4388SessionSharedAcrossPrefixes(t *testing.T) {
+	env := newTestEnv(t, Config{})
+	id, token := env.create4388(pathMSC4388Unstable, "x")
+	got := env.do(http.MethodGet, pathMSC4388Stable+"/"+id, "")
 	got.expectStatus(t, http.StatusOK)
 	if got.str(t, "sequence_token") != token {
 		t.Fatalf("GET via v1 = %s", got.body)
 	}
 }
 
-// TestServerMSC4388ConcurrentWrite: a stale token with different data is
+// TestMSC4388ConcurrentWrite: a stale token with different data is
 // refused with 409 and the prefix's errcode (MSC4388 "Unstable prefix").
-func TestServerMSC4388ConcurrentWrite(t *testing.T) {
-	for _, prefix := range srvtPrefixes {
+func TestMSC4388ConcurrentWrite(t *testing.T) {
+	for _, prefix := range msc4388Prefixes {
 		t.Run(prefix.name, func(t *testing.T) {
-			env := newSrvtEnv(t, ServerConfig{})
+			env := newTestEnv(t, Config{})
 			id, token0 := env.create4388(prefix.path, "a")
 			env.put4388(prefix.path, id, token0, "b").expectStatus(t, http.StatusOK)
 			env.put4388(prefix.path, id, token0, "c").expectError(t, http.StatusConflict, prefix.concurrentErrcode)
@@ -93,12 +93,12 @@ func TestServerMSC4388ConcurrentWrite(t *testing.T) {
 	}
 }
 
-// TestServerMSC4388IdempotentRetryMSCRule: the MSC text accepts a PUT with
+// TestMSC4388IdempotentRetryMSCRule: the MSC text accepts a PUT with
 // any mismatched token when the data equals the current payload, without
 // writing and with the current token.
-func TestServerMSC4388IdempotentRetryMSCRule(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{})
-	p := srvPathMSC4388Unstable
+func TestMSC4388IdempotentRetryMSCRule(t *testing.T) {
+	env := newTestEnv(t, Config{})
+	p := pathMSC4388Unstable
 	id, token0 := env.create4388(p, "first")
 
 	// A made-up token with the POST's data: acknowledged.
@@ -131,12 +131,12 @@ func TestServerMSC4388IdempotentRetryMSCRule(t *testing.T) {
 	env.put4388(p, id, token1, "second").expectError(t, http.StatusConflict, "IO_ELEMENT_MSC4388_CONCURRENT_WRITE")
 }
 
-// TestServerMSC4388IdempotentRetrySynapseRule: Synapse acknowledges only a
+// TestMSC4388IdempotentRetrySynapseRule: Synapse acknowledges only a
 // repeat of the last write (token from before it, same data); the cases
 // where it differs from the MSC text get 409.
-func TestServerMSC4388IdempotentRetrySynapseRule(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{RetryRule: RetryRuleSynapse})
-	p := srvPathMSC4388Unstable
+func TestMSC4388IdempotentRetrySynapseRule(t *testing.T) {
+	env := newTestEnv(t, Config{RetryRule: RetryRuleSynapse})
+	p := pathMSC4388Unstable
 	id, token0 := env.create4388(p, "first")
 	env.put4388(p, id, "made-up", "first").expectError(t, http.StatusConflict, "IO_ELEMENT_MSC4388_CONCURRENT_WRITE")
 
@@ -151,12 +151,12 @@ func TestServerMSC4388IdempotentRetrySynapseRule(t *testing.T) {
 	env.put4388(p, id, token0, "third").expectError(t, http.StatusConflict, "IO_ELEMENT_MSC4388_CONCURRENT_WRITE")
 }
 
-// TestServerMSC4388CompareAndSwapRace: many writers with the same token and
+// TestMSC4388CompareAndSwapRace: many writers with the same token and
 // different data; exactly one wins.
-func TestServerMSC4388CompareAndSwapRace(t *testing.T) {
-	for _, prefix := range srvtPrefixes {
+func TestMSC4388CompareAndSwapRace(t *testing.T) {
+	for _, prefix := range msc4388Prefixes {
 		t.Run(prefix.name, func(t *testing.T) {
-			env := newSrvtEnv(t, ServerConfig{})
+			env := newTestEnv(t, Config{})
 			id, token := env.create4388(prefix.path, "start")
 			const writers = 32
 			statuses := make([]int, writers)
@@ -189,12 +189,12 @@ func TestServerMSC4388CompareAndSwapRace(t *testing.T) {
 	}
 }
 
-// TestServerMSC4388Expiry: sessions end TTL after creation, writes do not
+// TestMSC4388Expiry: sessions end TTL after creation, writes do not
 // extend them, expires_in_ms counts down, and an expired session is
 // reclaimed on access.
-func TestServerMSC4388Expiry(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{TTL: 10 * time.Second})
-	p := srvPathMSC4388Stable
+func TestMSC4388Expiry(t *testing.T) {
+	env := newTestEnv(t, Config{TTL: 10 * time.Second})
+	p := pathMSC4388Stable
 	id, token := env.create4388(p, "a")
 
 	env.clock.Advance(4 * time.Second)
@@ -221,12 +221,12 @@ func TestServerMSC4388Expiry(t *testing.T) {
 	env.do(http.MethodDelete, p+"/"+id, "").expectError(t, http.StatusNotFound, "M_NOT_FOUND")
 }
 
-// TestServerMSC4388ExpiredDeleteAndPut: PUT and DELETE on an expired
+// TestMSC4388ExpiredDeleteAndPut: PUT and DELETE on an expired
 // session fail too ("any further attempts to query or update the payload
 // MUST fail").
-func TestServerMSC4388ExpiredDeleteAndPut(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{TTL: time.Second})
-	p := srvPathMSC4388Unstable
+func TestMSC4388ExpiredDeleteAndPut(t *testing.T) {
+	env := newTestEnv(t, Config{TTL: time.Second})
+	p := pathMSC4388Unstable
 	id1, token1 := env.create4388(p, "a")
 	id2, _ := env.create4388(p, "a")
 	env.clock.Advance(time.Second)
@@ -234,15 +234,15 @@ func TestServerMSC4388ExpiredDeleteAndPut(t *testing.T) {
 	env.do(http.MethodDelete, p+"/"+id2, "").expectError(t, http.StatusNotFound, "M_NOT_FOUND")
 }
 
-// TestServerMSC4388TooLarge: data over 4096 bytes (UTF-8) gets 413
+// TestMSC4388TooLarge: data over 4096 bytes (UTF-8) gets 413
 // M_TOO_LARGE on POST and PUT; exactly 4096 is fine.
-func TestServerMSC4388TooLarge(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{})
-	p := srvPathMSC4388Unstable
+func TestMSC4388TooLarge(t *testing.T) {
+	env := newTestEnv(t, Config{})
+	p := pathMSC4388Unstable
 	env.create4388(p, strings.Repeat("a", 4096))
-	env.do(http.MethodPost, p, srvtJSON(map[string]string{"data": strings.Repeat("a", 4097)})).expectError(t, http.StatusRequestEntityTooLarge, "M_TOO_LARGE")
+	env.do(http.MethodPost, p, jsonBody(map[string]string{"data": strings.Repeat("a", 4097)})).expectError(t, http.StatusRequestEntityTooLarge, "M_TOO_LARGE")
 	// 1366 three-byte characters are 4098 bytes, though only 1366 runes.
-	env.do(http.MethodPost, p, srvtJSON(map[string]string{"data": strings.Repeat("€", 1366)})).expectError(t, http.StatusRequestEntityTooLarge, "M_TOO_LARGE")
+	env.do(http.MethodPost, p, jsonBody(map[string]string{"data": strings.Repeat("€", 1366)})).expectError(t, http.StatusRequestEntityTooLarge, "M_TOO_LARGE")
 	// Escaped JSON is measured after decoding: 4096 bytes as \u0061.
 	escaped := `{"data":"` + strings.Repeat(`\u0061`, 4096) + `"}`
 	env.do(http.MethodPost, p, escaped).expectStatus(t, http.StatusOK)
@@ -251,14 +251,14 @@ func TestServerMSC4388TooLarge(t *testing.T) {
 	env.put4388(p, id, token, strings.Repeat("b", 4097)).expectError(t, http.StatusRequestEntityTooLarge, "M_TOO_LARGE")
 	env.put4388(p, id, token, strings.Repeat("b", 4096)).expectStatus(t, http.StatusOK)
 	// A body beyond the JSON limit is refused before parsing.
-	env.do(http.MethodPost, p, `{"data":"x","pad":"`+strings.Repeat(" ", srvMaxJSONBody)+`"}`).expectError(t, http.StatusRequestEntityTooLarge, "M_TOO_LARGE")
+	env.do(http.MethodPost, p, `{"data":"x","pad":"`+strings.Repeat(" ", maxJSONBody)+`"}`).expectError(t, http.StatusRequestEntityTooLarge, "M_TOO_LARGE")
 }
 
-// TestServerMSC4388BadBodies: 400 M_NOT_JSON for non-JSON, 400
+// TestMSC4388BadBodies: 400 M_NOT_JSON for non-JSON, 400
 // M_INVALID_PARAM for missing or mistyped fields.
-func TestServerMSC4388BadBodies(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{})
-	p := srvPathMSC4388Unstable
+func TestMSC4388BadBodies(t *testing.T) {
+	env := newTestEnv(t, Config{})
+	p := pathMSC4388Unstable
 	for _, tc := range []struct{ body, errcode string }{
 		{"", "M_NOT_JSON"},
 		{"{", "M_NOT_JSON"},
@@ -283,11 +283,11 @@ func TestServerMSC4388BadBodies(t *testing.T) {
 	}
 }
 
-// TestServerMSC4388UnknownSessions: IDs that break the grammar, unknown
+// TestMSC4388UnknownSessions: IDs that break the grammar, unknown
 // IDs and 2024 session IDs all get 404 M_NOT_FOUND on the MSC4388 paths.
-func TestServerMSC4388UnknownSessions(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{})
-	p := srvPathMSC4388Unstable
+func TestMSC4388UnknownSessions(t *testing.T) {
+	env := newTestEnv(t, Config{})
+	p := pathMSC4388Unstable
 	etagURL, _ := env.createETag("x")
 	etagID := etagURL[strings.LastIndex(etagURL, "/")+1:]
 	for _, id := range []string{"0123456789ABCDEFGHJKMNPQRS", "a%20b", "a/b", strings.Repeat("A", 300), etagID} {
@@ -297,13 +297,13 @@ func TestServerMSC4388UnknownSessions(t *testing.T) {
 	}
 }
 
-// TestServerSessionIDs: IDs are distinct, 26 characters of Crockford
+// TestSessionIDs: IDs are distinct, 26 characters of Crockford
 // base32 (128 random bits) and comply with the opaque identifier grammar.
-func TestServerSessionIDs(t *testing.T) {
+func TestSessionIDs(t *testing.T) {
 	seen := map[string]bool{}
 	for range 10000 {
-		id := srvNewSessionID()
-		if len(id) != 26 || !srvIsOpaqueIdentifier(id) || strings.Trim(id, "0123456789ABCDEFGHJKMNPQRSTVWXYZ") != "" {
+		id := newSessionID()
+		if len(id) != 26 || !isOpaqueIdentifier(id) || strings.Trim(id, "0123456789ABCDEFGHJKMNPQRSTVWXYZ") != "" {
 			t.Fatalf("bad ID %q", id)
 		}
 		if seen[id] {
@@ -313,45 +313,45 @@ func TestServerSessionIDs(t *testing.T) {
 	}
 }
 
-func TestServerOpaqueIdentifierGrammar(t *testing.T) {
+func TestOpaqueIdentifierGrammar(t *testing.T) {
 	for s, want := range map[string]bool{
 		"abcdEFG12345": true, "a-b.c_d~e": true, strings.Repeat("x", 255): true,
 		"": false, strings.Repeat("x", 256): false, "a b": false, "a/b": false, "a=b": false, "é": false,
 	} {
-		if got := srvIsOpaqueIdentifier(s); got != want {
-			t.Errorf("srvIsOpaqueIdentifier(%q) = %v, want %v", s, got, want)
+		if got := isOpaqueIdentifier(s); got != want {
+			t.Errorf("isOpaqueIdentifier(%q) = %v, want %v", s, got, want)
 		}
 	}
 }
 
-// TestServerMSC4388HeadAndTrailingSlash: HEAD works like GET and the
+// TestMSC4388HeadAndTrailingSlash: HEAD works like GET and the
 // collection path tolerates a trailing slash.
-func TestServerMSC4388HeadAndTrailingSlash(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{})
-	env.do(http.MethodGet, srvPathMSC4388Unstable+"/", "").expectStatus(t, http.StatusOK)
-	env.do(http.MethodPost, srvPathMSC4388Stable+"/", `{"data":""}`).expectStatus(t, http.StatusOK)
-	id, _ := env.create4388(srvPathMSC4388Unstable, "a")
-	head := env.do(http.MethodHead, srvPathMSC4388Unstable+"/"+id, "")
+func TestMSC4388HeadAndTrailingSlash(t *testing.T) {
+	env := newTestEnv(t, Config{})
+	env.do(http.MethodGet, pathMSC4388Unstable+"/", "").expectStatus(t, http.StatusOK)
+	env.do(http.MethodPost, pathMSC4388Stable+"/", `{"data":""}`).expectStatus(t, http.StatusOK)
+	id, _ := env.create4388(pathMSC4388Unstable, "a")
+	head := env.do(http.MethodHead, pathMSC4388Unstable+"/"+id, "")
 	head.expectStatus(t, http.StatusOK)
 	if len(head.body) != 0 {
 		t.Fatalf("HEAD returned a body: %q", head.body)
 	}
 }
 
-// TestServerUnknownPathsAndMethods: unknown paths get 404 M_UNRECOGNIZED,
+// TestUnknownPathsAndMethods: unknown paths get 404 M_UNRECOGNIZED,
 // known paths with the wrong method 405 M_UNRECOGNIZED.
-func TestServerUnknownPathsAndMethods(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{})
-	for _, path := range []string{"/", "/_matrix/client/v1/rendezvousX", "/_matrix/client/v3/rendezvous", "/_synapse/client/rendezvous", srvPathVersions} {
+func TestUnknownPathsAndMethods(t *testing.T) {
+	env := newTestEnv(t, Config{})
+	for _, path := range []string{"/", "/_matrix/client/v1/rendezvousX", "/_matrix/client/v3/rendezvous", "/_synapse/client/rendezvous", pathVersions} {
 		env.do(http.MethodGet, path, "").expectError(t, http.StatusNotFound, "M_UNRECOGNIZED")
 	}
 	for _, tc := range []struct{ method, path string }{
-		{http.MethodPut, srvPathMSC4388Unstable},
-		{http.MethodDelete, srvPathMSC4388Stable},
-		{http.MethodPatch, srvPathMSC4388Unstable + "/X"},
-		{http.MethodPost, srvPathMSC4388Unstable + "/X"},
-		{http.MethodGet, srvPathETagCreate},
-		{http.MethodPost, srvPathETagSession + "X"},
+		{http.MethodPut, pathMSC4388Unstable},
+		{http.MethodDelete, pathMSC4388Stable},
+		{http.MethodPatch, pathMSC4388Unstable + "/X"},
+		{http.MethodPost, pathMSC4388Unstable + "/X"},
+		{http.MethodGet, pathETagCreate},
+		{http.MethodPost, pathETagSession + "X"},
 	} {
 		resp := env.do(tc.method, tc.path, "")
 		resp.expectError(t, http.StatusMethodNotAllowed, "M_UNRECOGNIZED")
@@ -361,59 +361,59 @@ func TestServerUnknownPathsAndMethods(t *testing.T) {
 	}
 }
 
-// TestServerGenerationSwitches: ModeOff, UnstableOnly and DisableETag each
+// TestGenerationSwitches: ModeOff, UnstableOnly and DisableETag each
 // remove their paths (404 M_UNRECOGNIZED, as a server without the API).
-func TestServerGenerationSwitches(t *testing.T) {
-	off := newSrvtEnv(t, ServerConfig{Mode: ModeOff})
-	off.do(http.MethodGet, srvPathMSC4388Unstable, "").expectError(t, http.StatusNotFound, "M_UNRECOGNIZED")
-	off.do(http.MethodPost, srvPathMSC4388Stable, `{"data":""}`).expectError(t, http.StatusNotFound, "M_UNRECOGNIZED")
+func TestGenerationSwitches(t *testing.T) {
+	off := newTestEnv(t, Config{Mode: ModeOff})
+	off.do(http.MethodGet, pathMSC4388Unstable, "").expectError(t, http.StatusNotFound, "M_UNRECOGNIZED")
+	off.do(http.MethodPost, pathMSC4388Stable, `{"data":""}`).expectError(t, http.StatusNotFound, "M_UNRECOGNIZED")
 	off.createETag("still served")
 
-	unstable := newSrvtEnv(t, ServerConfig{UnstableOnly: true})
-	unstable.do(http.MethodGet, srvPathMSC4388Stable, "").expectError(t, http.StatusNotFound, "M_UNRECOGNIZED")
-	unstable.do(http.MethodGet, srvPathMSC4388Unstable, "").expectStatus(t, http.StatusOK)
+	unstable := newTestEnv(t, Config{UnstableOnly: true})
+	unstable.do(http.MethodGet, pathMSC4388Stable, "").expectError(t, http.StatusNotFound, "M_UNRECOGNIZED")
+	unstable.do(http.MethodGet, pathMSC4388Unstable, "").expectStatus(t, http.StatusOK)
 
-	noETag := newSrvtEnv(t, ServerConfig{DisableETag: true, ServeVersions: true})
-	noETag.do(http.MethodPost, srvPathETagCreate, "x", "Content-Type", "text/plain").expectError(t, http.StatusNotFound, "M_UNRECOGNIZED")
-	if features := noETag.do(http.MethodGet, srvPathVersions, "").json(t)["unstable_features"].(map[string]any); features["org.matrix.msc4108"] != false {
+	noETag := newTestEnv(t, Config{DisableETag: true, ServeVersions: true})
+	noETag.do(http.MethodPost, pathETagCreate, "x", "Content-Type", "text/plain").expectError(t, http.StatusNotFound, "M_UNRECOGNIZED")
+	if features := noETag.do(http.MethodGet, pathVersions, "").json(t)["unstable_features"].(map[string]any); features["org.matrix.msc4108"] != false {
 		t.Fatalf("versions advertises msc4108 with the 2024 API off: %v", features)
 	}
-	if got := len(srvtRoutes(t, ServerConfig{Mode: ModeOff, DisableETag: true})); got != 0 {
+	if got := len(routesOf(t, Config{Mode: ModeOff, DisableETag: true})); got != 0 {
 		t.Fatalf("Routes with everything off = %d patterns", got)
 	}
 }
 
-// srvtRoutes returns the mux patterns of a server built from cfg.
-func srvtRoutes(t *testing.T, cfg ServerConfig) []string {
-	s := NewServer(cfg)
+// routesOf returns the mux patterns of a server built from cfg.
+func routesOf(t *testing.T, cfg Config) []string {
+	s := New(cfg)
 	t.Cleanup(s.Close)
 	return s.Routes()
 }
 
-// TestServerRoutesMountOnMux: the handler works mounted on a ServeMux with
+// TestRoutesMountOnMux: the handler works mounted on a ServeMux with
 // the patterns Routes lists, next to other handlers (as the dev
 // homeserver mounts it).
-func TestServerRoutesMountOnMux(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{ServeVersions: true})
+func TestRoutesMountOnMux(t *testing.T) {
+	env := newTestEnv(t, Config{ServeVersions: true})
 	mux := http.NewServeMux()
 	for _, pattern := range env.server.Routes() {
 		mux.Handle(pattern, env.server)
 	}
 	mux.HandleFunc("/_matrix/client/v3/account/whoami", func(w http.ResponseWriter, _ *http.Request) {})
 	env.http.Config.Handler = mux
-	env.create4388(srvPathMSC4388Unstable, "a")
-	env.create4388(srvPathMSC4388Stable, "a")
+	env.create4388(pathMSC4388Unstable, "a")
+	env.create4388(pathMSC4388Stable, "a")
 	url, _ := env.createETag("b")
 	env.do(http.MethodGet, url, "").expectStatus(t, http.StatusOK)
-	env.do(http.MethodGet, srvPathVersions, "").expectStatus(t, http.StatusOK)
+	env.do(http.MethodGet, pathVersions, "").expectStatus(t, http.StatusOK)
 	env.do(http.MethodGet, "/_matrix/client/v3/account/whoami", "").expectStatus(t, http.StatusOK)
 }
 
-// TestServerVersions: with ServeVersions a standalone server advertises the
+// TestVersions: with ServeVersions a standalone server advertises the
 // 2024 API as Synapse does.
-func TestServerVersions(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{ServeVersions: true})
-	resp := env.do(http.MethodGet, srvPathVersions, "")
+func TestVersions(t *testing.T) {
+	env := newTestEnv(t, Config{ServeVersions: true})
+	resp := env.do(http.MethodGet, pathVersions, "")
 	resp.expectStatus(t, http.StatusOK)
 	m := resp.json(t)
 	if features, _ := m["unstable_features"].(map[string]any); features["org.matrix.msc4108"] != true {

@@ -1,4 +1,4 @@
-package rendezvous
+package server
 
 import (
 	"encoding/json"
@@ -10,18 +10,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 )
 
-// srvbUnlimited is a configuration with every abuse limit lifted, so a
+// benchUnlimited is a configuration with every abuse limit lifted, so a
 // benchmark measures the server, not its guards.
-func srvbUnlimited() ServerConfig {
-	return ServerConfig{MaxSessions: -1, Rate: RequestRate{}, TTL: time.Hour}
+func benchUnlimited() Config {
+	return Config{MaxSessions: -1, Rate: RequestRate{}, TTL: time.Hour}
 }
 
-// srvbStart serves cfg on 127.0.0.1 with a keep-alive client sized for
+// benchStart serves cfg on 127.0.0.1 with a keep-alive client sized for
 // parallel benchmarks.
-func srvbStart(b *testing.B, cfg ServerConfig) (*httptest.Server, *http.Client) {
-	s := NewServer(cfg)
+func benchStart(b *testing.B, cfg Config) (*httptest.Server, *http.Client) {
+	s := New(cfg)
 	ts := httptest.NewServer(s)
 	b.Cleanup(func() { ts.Close(); s.Close() })
 	transport := ts.Client().Transport.(*http.Transport).Clone()
@@ -29,7 +31,7 @@ func srvbStart(b *testing.B, cfg ServerConfig) (*httptest.Server, *http.Client) 
 	return ts, &http.Client{Transport: transport}
 }
 
-func srvbDo(b *testing.B, client *http.Client, req *http.Request, want int) []byte {
+func benchDo(b *testing.B, client *http.Client, req *http.Request, want int) []byte {
 	resp, err := client.Do(req)
 	if err != nil {
 		b.Fatal(err)
@@ -42,11 +44,11 @@ func srvbDo(b *testing.B, client *http.Client, req *http.Request, want int) []by
 	return body
 }
 
-// BenchmarkServerMSC4388Cycle measures create+put+get+delete cycles over
+// BenchmarkMSC4388Cycle measures create+put+get+delete cycles over
 // loopback HTTP, in parallel; ns/op is per cycle (four requests).
-func BenchmarkServerMSC4388Cycle(b *testing.B) {
-	ts, client := srvbStart(b, srvbUnlimited())
-	base := ts.URL + srvPathMSC4388Unstable
+func BenchmarkMSC4388Cycle(b *testing.B) {
+	ts, client := benchStart(b, benchUnlimited())
+	base := ts.URL + pathMSC4388Unstable
 	payload := strings.Repeat("x", 1024)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -56,28 +58,28 @@ func BenchmarkServerMSC4388Cycle(b *testing.B) {
 				ID    string `json:"id"`
 				Token string `json:"sequence_token"`
 			}
-			if err := json.Unmarshal(srvbDo(b, client, req, http.StatusOK), &created); err != nil {
+			if err := json.Unmarshal(benchDo(b, client, req, http.StatusOK), &created); err != nil {
 				b.Fatal(err)
 			}
 			req, _ = http.NewRequest(http.MethodPut, base+"/"+created.ID, strings.NewReader(`{"sequence_token":"`+created.Token+`","data":"reply"}`))
-			srvbDo(b, client, req, http.StatusOK)
+			benchDo(b, client, req, http.StatusOK)
 			req, _ = http.NewRequest(http.MethodGet, base+"/"+created.ID, nil)
-			srvbDo(b, client, req, http.StatusOK)
+			benchDo(b, client, req, http.StatusOK)
 			req, _ = http.NewRequest(http.MethodDelete, base+"/"+created.ID, nil)
-			srvbDo(b, client, req, http.StatusOK)
+			benchDo(b, client, req, http.StatusOK)
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cycles/s")
 }
 
-// BenchmarkServerETagCycle is the same for the 2024 API.
-func BenchmarkServerETagCycle(b *testing.B) {
-	ts, client := srvbStart(b, srvbUnlimited())
+// BenchmarkETagCycle is the same for the 2024 API.
+func BenchmarkETagCycle(b *testing.B) {
+	ts, client := benchStart(b, benchUnlimited())
 	payload := strings.Repeat("x", 1024)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req, _ := http.NewRequest(http.MethodPost, ts.URL+srvPathETagCreate, strings.NewReader(payload))
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+pathETagCreate, strings.NewReader(payload))
 			req.Header.Set("Content-Type", "text/plain")
 			resp, err := client.Do(req)
 			if err != nil {
@@ -95,38 +97,38 @@ func BenchmarkServerETagCycle(b *testing.B) {
 			req, _ = http.NewRequest(http.MethodPut, created.URL, strings.NewReader("reply"))
 			req.Header.Set("Content-Type", "text/plain")
 			req.Header.Set("If-Match", etag)
-			srvbDo(b, client, req, http.StatusAccepted)
+			benchDo(b, client, req, http.StatusAccepted)
 			req, _ = http.NewRequest(http.MethodGet, created.URL, nil)
 			req.Header.Set("If-None-Match", etag)
-			srvbDo(b, client, req, http.StatusOK)
+			benchDo(b, client, req, http.StatusOK)
 			req, _ = http.NewRequest(http.MethodDelete, created.URL, nil)
-			srvbDo(b, client, req, http.StatusNoContent)
+			benchDo(b, client, req, http.StatusNoContent)
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cycles/s")
 }
 
-// BenchmarkServerSessionMemory creates 10 000 live sessions per
+// BenchmarkSessionMemory creates 10 000 live sessions per
 // generation and payload size and reports the heap they hold, per
 // session (the payload included).
-func BenchmarkServerSessionMemory(b *testing.B) {
+func BenchmarkSessionMemory(b *testing.B) {
 	const sessions = 10000
-	for _, size := range []int{0, 1024, srvMaxPayload} {
+	for _, size := range []int{0, 1024, rendezvous.MaxPayload} {
 		for _, generation := range []string{"msc4388", "etag"} {
 			b.Run(fmt.Sprintf("%s/payload=%d", generation, size), func(b *testing.B) {
 				payload := strings.Repeat("x", size)
 				var perSession float64
 				for b.Loop() {
-					server := NewServer(srvbUnlimited())
+					server := New(benchUnlimited())
 					runtime.GC()
 					var before, after runtime.MemStats
 					runtime.ReadMemStats(&before)
 					for range sessions {
 						var req *http.Request
 						if generation == "msc4388" {
-							req = httptest.NewRequest(http.MethodPost, srvPathMSC4388Unstable, strings.NewReader(`{"data":"`+payload+`"}`))
+							req = httptest.NewRequest(http.MethodPost, pathMSC4388Unstable, strings.NewReader(`{"data":"`+payload+`"}`))
 						} else {
-							req = httptest.NewRequest(http.MethodPost, srvPathETagCreate, strings.NewReader(payload))
+							req = httptest.NewRequest(http.MethodPost, pathETagCreate, strings.NewReader(payload))
 							req.Header.Set("Content-Type", "text/plain")
 							req.Header.Set("Content-Length", fmt.Sprint(size))
 						}

@@ -1,49 +1,50 @@
-package rendezvous
+package server
 
 import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-// FuzzServerHandler sends arbitrary methods, paths, headers and bodies to
+// FuzzHandler sends arbitrary methods, paths, headers and bodies to
 // the handler, next to live sessions of both generations whose IDs and
 // tokens the input can name through placeholders ({id}, {token}, {etagid},
 // {etag}). No input may panic or produce a 500, and every JSON answer must
 // be valid JSON.
-func FuzzServerHandler(f *testing.F) {
+func FuzzHandler(f *testing.F) {
 	seeds := []struct {
 		method, path, body string
 		headers            uint8
 		value              string
 	}{
-		{"GET", srvPathMSC4388Unstable, "", 0, ""},
-		{"POST", srvPathMSC4388Stable, `{"data":"hello"}`, 0, ""},
-		{"GET", srvPathMSC4388Unstable + "/{id}", "", 0, ""},
-		{"PUT", srvPathMSC4388Unstable + "/{id}", `{"sequence_token":"{token}","data":"x"}`, 0, ""},
-		{"PUT", srvPathMSC4388Stable + "/{id}", `{"sequence_token":"old","data":"payload"}`, 0, ""},
-		{"DELETE", srvPathMSC4388Stable + "/{id}", "", 0, ""},
-		{"POST", srvPathETagCreate, "hello", 1 | 2, "text/plain"},
-		{"GET", srvPathETagSession + "{etagid}", "", 8, "{etag}"},
-		{"PUT", srvPathETagSession + "{etagid}", "new", 1 | 2 | 4, "{etag}"},
-		{"PUT", srvPathETagSession + "{etagid}", "new", 1 | 2 | 4, `W/"x", *`},
-		{"DELETE", srvPathETagSession + "{etagid}", "", 0, ""},
-		{"OPTIONS", srvPathETagSession + "x", "", 0, ""},
-		{"GET", srvPathMSC4388Unstable + "/{id}", "", 16, "document"},
-		{"POST", srvPathMSC4388Unstable, `{"data":"` + strings.Repeat("a", 5000) + `"}`, 0, ""},
-		{"GET", srvPathVersions, "", 32, "Bearer x"},
+		{"GET", pathMSC4388Unstable, "", 0, ""},
+		{"POST", pathMSC4388Stable, `{"data":"hello"}`, 0, ""},
+		{"GET", pathMSC4388Unstable + "/{id}", "", 0, ""},
+		{"PUT", pathMSC4388Unstable + "/{id}", `{"sequence_token":"{token}","data":"x"}`, 0, ""},
+		{"PUT", pathMSC4388Stable + "/{id}", `{"sequence_token":"old","data":"payload"}`, 0, ""},
+		{"DELETE", pathMSC4388Stable + "/{id}", "", 0, ""},
+		{"POST", pathETagCreate, "hello", 1 | 2, "text/plain"},
+		{"GET", pathETagSession + "{etagid}", "", 8, "{etag}"},
+		{"PUT", pathETagSession + "{etagid}", "new", 1 | 2 | 4, "{etag}"},
+		{"PUT", pathETagSession + "{etagid}", "new", 1 | 2 | 4, `W/"x", *`},
+		{"DELETE", pathETagSession + "{etagid}", "", 0, ""},
+		{"OPTIONS", pathETagSession + "x", "", 0, ""},
+		{"GET", pathMSC4388Unstable + "/{id}", "", 16, "document"},
+		{"POST", pathMSC4388Unstable, `{"data":"` + strings.Repeat("a", 5000) + `"}`, 0, ""},
+		{"GET", pathVersions, "", 32, "Bearer x"},
 		{"BREW", "/", "\x00\xff", 255, "\r\n"},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.body, s.headers, s.value)
 	}
 
-	clock := newSrvtClock()
-	server := NewServer(ServerConfig{
+	clock := newTestClock()
+	server := New(Config{
 		TTL: 100 * time.Second, ETagTTL: 50 * time.Second, MaxSessions: 200,
 		Rate: RequestRate{Requests: 1000, Per: time.Second}, ServeVersions: true, Now: clock.Now,
 	})
@@ -93,7 +94,7 @@ func FuzzServerHandler(f *testing.F) {
 
 func fuzzCreate4388(t *testing.T, server *Server) (id, token string) {
 	rec := httptest.NewRecorder()
-	server.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, srvPathMSC4388Unstable, strings.NewReader(`{"data":"payload"}`)))
+	server.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, pathMSC4388Unstable, strings.NewReader(`{"data":"payload"}`)))
 	if rec.Code != http.StatusOK {
 		return "none", "none"
 	}
@@ -108,7 +109,7 @@ func fuzzCreate4388(t *testing.T, server *Server) (id, token string) {
 }
 
 func fuzzCreateETag(t *testing.T, server *Server) (id, etag string) {
-	req := httptest.NewRequest(http.MethodPost, srvPathETagCreate, strings.NewReader("payload"))
+	req := httptest.NewRequest(http.MethodPost, pathETagCreate, strings.NewReader("payload"))
 	req.Header.Set("Content-Type", "text/plain")
 	req.Header.Set("Content-Length", "7")
 	rec := httptest.NewRecorder()
@@ -123,16 +124,16 @@ func fuzzCreateETag(t *testing.T, server *Server) (id, etag string) {
 	return body.URL[strings.LastIndex(body.URL, "/")+1:], rec.Header().Get("ETag")
 }
 
-// FuzzSrvETagListMatches: the entity-tag list parser never panics, its
+// FuzzETagListMatches: the entity-tag list parser never panics, its
 // verdict on syntax does not depend on the comparison, and a strong match
 // implies a weak one.
-func FuzzSrvETagListMatches(f *testing.F) {
+func FuzzETagListMatches(f *testing.F) {
 	for _, s := range []string{`"abc"`, `W/"abc"`, `*`, `"a", "abc"`, ``, `"`, `,,`, `W/`, "\"\x80\"", `"a"b`} {
 		f.Add(s, `"abc"`)
 	}
 	f.Fuzz(func(t *testing.T, field, current string) {
-		strong, errStrong := srvETagListMatches(field, current, false)
-		weak, errWeak := srvETagListMatches(field, current, true)
+		strong, errStrong := etagListMatches(field, current, false)
+		weak, errWeak := etagListMatches(field, current, true)
 		if (errStrong == nil) != (errWeak == nil) {
 			t.Fatalf("%q: syntax verdict depends on the comparison: %v vs %v", field, errStrong, errWeak)
 		}
@@ -159,6 +160,32 @@ func FuzzParseRequestRate(f *testing.F) {
 		back, err := ParseRequestRate(r.String())
 		if err != nil || back != r {
 			t.Fatalf("%q → %+v → %q → %+v, %v", text, r, r.String(), back, err)
+		}
+	})
+}
+
+// FuzzMuxPath: whatever the decoded path, the path the mux routes by is one
+// it does not redirect, and it decodes to the same path (but for a final
+// segment "/", which becomes "//").
+func FuzzMuxPath(f *testing.F) {
+	for _, s := range []string{"/", "//", "/a//b", "/a/./b/../c", "/a//", "/a///", "/.", "/..", "/a%2Fb", "/a b/é", "/%", "/a/.../b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if !strings.HasPrefix(p, "/") {
+			return
+		}
+		escaped := muxPath(p)
+		if !isCanonicalPath(escaped) {
+			t.Fatalf("%q → %q, which ServeMux would redirect", p, escaped)
+		}
+		decoded, err := url.PathUnescape(escaped)
+		want := p
+		if strings.HasSuffix(p, "//") && !strings.HasSuffix(p, "///") {
+			want = p + "/"
+		}
+		if err != nil || decoded != want {
+			t.Fatalf("%q → %q → %q, %v; want %q", p, escaped, decoded, err, want)
 		}
 	})
 }

@@ -1,12 +1,12 @@
-package rendezvous
+package server
 
 import "errors"
 
-// errSrvBadEntityTags is returned for an If-Match / If-None-Match value that
+// errBadEntityTags is returned for an If-Match / If-None-Match value that
 // is not "*" or a list of entity tags.
-var errSrvBadEntityTags = errors.New("rendezvous server: malformed entity-tag list")
+var errBadEntityTags = errors.New("rendezvous server: malformed entity-tag list")
 
-// srvETagListMatches evaluates an If-Match or If-None-Match field value
+// etagListMatches evaluates an If-Match or If-None-Match field value
 // (RFC 9110 §13.1.1, §13.1.2) against current, a quoted strong entity tag.
 // weak selects the comparison: If-None-Match uses the weak one (W/"x"
 // matches "x"), If-Match the strong one (a weak tag never matches). "*"
@@ -18,7 +18,7 @@ var errSrvBadEntityTags = errors.New("rendezvous server: malformed entity-tag li
 //
 // Unquoted values are refused, as Synapse refuses them with 400
 // (REFERENCE-IMPLEMENTATIONS.md §3.1). It scans without allocating.
-func srvETagListMatches(field, current string, weak bool) (bool, error) {
+func etagListMatches(field, current string, weak bool) (bool, error) {
 	isOWS := func(c byte) bool { return c == ' ' || c == '\t' }
 	start, end := 0, len(field)
 	for start < end && isOWS(field[start]) {
@@ -46,18 +46,18 @@ func srvETagListMatches(field, current string, weak bool) (bool, error) {
 			i += 2
 		}
 		if i == end || field[i] != '"' {
-			return false, errSrvBadEntityTags
+			return false, errBadEntityTags
 		}
 		tagStart := i
 		i++
 		for i < end && field[i] != '"' {
 			if c := field[i]; c < 0x21 || c == 0x7f {
-				return false, errSrvBadEntityTags
+				return false, errBadEntityTags
 			}
 			i++
 		}
 		if i == end {
-			return false, errSrvBadEntityTags // unterminated
+			return false, errBadEntityTags // unterminated
 		}
 		i++
 		tags++
@@ -68,11 +68,11 @@ func srvETagListMatches(field, current string, weak bool) (bool, error) {
 			i++
 		}
 		if i < end && field[i] != ',' {
-			return false, errSrvBadEntityTags
+			return false, errBadEntityTags
 		}
 	}
 	if tags == 0 {
-		return false, errSrvBadEntityTags
+		return false, errBadEntityTags
 	}
 	return matched, nil
 }

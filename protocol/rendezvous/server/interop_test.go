@@ -1,4 +1,4 @@
-package rendezvous
+package server
 
 import (
 	"context"
@@ -6,19 +6,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
-// These tests run this package's clients against this package's server
-// over real HTTP: the server must be something the clients (built to
+// These tests run package rendezvous's clients against this server over
+// real HTTP: the server must be something the clients (built to
 // Synapse's behaviour) complete a ping-pong with, for every generation
 // and path.
 
-var srvtFastPoll = PollConfig{Reply: 5 * time.Millisecond, Human: 10 * time.Millisecond}
+var fastPoll = rendezvous.PollConfig{Reply: 5 * time.Millisecond, Human: 10 * time.Millisecond}
 
-// srvtPingPong plays the strict ping-pong Session documents: the creator
-// waits for the joiner's first message, then they alternate.
-func srvtPingPong(t *testing.T, ctx context.Context, creator, joiner Session) {
+// pingPong plays the strict ping-pong rendezvous.Session documents: the
+// creator waits for the joiner's first message, then they alternate.
+func pingPong(t *testing.T, ctx context.Context, creator, joiner rendezvous.Session) {
 	t.Helper()
 	for round := range 3 {
 		fromJoiner := fmt.Sprintf("joiner says %d", round)
@@ -40,13 +41,13 @@ func srvtPingPong(t *testing.T, ctx context.Context, creator, joiner Session) {
 	}
 }
 
-func TestServerInteropMSC4388Clients(t *testing.T) {
-	for _, path := range []APIPath{PathUnstable, PathStable} {
+func TestInteropMSC4388Clients(t *testing.T) {
+	for _, path := range []rendezvous.APIPath{rendezvous.PathUnstable, rendezvous.PathStable} {
 		t.Run(string(path), func(t *testing.T) {
-			env := newSrvtEnv(t, ServerConfig{Now: time.Now, TTL: 120 * time.Second})
+			env := newTestEnv(t, Config{Now: time.Now, TTL: 120 * time.Second})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			client, err := NewClient(ClientConfig{BaseURL: env.http.URL, HTTPClient: env.client, Path: path, Poll: srvtFastPoll})
+			client, err := rendezvous.NewClient(rendezvous.ClientConfig{BaseURL: env.http.URL, HTTPClient: env.client, Path: path, Poll: fastPoll})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,7 +66,7 @@ func TestServerInteropMSC4388Clients(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srvtPingPong(t, ctx, creator, joiner)
+			pingPong(t, ctx, creator, joiner)
 			if err := creator.Cancel(ctx); err != nil {
 				t.Fatalf("Cancel: %v", err)
 			}
@@ -76,15 +77,15 @@ func TestServerInteropMSC4388Clients(t *testing.T) {
 	}
 }
 
-func TestServerInteropETagClients(t *testing.T) {
-	env := newSrvtEnv(t, ServerConfig{Now: time.Now, ETagTTL: 60 * time.Second, ServeVersions: true})
+func TestInteropETagClients(t *testing.T) {
+	env := newTestEnv(t, Config{Now: time.Now, ETagTTL: 60 * time.Second, ServeVersions: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	offered, err := Discover2024(ctx, env.client, env.http.URL)
+	offered, err := rendezvous.Discover2024(ctx, env.client, env.http.URL)
 	if err != nil || !offered {
-		t.Fatalf("Discover2024 = %v, %v", offered, err)
+		t.Fatalf("rendezvous.Discover2024 = %v, %v", offered, err)
 	}
-	client, err := NewETagClient(ETagConfig{HomeserverURL: env.http.URL, HTTPClient: env.client, Poll: srvtFastPoll})
+	client, err := rendezvous.NewETagClient(rendezvous.ETagConfig{HomeserverURL: env.http.URL, HTTPClient: env.client, Poll: fastPoll})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestServerInteropETagClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srvtPingPong(t, ctx, creator, joiner)
+	pingPong(t, ctx, creator, joiner)
 	if err := joiner.Cancel(ctx); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
@@ -108,21 +109,21 @@ func TestServerInteropETagClients(t *testing.T) {
 	}
 }
 
-// TestServerInteropAuthenticated: in ModeAuthenticated the client's access
+// TestInteropAuthenticated: in ModeAuthenticated the client's access
 // token opens discovery and creation; without one the server's 401 reaches
 // the caller as an error.
-func TestServerInteropAuthenticated(t *testing.T) {
-	env, _ := newSrvtAuthEnv(t, ServerConfig{Now: time.Now})
+func TestInteropAuthenticated(t *testing.T) {
+	env, _ := newAuthEnv(t, Config{Now: time.Now})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	anonymous, err := NewClient(ClientConfig{BaseURL: env.http.URL, HTTPClient: env.client, Poll: srvtFastPoll})
+	anonymous, err := rendezvous.NewClient(rendezvous.ClientConfig{BaseURL: env.http.URL, HTTPClient: env.client, Poll: fastPoll})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := anonymous.Create(ctx); err == nil {
 		t.Fatal("Create without a token succeeded in authenticated mode")
 	}
-	signedIn, err := NewClient(ClientConfig{BaseURL: env.http.URL, HTTPClient: env.client, Poll: srvtFastPoll, AccessToken: "good"})
+	signedIn, err := rendezvous.NewClient(rendezvous.ClientConfig{BaseURL: env.http.URL, HTTPClient: env.client, Poll: fastPoll, AccessToken: "good"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,5 +138,5 @@ func TestServerInteropAuthenticated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srvtPingPong(t, ctx, creator, joiner)
+	pingPong(t, ctx, creator, joiner)
 }

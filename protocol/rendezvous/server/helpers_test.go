@@ -1,4 +1,4 @@
-package rendezvous
+package server
 
 import (
 	"encoding/json"
@@ -11,46 +11,46 @@ import (
 	"time"
 )
 
-// srvtClock is a settable clock for the server's Now hook.
-type srvtClock struct {
+// testClock is a settable clock for the server's Now hook.
+type testClock struct {
 	mu  sync.Mutex
 	now time.Time
 }
 
-func newSrvtClock() *srvtClock {
-	return &srvtClock{now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+func newTestClock() *testClock {
+	return &testClock{now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
 }
 
-func (c *srvtClock) Now() time.Time {
+func (c *testClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-func (c *srvtClock) Advance(d time.Duration) {
+func (c *testClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 }
 
-// srvtEnv is a running server on 127.0.0.1 and what tests need of it.
-type srvtEnv struct {
+// testEnv is a running server on 127.0.0.1 and what tests need of it.
+type testEnv struct {
 	t      testing.TB
 	server *Server
 	http   *httptest.Server
-	clock  *srvtClock
+	clock  *testClock
 	client *http.Client
 }
 
-// newSrvtEnv starts NewServer(cfg) behind a real HTTP listener. A nil
+// newTestEnv starts New(cfg) behind a real HTTP listener. A nil
 // cfg.Now gets a settable clock; the rate limit stays off unless set.
-func newSrvtEnv(t testing.TB, cfg ServerConfig) *srvtEnv {
+func newTestEnv(t testing.TB, cfg Config) *testEnv {
 	t.Helper()
-	env := &srvtEnv{t: t, clock: newSrvtClock()}
+	env := &testEnv{t: t, clock: newTestClock()}
 	if cfg.Now == nil {
 		cfg.Now = env.clock.Now
 	}
-	env.server = NewServer(cfg)
+	env.server = New(cfg)
 	env.http = httptest.NewServer(env.server) // listens on 127.0.0.1
 	env.client = env.http.Client()
 	t.Cleanup(func() {
@@ -60,15 +60,15 @@ func newSrvtEnv(t testing.TB, cfg ServerConfig) *srvtEnv {
 	return env
 }
 
-// srvtResponse is a response read whole.
-type srvtResponse struct {
+// testResponse is a response read whole.
+type testResponse struct {
 	status int
 	header http.Header
 	body   []byte
 }
 
 // json decodes the body into a generic map.
-func (r srvtResponse) json(t testing.TB) map[string]any {
+func (r testResponse) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -77,7 +77,7 @@ func (r srvtResponse) json(t testing.TB) map[string]any {
 	return m
 }
 
-func (r srvtResponse) str(t testing.TB, field string) string {
+func (r testResponse) str(t testing.TB, field string) string {
 	t.Helper()
 	v, ok := r.json(t)[field].(string)
 	if !ok {
@@ -86,7 +86,7 @@ func (r srvtResponse) str(t testing.TB, field string) string {
 	return v
 }
 
-func (r srvtResponse) num(t testing.TB, field string) float64 {
+func (r testResponse) num(t testing.TB, field string) float64 {
 	t.Helper()
 	v, ok := r.json(t)[field].(float64)
 	if !ok {
@@ -96,7 +96,7 @@ func (r srvtResponse) num(t testing.TB, field string) float64 {
 }
 
 // expectError checks a Matrix error response.
-func (r srvtResponse) expectError(t testing.TB, status int, errcode string) {
+func (r testResponse) expectError(t testing.TB, status int, errcode string) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d (body %s)", r.status, status, r.body)
@@ -106,7 +106,7 @@ func (r srvtResponse) expectError(t testing.TB, status int, errcode string) {
 	}
 }
 
-func (r srvtResponse) expectStatus(t testing.TB, status int) {
+func (r testResponse) expectStatus(t testing.TB, status int) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d (body %s)", r.status, status, r.body)
@@ -114,7 +114,7 @@ func (r srvtResponse) expectStatus(t testing.TB, status int) {
 }
 
 // do sends one request; headers alternate name, value.
-func (env *srvtEnv) do(method, path string, body string, headers ...string) srvtResponse {
+func (env *testEnv) do(method, path string, body string, headers ...string) testResponse {
 	env.t.Helper()
 	var reader io.Reader
 	if body != "" || method == http.MethodPost || method == http.MethodPut {
@@ -134,7 +134,7 @@ func (env *srvtEnv) do(method, path string, body string, headers ...string) srvt
 	return env.send(req)
 }
 
-func (env *srvtEnv) send(req *http.Request) srvtResponse {
+func (env *testEnv) send(req *http.Request) testResponse {
 	env.t.Helper()
 	resp, err := env.client.Do(req)
 	if err != nil {
@@ -145,11 +145,11 @@ func (env *srvtEnv) send(req *http.Request) srvtResponse {
 	if err != nil {
 		env.t.Fatal(err)
 	}
-	return srvtResponse{status: resp.StatusCode, header: resp.Header, body: body}
+	return testResponse{status: resp.StatusCode, header: resp.Header, body: body}
 }
 
-// srvtJSON encodes v for a request body.
-func srvtJSON(v any) string {
+// jsonBody encodes v for a request body.
+func jsonBody(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)
@@ -159,32 +159,32 @@ func srvtJSON(v any) string {
 
 // create4388 makes an MSC4388 session under prefix and returns its ID and
 // first sequence token.
-func (env *srvtEnv) create4388(prefix, data string) (id, token string) {
+func (env *testEnv) create4388(prefix, data string) (id, token string) {
 	env.t.Helper()
-	resp := env.do(http.MethodPost, prefix, srvtJSON(map[string]string{"data": data}))
+	resp := env.do(http.MethodPost, prefix, jsonBody(map[string]string{"data": data}))
 	resp.expectStatus(env.t, http.StatusOK)
 	return resp.str(env.t, "id"), resp.str(env.t, "sequence_token")
 }
 
 // put4388 sends a PUT and returns the response.
-func (env *srvtEnv) put4388(prefix, id, token, data string) srvtResponse {
+func (env *testEnv) put4388(prefix, id, token, data string) testResponse {
 	env.t.Helper()
-	return env.do(http.MethodPut, prefix+"/"+id, srvtJSON(map[string]string{"sequence_token": token, "data": data}))
+	return env.do(http.MethodPut, prefix+"/"+id, jsonBody(map[string]string{"sequence_token": token, "data": data}))
 }
 
 // createETag makes a 2024 session and returns its URL and ETag.
-func (env *srvtEnv) createETag(body string) (url, etag string) {
+func (env *testEnv) createETag(body string) (url, etag string) {
 	env.t.Helper()
-	resp := env.do(http.MethodPost, srvPathETagCreate, body, "Content-Type", "text/plain")
+	resp := env.do(http.MethodPost, pathETagCreate, body, "Content-Type", "text/plain")
 	resp.expectStatus(env.t, http.StatusCreated)
 	return resp.str(env.t, "url"), resp.header.Get("ETag")
 }
 
-// srvtPrefixes are both MSC4388 path prefixes with the errcode each gives
+// msc4388Prefixes are both MSC4388 path prefixes with the errcode each gives
 // a concurrent write.
-var srvtPrefixes = []struct {
+var msc4388Prefixes = []struct {
 	name, path, concurrentErrcode string
 }{
-	{"unstable", srvPathMSC4388Unstable, "IO_ELEMENT_MSC4388_CONCURRENT_WRITE"},
-	{"v1", srvPathMSC4388Stable, "M_CONCURRENT_WRITE"},
+	{"unstable", pathMSC4388Unstable, "IO_ELEMENT_MSC4388_CONCURRENT_WRITE"},
+	{"v1", pathMSC4388Stable, "M_CONCURRENT_WRITE"},
 }

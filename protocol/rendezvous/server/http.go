@@ -1,4 +1,4 @@
-package rendezvous
+package server
 
 import (
 	"encoding/json"
@@ -7,49 +7,40 @@ import (
 	"time"
 )
 
-// Matrix error codes the server answers with.
+// Matrix error codes only the server uses; the ones the clients interpret
+// are package rendezvous's.
 const (
-	srvErrNotFound     = "M_NOT_FOUND"
-	srvErrUnrecognized = "M_UNRECOGNIZED"
-	srvErrForbidden    = "M_FORBIDDEN"
-	srvErrTooLarge     = "M_TOO_LARGE"
-	srvErrInvalidParam = "M_INVALID_PARAM"
-	srvErrMissingParam = "M_MISSING_PARAM"
-	srvErrNotJSON      = "M_NOT_JSON"
-	srvErrLimited      = "M_LIMIT_EXCEEDED"
-	srvErrMissingToken = "M_MISSING_TOKEN"
-	srvErrUnknownToken = "M_UNKNOWN_TOKEN"
-	srvErrUnknown      = "M_UNKNOWN"
-	// MSC4388 "Unstable prefix": the unstable errcode is served under the
-	// unstable path (as Synapse), the stable one under /v1/.
-	srvErrConcurrentWriteUnstable = "IO_ELEMENT_MSC4388_CONCURRENT_WRITE"
-	srvErrConcurrentWriteStable   = "M_CONCURRENT_WRITE"
-	// 2024 API: 412 carries M_UNKNOWN plus this extra field
-	// (REFERENCE-IMPLEMENTATIONS.md §3.1).
-	srvETagErrcodeField = "org.matrix.msc4108.errcode"
+	errcodeForbidden    = "M_FORBIDDEN"
+	errcodeTooLarge     = "M_TOO_LARGE"
+	errcodeInvalidParam = "M_INVALID_PARAM"
+	errcodeMissingParam = "M_MISSING_PARAM"
+	errcodeNotJSON      = "M_NOT_JSON"
+	errcodeLimited      = "M_LIMIT_EXCEEDED"
+	errcodeMissingToken = "M_MISSING_TOKEN"
+	errcodeUnknownToken = "M_UNKNOWN_TOKEN"
 )
 
-// srvCORSHeaders are sent on every response. Synapse's JSON defaults
+// corsHeaders are sent on every response. Synapse's JSON defaults
 // (REFERENCE-IMPLEMENTATIONS.md §2) plus what the 2024 API needs (§3.1):
 // browsers must be allowed to send If-Match/If-None-Match and to read the
 // ETag. Authorization is listed explicitly because a wildcard would not
 // cover it.
-var srvCORSHeaders = map[string]string{
+var corsHeaders = map[string]string{
 	"Access-Control-Allow-Origin":   "*",
 	"Access-Control-Allow-Methods":  "GET, HEAD, POST, PUT, DELETE, OPTIONS",
 	"Access-Control-Allow-Headers":  "X-Requested-With, Content-Type, Authorization, Date, If-Match, If-None-Match",
 	"Access-Control-Expose-Headers": "ETag, Expires, Last-Modified, Retry-After",
 }
 
-func srvSetCORS(h http.Header) {
-	for name, value := range srvCORSHeaders {
+func setCORS(h http.Header) {
+	for name, value := range corsHeaders {
 		h.Set(name, value)
 	}
 }
 
-// srvWriteJSON answers with a JSON body. Rendezvous answers change with
+// writeJSON answers with a JSON body. Rendezvous answers change with
 // every poll, so no cache may keep them.
-func srvWriteJSON(w http.ResponseWriter, status int, body any) {
+func writeJSON(w http.ResponseWriter, status int, body any) {
 	encoded, err := json.Marshal(body)
 	if err != nil { // only plain maps and structs of strings and numbers are passed
 		status, encoded = http.StatusInternalServerError, []byte(`{"errcode":"M_UNKNOWN","error":"internal error"}`)
@@ -64,14 +55,14 @@ func srvWriteJSON(w http.ResponseWriter, status int, body any) {
 	_, _ = w.Write(encoded)
 }
 
-// srvWriteError answers with a Matrix standard error response.
-func srvWriteError(w http.ResponseWriter, status int, errcode, message string) {
-	srvWriteJSON(w, status, map[string]string{"errcode": errcode, "error": message})
+// writeError answers with a Matrix standard error response.
+func writeError(w http.ResponseWriter, status int, errcode, message string) {
+	writeJSON(w, status, map[string]string{"errcode": errcode, "error": message})
 }
 
-// srvWriteLimited answers 429 M_LIMIT_EXCEEDED with both the Retry-After
+// writeLimited answers 429 M_LIMIT_EXCEEDED with both the Retry-After
 // header (whole seconds, rounded up) and retry_after_ms.
-func srvWriteLimited(w http.ResponseWriter, message string, retryAfter time.Duration) {
+func writeLimited(w http.ResponseWriter, message string, retryAfter time.Duration) {
 	if retryAfter < time.Millisecond {
 		retryAfter = time.Millisecond
 	}
@@ -79,14 +70,14 @@ func srvWriteLimited(w http.ResponseWriter, message string, retryAfter time.Dura
 	retryAfter = min(retryAfter, maxRetryAfter)
 	seconds := int64((retryAfter + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.FormatInt(seconds, 10))
-	srvWriteJSON(w, http.StatusTooManyRequests, map[string]any{
-		"errcode":        srvErrLimited,
+	writeJSON(w, http.StatusTooManyRequests, map[string]any{
+		"errcode":        errcodeLimited,
 		"error":          message,
 		"retry_after_ms": retryAfter.Milliseconds(),
 	})
 }
 
-// srvIsBrowserNavigation applies Synapse's four Fetch Metadata rules
+// isBrowserNavigation applies Synapse's four Fetch Metadata rules
 // (REFERENCE-IMPLEMENTATIONS.md §2) that MSC4388 "GET …/{rendezvousId}"
 // asks for: a payload must never be served to a browser that will render
 // it, because anyone can write one ("Unsafe content"). A request is
@@ -94,7 +85,7 @@ func srvWriteLimited(w http.ResponseWriter, message string, retryAfter time.Dura
 // "navigate", Sec-Fetch-User is "?1", or Sec-Fetch-Site is "none". A
 // script's fetch() (dest empty, mode cors) and non-browser clients, which
 // send none of these headers, pass.
-func srvIsBrowserNavigation(h http.Header) bool {
+func isBrowserNavigation(h http.Header) bool {
 	if dest, present := h["Sec-Fetch-Dest"]; present && (len(dest) == 0 || dest[0] != "empty") {
 		return true
 	}
@@ -103,7 +94,7 @@ func srvIsBrowserNavigation(h http.Header) bool {
 		h.Get("Sec-Fetch-Site") == "none"
 }
 
-// srvRemainingMillis is expires_in_ms: the time left, never negative.
-func srvRemainingMillis(expires, now time.Time) int64 {
+// remainingMillis is expires_in_ms: the time left, never negative.
+func remainingMillis(expires, now time.Time) int64 {
 	return max(expires.Sub(now).Milliseconds(), 0)
 }

@@ -1,4 +1,4 @@
-package rendezvous
+package server
 
 import (
 	"fmt"
@@ -89,12 +89,12 @@ const (
 	DiscoveryCreateUnavailable
 )
 
-// Defaults for ServerConfig fields left at their zero value.
+// Defaults for Config fields left at their zero value.
 const (
-	// DefaultServerTTL is the session lifetime: the MSC4388 maximum
+	// DefaultTTL is the session lifetime: the MSC4388 maximum
 	// ("Maximum duration of a rendezvous": at most 300 s, at least 120 s).
 	// Synapse uses 120 s (MSC4388) and 60 s (2024).
-	DefaultServerTTL = 300 * time.Second
+	DefaultTTL = 300 * time.Second
 	// DefaultMaxSessions caps the live sessions of both generations. Each
 	// costs at most about 4.5 KiB, so the cap bounds the payload memory
 	// at roughly 4.5 MiB.
@@ -108,15 +108,15 @@ const (
 	DefaultTokenCacheTTL = time.Minute
 )
 
-// DefaultRequestRate is the per-client limit of DefaultServerConfig: a
-// device polls about once per second (rust-sdk and js-sdk) or four times
-// per second (PaceReply), and both devices of one sign-in may share an
-// address, so this leaves ample headroom while stopping floods.
+// DefaultRequestRate is the per-client limit of DefaultConfig: a device
+// polls about once per second (rust-sdk and js-sdk) or four times per
+// second (PaceReply), and both devices of one sign-in may share an address,
+// so this leaves ample headroom while stopping floods.
 var DefaultRequestRate = RequestRate{Requests: 1200, Per: time.Minute, Burst: 100}
 
-// ServerConfig configures NewServer. Zero fields take the defaults named
-// on them, except Rate, whose zero value means "no rate limit".
-type ServerConfig struct {
+// Config configures New. Zero fields take the defaults named on them,
+// except Rate, whose zero value means "no rate limit".
+type Config struct {
 	// PublicURL is the base URL clients reach the server at, e.g.
 	// "https://matrix.example.org". 2024 session URLs are built from it
 	// (PublicURL + "/_synapse/client/rendezvous/" + id). Empty: derived from
@@ -129,7 +129,7 @@ type ServerConfig struct {
 	// checks bearer tokens in ModeAuthenticated.
 	Homeserver string
 	// TTL is the MSC4388 session lifetime, counted from creation; writes do
-	// not extend it (as Synapse). Zero: DefaultServerTTL.
+	// not extend it (as Synapse). Zero: DefaultTTL.
 	TTL time.Duration
 	// ETagTTL is the 2024 session lifetime. Zero: the same as TTL.
 	ETagTTL time.Duration
@@ -174,13 +174,13 @@ type ServerConfig struct {
 	Now func() time.Time
 }
 
-// DefaultServerConfig returns the configuration of a standalone public
+// DefaultConfig returns the configuration of a standalone public
 // rendezvous server: open mode, 300 s sessions, DefaultMaxSessions,
 // DefaultRequestRate, both path prefixes and both generations.
-func DefaultServerConfig() ServerConfig {
-	return ServerConfig{
+func DefaultConfig() Config {
+	return Config{
 		Mode:          ModeOpen,
-		TTL:           DefaultServerTTL,
+		TTL:           DefaultTTL,
 		MaxSessions:   DefaultMaxSessions,
 		Rate:          DefaultRequestRate,
 		MaxClients:    DefaultMaxClients,
@@ -190,9 +190,9 @@ func DefaultServerConfig() ServerConfig {
 }
 
 // withDefaults fills the zero fields.
-func (c ServerConfig) withDefaults() ServerConfig {
+func (c Config) withDefaults() Config {
 	if c.TTL <= 0 {
-		c.TTL = DefaultServerTTL
+		c.TTL = DefaultTTL
 	}
 	if c.ETagTTL <= 0 {
 		c.ETagTTL = c.TTL

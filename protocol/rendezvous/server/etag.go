@@ -1,4 +1,4 @@
-package rendezvous
+package server
 
 import (
 	"errors"
@@ -7,34 +7,36 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 )
 
 // The 2024 MSC4108 rendezvous API as Synapse serves it
 // (REFERENCE-IMPLEMENTATIONS.md §3.1): text/plain bodies, content-addressed
 // ETags, If-Match / If-None-Match, 201/200/304/202/412/204.
 
-// srvETagSnapshot is what the 2024 headers describe, copied out under the
+// etagSnapshot is what the 2024 headers describe, copied out under the
 // store's lock.
-type srvETagSnapshot struct {
+type etagSnapshot struct {
 	data     string
 	etag     string
 	modified time.Time
 	expires  time.Time
 }
 
-func (snap srvETagSnapshot) setHeaders(h http.Header) {
+func (snap etagSnapshot) setHeaders(h http.Header) {
 	// rust-sdk refuses POST and GET answers without ETag, Expires and
 	// Last-Modified; the cache headers keep proxies from serving stale
 	// payloads.
-	h.Set("ETag", snap.etag)
+	h.Set(rendezvous.HeaderETag, snap.etag)
 	h.Set("Expires", snap.expires.UTC().Format(http.TimeFormat))
 	h.Set("Last-Modified", snap.modified.UTC().Format(http.TimeFormat))
 	h.Set("Cache-Control", "no-store, no-transform")
 	h.Set("Pragma", "no-cache")
 }
 
-func snapshotOf(session *srvSession) srvETagSnapshot {
-	return srvETagSnapshot{data: session.data, etag: session.token, modified: session.modified, expires: session.expires}
+func snapshotOf(sess *session) etagSnapshot {
+	return etagSnapshot{data: sess.data, etag: sess.token, modified: sess.modified, expires: sess.expires}
 }
 
 // readETagBody applies Synapse's input checks to POST and PUT: a
@@ -45,25 +47,25 @@ func snapshotOf(session *srvSession) srvETagSnapshot {
 // request itself and returns ok == false on refusal.
 func readETagBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
 	if r.ContentLength < 0 || len(r.Header.Values("Content-Length")) == 0 {
-		srvWriteError(w, http.StatusBadRequest, srvErrMissingParam, "Content-Length header required")
+		writeError(w, http.StatusBadRequest, errcodeMissingParam, "Content-Length header required")
 		return nil, false
 	}
-	if r.ContentLength > srvMaxPayload {
-		srvWriteError(w, http.StatusRequestEntityTooLarge, srvErrTooLarge, "Payload too large")
+	if r.ContentLength > rendezvous.MaxPayload {
+		writeError(w, http.StatusRequestEntityTooLarge, errcodeTooLarge, "Payload too large")
 		return nil, false
 	}
 	if types := r.Header.Values("Content-Type"); len(types) != 1 || !strings.EqualFold(strings.TrimSpace(types[0]), "text/plain") {
-		srvWriteError(w, http.StatusBadRequest, srvErrInvalidParam, "Content-Type must be text/plain")
+		writeError(w, http.StatusBadRequest, errcodeInvalidParam, "Content-Type must be text/plain")
 		return nil, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, srvMaxPayload))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rendezvous.MaxPayload))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		srvWriteError(w, http.StatusRequestEntityTooLarge, srvErrTooLarge, "Payload too large")
+		writeError(w, http.StatusRequestEntityTooLarge, errcodeTooLarge, "Payload too large")
 		return nil, false
 	case err != nil:
-		srvWriteError(w, http.StatusBadRequest, srvErrInvalidParam, "Could not read the request body")
+		writeError(w, http.StatusBadRequest, errcodeInvalidParam, "Could not read the request body")
 		return nil, false
 	}
 	return body, true
@@ -76,14 +78,14 @@ func (s *Server) etagCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.cfg.Now()
-	session := &srvSession{kind: srvKindETag, data: string(body), token: srvETagOf(body), modified: now, expires: now.Add(s.cfg.ETagTTL)}
-	snap := snapshotOf(session) // before insert: then the session is shared
-	id, ok := s.insert(w, now, session, nil)
+	sess := &session{kind: kindETag, data: string(body), token: etagOf(body), modified: now, expires: now.Add(s.cfg.ETagTTL)}
+	snap := snapshotOf(sess) // before insert: then the session is shared
+	id, ok := s.insert(w, now, sess, nil)
 	if !ok {
 		return
 	}
 	snap.setHeaders(w.Header())
-	srvWriteJSON(w, http.StatusCreated, map[string]string{"url": s.sessionURL(r, id)})
+	writeJSON(w, http.StatusCreated, map[string]string{"url": s.sessionURL(r, id)})
 }
 
 // sessionURL is where a 2024 session lives: under the server's public
@@ -97,27 +99,28 @@ func (s *Server) sessionURL(r *http.Request, id string) string {
 		}
 		base = scheme + "://" + r.Host
 	}
-	return base + srvPathETagSession + id
+	return base + pathETagSession + id
 }
 
 // etagGet is GET {session URL}: 200 with the payload, or 304 when
 // If-None-Match names the current ETag. Browser navigation is refused as on
 // the MSC4388 path (Synapse does not check here, but a script's fetch and
 // every native client pass the check, and the payload is as untrusted).
-func (s *Server) etagGet(w http.ResponseWriter, r *http.Request, route srvRoute) {
-	if srvIsBrowserNavigation(r.Header) {
-		srvWriteError(w, http.StatusForbidden, srvErrForbidden, "Rendezvous content is not served to browser navigation")
+func (s *Server) etagGet(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if isBrowserNavigation(r.Header) {
+		writeError(w, http.StatusForbidden, errcodeForbidden, "Rendezvous content is not served to browser navigation")
 		return
 	}
-	var snap srvETagSnapshot
-	if !srvIsOpaqueIdentifier(route.id) || !s.store.with(s.cfg.Now(), srvKindETag, route.id, func(session *srvSession) { snap = snapshotOf(session) }) {
-		srvWriteNoSession(w)
+	var snap etagSnapshot
+	if !isOpaqueIdentifier(id) || !s.store.with(s.cfg.Now(), kindETag, id, func(sess *session) { snap = snapshotOf(sess) }) {
+		writeNoSession(w)
 		return
 	}
-	if conditions := r.Header.Values("If-None-Match"); len(conditions) > 0 {
-		matched, err := srvETagListMatches(strings.Join(conditions, ","), snap.etag, true)
+	if conditions := r.Header.Values(rendezvous.HeaderIfNoneMatch); len(conditions) > 0 {
+		matched, err := etagListMatches(strings.Join(conditions, ","), snap.etag, true)
 		if err != nil {
-			srvWriteError(w, http.StatusBadRequest, srvErrInvalidParam, "Malformed If-None-Match header")
+			writeError(w, http.StatusBadRequest, errcodeInvalidParam, "Malformed If-None-Match header")
 			return
 		}
 		if matched {
@@ -135,43 +138,44 @@ func (s *Server) etagGet(w http.ResponseWriter, r *http.Request, route srvRoute)
 
 // etagPut is PUT {session URL} with If-Match (required): 202 on success,
 // 412 with the concurrent-write error when the ETag does not match.
-func (s *Server) etagPut(w http.ResponseWriter, r *http.Request, route srvRoute) {
+func (s *Server) etagPut(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
 	body, ok := readETagBody(w, r)
 	if !ok {
 		return
 	}
-	conditions := r.Header.Values("If-Match")
+	conditions := r.Header.Values(rendezvous.HeaderIfMatch)
 	if len(conditions) == 0 {
-		srvWriteError(w, http.StatusBadRequest, srvErrMissingParam, "If-Match header required")
+		writeError(w, http.StatusBadRequest, errcodeMissingParam, "If-Match header required")
 		return
 	}
 	condition := strings.Join(conditions, ",")
-	if _, err := srvETagListMatches(condition, `""`, false); err != nil {
-		srvWriteError(w, http.StatusBadRequest, srvErrInvalidParam, "Malformed If-Match header")
+	if _, err := etagListMatches(condition, `""`, false); err != nil {
+		writeError(w, http.StatusBadRequest, errcodeInvalidParam, "Malformed If-Match header")
 		return
 	}
 	now := s.cfg.Now()
-	var snap srvETagSnapshot
+	var snap etagSnapshot
 	var matched bool
-	found := srvIsOpaqueIdentifier(route.id) && s.store.with(now, srvKindETag, route.id, func(session *srvSession) {
-		matched, _ = srvETagListMatches(condition, session.token, false)
+	found := isOpaqueIdentifier(id) && s.store.with(now, kindETag, id, func(sess *session) {
+		matched, _ = etagListMatches(condition, sess.token, false)
 		if matched {
-			session.data = string(body)
-			session.token = srvETagOf(body)
-			session.modified = now
+			sess.data = string(body)
+			sess.token = etagOf(body)
+			sess.modified = now
 		}
-		snap = snapshotOf(session)
+		snap = snapshotOf(sess)
 	})
 	if !found {
-		srvWriteNoSession(w)
+		writeNoSession(w)
 		return
 	}
 	snap.setHeaders(w.Header())
 	if !matched {
-		srvWriteJSON(w, http.StatusPreconditionFailed, map[string]string{
-			"errcode":           srvErrUnknown,
-			"error":             "ETag does not match",
-			srvETagErrcodeField: "M_CONCURRENT_WRITE",
+		writeJSON(w, http.StatusPreconditionFailed, map[string]string{
+			"errcode":                   rendezvous.ErrcodeUnknown,
+			"error":                     "ETag does not match",
+			rendezvous.ETagErrcodeField: rendezvous.ErrcodeConcurrentWrite,
 		})
 		return
 	}
@@ -183,9 +187,10 @@ func (s *Server) etagPut(w http.ResponseWriter, r *http.Request, route srvRoute)
 }
 
 // etagDelete is DELETE {session URL}: 204.
-func (s *Server) etagDelete(w http.ResponseWriter, route srvRoute) {
-	if !srvIsOpaqueIdentifier(route.id) || !s.store.remove(s.cfg.Now(), srvKindETag, route.id) {
-		srvWriteNoSession(w)
+func (s *Server) etagDelete(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !isOpaqueIdentifier(id) || !s.store.remove(s.cfg.Now(), kindETag, id) {
+		writeNoSession(w)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
