@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 
@@ -440,12 +441,7 @@ func (f *Flow) sendFinal(ctx context.Context, msg any) error {
 	defer cancel()
 	err := f.send(bg, msg)
 	if err == nil {
-		t := time.NewTimer(f.cfg.FailureGrace)
-		select {
-		case <-t.C:
-		case <-bg.Done():
-		}
-		t.Stop()
+		_ = httpx.Sleep(bg, f.cfg.FailureGrace)
 	}
 	deleteQuietly(f.sessionOrNil())
 	return err

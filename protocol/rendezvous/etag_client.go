@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -300,7 +301,7 @@ func (s *ETagSession) Receive(ctx context.Context, pace vocab.Pace) (string, err
 			return data, err
 		}
 		wctx, cancel := s.withExpiry(ctx)
-		err = sleepCtx(wctx, interval)
+		err = httpx.Sleep(wctx, interval)
 		cancel()
 		if err != nil {
 			return "", err

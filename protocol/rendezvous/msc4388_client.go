@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -308,7 +309,7 @@ func (s *MSC4388Session) Receive(ctx context.Context, pace vocab.Pace) (string, 
 		}
 		// Re-derive the deadline per wait: every GET refreshes the expiry.
 		wctx, cancel := s.withExpiry(ctx)
-		err = sleepCtx(wctx, interval)
+		err = httpx.Sleep(wctx, interval)
 		cancel()
 		if err != nil {
 			return "", err
