@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
 	"github.com/qrlogin/qrlogin/protocol/matrix"
 )
 
@@ -142,14 +143,8 @@ func (f *Flow) finishEncryption(ctx context.Context, res *Result, secretsRaw []b
 func (f *Flow) verifySecretsRetrying(ctx context.Context, mc *matrix.Client, userID string, s *matrix.Secrets) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		if attempt > 0 {
-			t := time.NewTimer(time.Second)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return err
-			}
+		if attempt > 0 && httpx.Sleep(ctx, time.Second) != nil {
+			return err
 		}
 		if err = f.verifySecrets(ctx, mc, userID, s); err == nil || !isServerTrouble(err) {
 			return err

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
+
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 )
 
@@ -58,12 +60,7 @@ func (f *Flow) sendFinal(ctx context.Context, msg any) error {
 	defer cancel()
 	err := f.send(bg, msg)
 	if err == nil {
-		t := time.NewTimer(f.cfg.FailureGrace)
-		select {
-		case <-t.C:
-		case <-bg.Done():
-		}
-		t.Stop()
+		_ = httpx.Sleep(bg, f.cfg.FailureGrace)
 	}
 	deleteQuietly(f.session())
 	return err

@@ -9,9 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
 )
 
 // Bounds for what we read and how long we let the server make us wait.
@@ -57,20 +58,9 @@ func (c *Client) GoString() string { return c.String() }
 
 // Error is a Matrix standard error response (Matrix spec "Standard error
 // response") or any non-success answer; Errcode is empty when the body was
-// not a Matrix error object.
-type Error struct {
-	Status     int
-	Errcode    string // e.g. M_NOT_FOUND, M_UNKNOWN_TOKEN
-	Message    string
-	RetryAfter time.Duration // from retry_after_ms on 429, else 0
-}
-
-func (e *Error) Error() string {
-	if e.Errcode == "" {
-		return fmt.Sprintf("matrix: server answered HTTP %d", e.Status)
-	}
-	return fmt.Sprintf("matrix: server answered HTTP %d %s: %s", e.Status, e.Errcode, e.Message)
-}
+// not a Matrix error object. It is the one Matrix error type the protocol
+// clients share, named here for callers outside protocol/.
+type Error = httpx.Error
 
 // IsNotFound reports whether err is a 404 from the server.
 func IsNotFound(err error) bool {
@@ -78,34 +68,9 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &me) && me.Status == http.StatusNotFound
 }
 
-// ParseError decodes a Matrix error body received with status.
-func ParseError(status int, body []byte) *Error {
-	e := &Error{Status: status}
-	var eb struct {
-		Errcode      string  `json:"errcode"`
-		Error        string  `json:"error"`
-		RetryAfterMS float64 `json:"retry_after_ms"`
-	}
-	if json.Unmarshal(body, &eb) == nil {
-		e.Errcode = truncate(eb.Errcode, 64)
-		e.Message = truncate(eb.Error, 300)
-		if eb.RetryAfterMS > 0 && eb.RetryAfterMS < float64(24*time.Hour/time.Millisecond) {
-			e.RetryAfter = time.Duration(eb.RetryAfterMS * float64(time.Millisecond))
-		}
-	}
-	return e
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	// Cut on a rune boundary: this text is shown to people.
-	return strings.ToValidUTF8(s[:n], "") + "…"
-}
-
 // do sends one authenticated request and decodes a 200 answer into out.
-// 429 answers are retried after retry_after_ms (or Retry-After, or 1 s),
+// 429 answers are retried after the wait they ask for (httpx.RetryAfter:
+// the Retry-After header, else retry_after_ms; 1 s when they name none),
 // at most MaxRetries times and never longer than MaxRetryWait each.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body []byte
@@ -124,7 +89,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	sleep := c.Sleep
 	if sleep == nil {
-		sleep = sleepContext
+		sleep = httpx.Sleep
 	}
 	for attempt := 0; ; attempt++ {
 		status, header, respBody, err := c.roundTrip(ctx, method, path, body)
@@ -140,19 +105,14 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 			}
 			return nil
 		}
-		merr := ParseError(status, respBody)
+		merr := httpx.ParseError(status, header, respBody)
 		if status != http.StatusTooManyRequests || attempt >= maxRetries {
 			return merr
 		}
-		wait := merr.RetryAfter
-		if wait == 0 {
-			if s, err := strconv.Atoi(header.Get("Retry-After")); err == nil && s > 0 {
-				wait = time.Duration(min(s, 86400)) * time.Second
-			} else {
-				wait = defaultRetryBackof
-			}
-			merr.RetryAfter = wait
+		if merr.RetryAfter <= 0 {
+			merr.RetryAfter = defaultRetryBackof
 		}
+		wait := merr.RetryAfter
 		if wait > maxWait {
 			return merr
 		}
@@ -187,25 +147,14 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, body []byte
 		return 0, nil, nil, fmt.Errorf("matrix: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	b, err := httpx.ReadBody(resp.Body, maxResponseBytes)
+	if errors.Is(err, httpx.ErrBodyTooLarge) {
+		return 0, nil, nil, fmt.Errorf("matrix: answer to %s is larger than %d bytes", path, maxResponseBytes)
+	}
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("matrix: reading %s: %w", path, err)
 	}
-	if len(b) > maxResponseBytes {
-		return 0, nil, nil, fmt.Errorf("matrix: answer to %s is larger than %d bytes", path, maxResponseBytes)
-	}
 	return resp.StatusCode, resp.Header, b, nil
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // pathEscape escapes one path segment (a device ID may contain '/' or '+',

@@ -53,18 +53,6 @@ func FuzzParseBackupVersion(f *testing.F) {
 	})
 }
 
-func FuzzParseError(f *testing.F) {
-	f.Add(429, []byte(`{"errcode":"M_LIMIT_EXCEEDED","error":"x","retry_after_ms":1e300}`))
-	f.Add(404, []byte(`<html>`))
-	f.Fuzz(func(t *testing.T, status int, b []byte) {
-		e := ParseError(status, b)
-		if e.RetryAfter < 0 {
-			t.Fatal("negative wait")
-		}
-		_ = e.Error()
-	})
-}
-
 // FuzzCanonicalize: canonical output is stable (canonicalizing it again is a
 // no-op) and means the same JSON as the input.
 func FuzzCanonicalize(f *testing.F) {

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
 )
 
 // response is one bounded HTTP answer.
@@ -30,12 +32,12 @@ func send(ctx context.Context, hc *http.Client, req *http.Request) (*response, e
 		return nil, &transportError{fmt.Errorf("oauth: %s %s: %w", req.Method, req.URL.Redacted(), err)}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	body, err := httpx.ReadBody(resp.Body, maxBodyBytes)
+	if errors.Is(err, httpx.ErrBodyTooLarge) {
+		return nil, fmt.Errorf("oauth: answer from %s is larger than %d bytes", req.URL.Redacted(), maxBodyBytes)
+	}
 	if err != nil {
 		return nil, &transportError{fmt.Errorf("oauth: reading %s: %w", req.URL.Redacted(), err)}
-	}
-	if len(body) > maxBodyBytes {
-		return nil, fmt.Errorf("oauth: answer from %s is larger than %d bytes", req.URL.Redacted(), maxBodyBytes)
 	}
 	return &response{status: resp.StatusCode, body: body}, nil
 }

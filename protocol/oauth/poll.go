@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
 )
 
 // maxTransportFailures is how many consecutive network failures the poller
@@ -45,7 +47,7 @@ func (p *Poller) Poll(ctx context.Context, da *DeviceAuthorization) (*Token, err
 	}
 	sleep := p.Sleep
 	if sleep == nil {
-		sleep = sleepContext
+		sleep = httpx.Sleep
 	}
 	deadline := da.Expiry
 	if deadline.IsZero() {
@@ -122,16 +124,5 @@ func (p *Poller) Poll(ctx context.Context, da *DeviceAuthorization) (*Token, err
 		if err := sleep(pollCtx, interval); err != nil {
 			return nil, expired(err)
 		}
-	}
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

@@ -1,12 +1,12 @@
 package rendezvous
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
 )
 
 // Errors the rendezvous clients return. Callers match them with errors.Is;
@@ -83,40 +83,6 @@ func (e *NetworkError) Error() string {
 
 func (e *NetworkError) Unwrap() []error { return []error{ErrNetwork, e.Err} }
 
-// matrixErrorBody is the standard Matrix error body. The 2024 Synapse
-// rendezvous puts the real code in "org.matrix.msc4108.errcode"
-// (REFERENCE-IMPLEMENTATIONS.md 3.1, the 412 answer).
-type matrixErrorBody struct {
-	Errcode        string `json:"errcode"`
-	Error          string `json:"error"`
-	MSC4108Errcode string `json:"org.matrix.msc4108.errcode"`
-	RetryAfterMS   *int64 `json:"retry_after_ms"`
-}
-
-// parseMatrixError reads an error body leniently: a body that is not a
-// Matrix error object (an HTML page from a proxy, plain text from a
-// standalone server) yields zero values, never an error.
-func parseMatrixError(body []byte) matrixErrorBody {
-	var e matrixErrorBody
-	if json.Unmarshal(body, &e) != nil {
-		return matrixErrorBody{}
-	}
-	if e.MSC4108Errcode != "" && (e.Errcode == "" || e.Errcode == ErrcodeUnknown) {
-		e.Errcode = e.MSC4108Errcode
-	}
-	// Server-chosen text ends up in messages shown to users; keep it short
-	// and on one line.
-	e.Error = strings.Join(strings.Fields(e.Error), " ")
-	if len(e.Error) > 200 {
-		cut := 200
-		for cut > 0 && !utf8.RuneStart(e.Error[cut]) {
-			cut--
-		}
-		e.Error = e.Error[:cut] + "…"
-	}
-	return e
-}
-
 // opKind says which kind of request an error answers; the same status means
 // different things for a session request and for discovery/create.
 type opKind int
@@ -129,8 +95,8 @@ const (
 // newHTTPError maps a status and body to an *HTTPError with its sentinel
 // (MSC4388 response code lists; REFERENCE-IMPLEMENTATIONS.md 2 and 3.1).
 func newHTTPError(op opKind, status int, body []byte) *HTTPError {
-	m := parseMatrixError(body)
-	e := &HTTPError{Status: status, Errcode: m.Errcode, Message: m.Error}
+	m := httpx.ParseError(status, nil, body)
+	e := &HTTPError{Status: status, Errcode: m.Errcode, Message: m.Message}
 	switch {
 	case status == http.StatusNotFound && m.Errcode == ErrcodeUnrecognized:
 		e.Kind = ErrNotEnabled

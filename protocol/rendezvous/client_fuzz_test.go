@@ -51,13 +51,14 @@ func FuzzParseMatrixError(f *testing.F) {
 	f.Add([]byte(`<html>502</html>`))
 	f.Add([]byte(`{"retry_after_ms":-1}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		m := parseMatrixError(body)
-		if len(m.Error) > 200+len("…") || strings.ContainsAny(m.Error, "\n\r") {
-			t.Fatalf("message not bounded to one short line: %q", m.Error)
-		}
 		for _, status := range []int{400, 401, 403, 404, 409, 412, 413, 429, 500} {
-			_ = newHTTPError(opSession, status, body).Error()
-			_ = newHTTPError(opCreate, status, body).Error()
+			for _, op := range []opKind{opSession, opCreate} {
+				e := newHTTPError(op, status, body)
+				if len(e.Message) > 200+len("…") || strings.ContainsAny(e.Message, "\n\r") {
+					t.Fatalf("message not bounded to one short line: %q", e.Message)
+				}
+				_ = e.Error()
+			}
 		}
 		ex := &exchange{status: 429, header: map[string][]string{}, body: body}
 		if w := rateLimitWait(ex, time.Second, 10*time.Millisecond); w < 0 || w > time.Second {
@@ -66,21 +67,30 @@ func FuzzParseMatrixError(f *testing.F) {
 	})
 }
 
-func FuzzParseRetryAfter(f *testing.F) {
-	f.Add("120", "")
-	f.Add("Fri, 27 Nov 2026 11:00:00 GMT", "Fri, 27 Nov 2026 10:59:58 GMT")
-	f.Add("-3", "")
-	f.Add("99999999999999999999", "")
-	f.Fuzz(func(t *testing.T, value, date string) {
-		d, ok := parseRetryAfter(value, date)
-		if ok && d < 0 {
-			t.Fatalf("negative wait %v", d)
+// TestRateLimitWait: the server's wait (httpx.RetryAfter) bounded by our
+// limit, our backoff when it names none.
+func TestRateLimitWait(t *testing.T) {
+	const limit, fallback = 5 * time.Second, 7 * time.Millisecond
+	cases := []struct {
+		header map[string][]string
+		body   string
+		want   time.Duration
+	}{
+		{map[string][]string{"Retry-After": {"1"}}, ``, time.Second},
+		{map[string][]string{"Retry-After": {"0"}}, ``, 0},
+		{map[string][]string{"Retry-After": {"3600"}}, ``, limit},
+		{map[string][]string{"Retry-After": {"99999999999999999999"}}, ``, fallback},
+		{nil, `{"errcode":"M_LIMIT_EXCEEDED","retry_after_ms":150}`, 150 * time.Millisecond},
+		{nil, `{"retry_after_ms":1e300}`, limit},
+		{nil, `{"retry_after_ms":-1}`, fallback},
+		{nil, `<html>429</html>`, fallback},
+	}
+	for _, c := range cases {
+		ex := &exchange{status: 429, header: c.header, body: []byte(c.body)}
+		if got := rateLimitWait(ex, limit, fallback); got != c.want {
+			t.Errorf("%v %s: wait %v, want %v", c.header, c.body, got, c.want)
 		}
-		h := map[string][]string{"Retry-After": {value}, "Date": {date}}
-		if w := rateLimitWait(&exchange{header: h}, 5*time.Second, time.Millisecond); w < 0 || w > 5*time.Second {
-			t.Fatalf("wait %v out of bounds", w)
-		}
-	})
+	}
 }
 
 func FuzzParse2024Create(f *testing.F) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -181,7 +182,7 @@ func (t transport) do(ctx context.Context, op string, build func(context.Context
 			}
 			return nil, &NetworkError{Op: op, Attempts: attempt, Err: lastErr}
 		}
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := httpx.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 	}
@@ -195,72 +196,27 @@ func (t transport) roundTrip(req *http.Request) (*exchange, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
+	body, err := httpx.ReadBody(resp.Body, maxResponseBody)
+	if errors.Is(err, httpx.ErrBodyTooLarge) {
+		return nil, errOversizedBody
+	}
 	if err != nil {
 		return nil, err
-	}
-	if len(body) > maxResponseBody {
-		return nil, errOversizedBody
 	}
 	return &exchange{status: resp.StatusCode, header: resp.Header, body: body, url: resp.Request.URL}, nil
 }
 
 var errOversizedBody = malformed("response body larger than 64 KiB", nil)
 
-// rateLimitWait is how long a 429 asks us to wait: the Retry-After header
-// (seconds, or an HTTP date measured against the response's own Date so
-// clock skew does not matter), else the Matrix retry_after_ms field, else
-// our backoff; never more than limit.
+// rateLimitWait is how long a 429 asks us to wait (httpx.RetryAfter: the
+// Retry-After header, else the Matrix retry_after_ms field), else our
+// backoff; never more than limit.
 func rateLimitWait(ex *exchange, limit, fallback time.Duration) time.Duration {
-	wait, ok := parseRetryAfter(ex.header.Get("Retry-After"), ex.header.Get("Date"))
-	if !ok {
-		if ms := parseMatrixError(ex.body).RetryAfterMS; ms != nil && *ms >= 0 {
-			wait, ok = time.Duration(min(*ms, int64(limit/time.Millisecond)))*time.Millisecond, true
-		}
-	}
+	wait, ok := httpx.RetryAfter(ex.header, ex.body)
 	if !ok {
 		wait = fallback
 	}
 	return max(0, min(wait, limit))
-}
-
-// parseRetryAfter reads an RFC 9110 Retry-After value.
-func parseRetryAfter(value, date string) (time.Duration, bool) {
-	value = strings.TrimSpace(value)
-	if value == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(value, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		return time.Duration(min(secs, 3600)) * time.Second, true
-	}
-	at, err := http.ParseTime(value)
-	if err != nil {
-		return 0, false
-	}
-	now := time.Now()
-	if d, err := http.ParseTime(date); err == nil {
-		now = d
-	}
-	return max(0, at.Sub(now)), true
-}
-
-// sleepCtx waits for d or until ctx ends; it returns the context's cause
-// (ErrExpired when the session deadline hit).
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return context.Cause(ctx)
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-timer.C:
-		return nil
-	}
 }
 
 // CheckURL parses raw and enforces the transport rule the login flow

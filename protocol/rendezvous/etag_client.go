@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/vocab"
@@ -123,7 +122,7 @@ func (c *ETagClient) createAt(ctx context.Context, target string) (*ETagSession,
 			return nil, ErrMissingETag
 		}
 		s := &ETagSession{c: c, url: sessionURL}
-		s.etag, s.seen = etag, etag
+		s.adopt(etag, "")
 		s.setExpiry(ex.header)
 		return s, nil
 	}
@@ -147,7 +146,7 @@ func (c *ETagClient) Join(ctx context.Context, sessionURL string) (*ETagSession,
 	if etag == "" {
 		return nil, ErrMissingETag
 	}
-	s.etag, s.seen, s.payload = etag, etag, string(ex.body)
+	s.adopt(etag, string(ex.body))
 	s.setExpiry(ex.header)
 	return s, nil
 }
@@ -165,18 +164,13 @@ func newTextRequest(ctx context.Context, method, target, body string) (*http.Req
 }
 
 // ETagSession is one device's view of a 2024 rendezvous session. It
-// satisfies Session; Token is the ETag. Methods must be called in ping-pong
-// order from one goroutine; Token, ExpiresAt and Payload may be read from
-// any.
+// satisfies Session; Token is the ETag, echoed verbatim (quoted or not).
+// Methods must be called in ping-pong order from one goroutine; Token,
+// ExpiresAt and Payload may be read from any.
 type ETagSession struct {
 	c   *ETagClient
 	url string
-
-	mu        sync.Mutex
-	etag      string // the ETag we hold, echoed verbatim (quoted or not)
-	seen      string // ETag of the last payload this device read or wrote
-	payload   string
-	expiresAt time.Time
+	sessionState
 }
 
 var _ Session = (*ETagSession)(nil)
@@ -184,44 +178,15 @@ var _ Session = (*ETagSession)(nil)
 // URL is the session URL (goes in the 2024 QR code).
 func (s *ETagSession) URL() string { return s.url }
 
-// Token is the ETag this device holds.
-func (s *ETagSession) Token() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.etag
-}
-
-// ExpiresAt is when the server ends the session, on this machine's clock.
-func (s *ETagSession) ExpiresAt() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.expiresAt
-}
-
-// Payload is the last payload this device read or wrote.
-func (s *ETagSession) Payload() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.payload
-}
-
 // setExpiry takes the expiry from Expires relative to the same response's
 // Date, so a skewed server clock does not matter; without a usable pair it
 // keeps what it had, or assumes the default TTL from now.
 func (s *ETagSession) setExpiry(h http.Header) {
-	ttl, ok := parse2024TTL(h.Get("Expires"), h.Get("Date"))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case ok:
-		s.expiresAt = time.Now().Add(ttl)
-	case s.expiresAt.IsZero():
-		s.expiresAt = time.Now().Add(s.c.cfg.DefaultTTL)
+	if ttl, ok := parse2024TTL(h.Get("Expires"), h.Get("Date")); ok {
+		s.expireIn(ttl, false)
+		return
 	}
-}
-
-func (s *ETagSession) withExpiry(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithDeadlineCause(ctx, s.ExpiresAt(), ErrExpired)
+	s.expireIn(s.c.cfg.DefaultTTL, true)
 }
 
 func (s *ETagSession) get(ctx context.Context, ifNoneMatch string) (*exchange, error) {
@@ -246,45 +211,43 @@ func unexpected2024Status(ex *exchange) error {
 // with the identical PUT; if that meets 412, a GET showing our own payload
 // means the first attempt landed, and its ETag is adopted.
 func (s *ETagSession) Send(ctx context.Context, payload string) error {
-	ctx, cancel := s.withExpiry(ctx)
-	defer cancel()
 	etag := s.Token()
-	ex, err := s.c.t.do(ctx, "rendezvous send", func(ctx context.Context) (*http.Request, error) {
-		req, err := newTextRequest(ctx, http.MethodPut, s.url, payload)
-		if err == nil {
-			req.Header["If-Match"] = []string{etag}
-		}
-		return req, err
+	return s.write(ctx, payload, writeOps{
+		put: func(ctx context.Context) (*exchange, error) {
+			return s.c.t.do(ctx, "rendezvous send", func(ctx context.Context) (*http.Request, error) {
+				req, err := newTextRequest(ctx, http.MethodPut, s.url, payload)
+				if err == nil {
+					req.Header["If-Match"] = []string{etag}
+				}
+				return req, err
+			})
+		},
+		accepted: func(ex *exchange) (string, bool, error) {
+			switch ex.status {
+			case http.StatusAccepted, http.StatusOK, http.StatusNoContent:
+			default:
+				return "", false, nil
+			}
+			newTag := ex.header.Get("ETag")
+			if newTag == "" {
+				return "", true, ErrMissingETag
+			}
+			s.setExpiry(ex.header)
+			return newTag, true, nil
+		},
+		conflict: http.StatusPreconditionFailed,
+		reread: func(ctx context.Context) (string, string, error) {
+			g, err := s.get(ctx, "")
+			if err != nil || g.status != http.StatusOK || g.header.Get("ETag") == "" {
+				return "", "", err
+			}
+			if string(g.body) == payload {
+				s.setExpiry(g.header)
+			}
+			return g.header.Get("ETag"), string(g.body), nil
+		},
+		fail: unexpected2024Status,
 	})
-	if err != nil {
-		return err
-	}
-	switch {
-	case ex.status == http.StatusAccepted || ex.status == http.StatusOK || ex.status == http.StatusNoContent:
-		newTag := ex.header.Get("ETag")
-		if newTag == "" {
-			return ErrMissingETag
-		}
-		s.setExpiry(ex.header)
-		s.mu.Lock()
-		s.etag, s.seen, s.payload = newTag, newTag, payload
-		s.mu.Unlock()
-		return nil
-	case ex.status == http.StatusPreconditionFailed && ex.maybeApplied:
-		g, gerr := s.get(ctx, "")
-		if gerr == nil && g.status == http.StatusOK && string(g.body) == payload && g.header.Get("ETag") != "" {
-			s.setExpiry(g.header)
-			s.mu.Lock()
-			s.etag, s.seen, s.payload = g.header.Get("ETag"), g.header.Get("ETag"), payload
-			s.mu.Unlock()
-			return nil
-		}
-		if gerr != nil {
-			// Keep why the check failed (expired, unreachable), not only the conflict.
-			return errors.Join(unexpected2024Status(ex), gerr)
-		}
-	}
-	return unexpected2024Status(ex)
 }
 
 // Receive polls with If-None-Match until a 200 brings a non-empty text/plain
@@ -293,24 +256,10 @@ func (s *ETagSession) Send(ctx context.Context, payload string) error {
 // ETags are content-addressed, so a peer writing byte-identical data to the
 // last payload is invisible; the secure channel's payloads never repeat.
 func (s *ETagSession) Receive(ctx context.Context, pace vocab.Pace) (string, error) {
-	interval := s.c.cfg.Poll.interval(pace)
-	for {
-		data, fresh, err := s.receiveOnce(ctx)
-		if err != nil || fresh {
-			return data, err
-		}
-		wctx, cancel := s.withExpiry(ctx)
-		err = sleepCtx(wctx, interval)
-		cancel()
-		if err != nil {
-			return "", err
-		}
-	}
+	return s.poll(ctx, s.c.cfg.Poll, pace, s.receiveOnce)
 }
 
 func (s *ETagSession) receiveOnce(ctx context.Context) (string, bool, error) {
-	ctx, cancel := s.withExpiry(ctx)
-	defer cancel()
 	ex, err := s.get(ctx, s.Token())
 	if err != nil {
 		return "", false, err
@@ -328,14 +277,9 @@ func (s *ETagSession) receiveOnce(ctx context.Context) (string, bool, error) {
 		return "", false, ErrMissingETag
 	}
 	s.setExpiry(ex.header)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.etag = etag
-	if etag == s.seen || len(ex.body) == 0 || !isPlainText(ex.header.Get("Content-Type")) {
-		return "", false, nil
-	}
-	s.seen, s.payload = etag, string(ex.body)
-	return s.payload, true, nil
+	usable := len(ex.body) > 0 && isPlainText(ex.header.Get("Content-Type"))
+	data, fresh := s.observe(etag, string(ex.body), usable)
+	return data, fresh, nil
 }
 
 // Cancel deletes the session (204); ErrExpired when it was already gone.
@@ -343,15 +287,5 @@ func (s *ETagSession) Cancel(ctx context.Context) error {
 	ex, err := s.c.t.do(ctx, "rendezvous cancel", func(ctx context.Context) (*http.Request, error) {
 		return http.NewRequestWithContext(ctx, http.MethodDelete, s.url, nil)
 	})
-	if err != nil {
-		return err
-	}
-	if ex.status == http.StatusNoContent || ex.status == http.StatusOK {
-		return nil
-	}
-	err = unexpected2024Status(ex)
-	if ex.maybeApplied && errors.Is(err, ErrExpired) {
-		return nil
-	}
-	return err
+	return cancelled(ex, err, unexpected2024Status)
 }

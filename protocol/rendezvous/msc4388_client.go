@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/vocab"
@@ -112,8 +110,8 @@ func (c *Client) CreateWithPayload(ctx context.Context, data string) (*MSC4388Se
 	if err != nil {
 		return nil, err
 	}
-	s := &MSC4388Session{c: c, id: resp.ID, base: c.cfg.BaseURL, url: c.sessionURL(resp.ID), payload: data}
-	s.adopt(resp.SequenceToken)
+	s := &MSC4388Session{c: c, id: resp.ID, base: c.cfg.BaseURL, url: c.sessionURL(resp.ID)}
+	s.adopt(resp.SequenceToken, data)
 	s.setExpiry(resp.ExpiresInMS)
 	return s, nil
 }
@@ -134,8 +132,7 @@ func (c *Client) Join(ctx context.Context, baseURL, id string) (*MSC4388Session,
 	if err != nil {
 		return nil, err
 	}
-	s.adopt(resp.SequenceToken)
-	s.payload = resp.Data
+	s.adopt(resp.SequenceToken, resp.Data)
 	return s, nil
 }
 
@@ -161,19 +158,15 @@ func (c *Client) newRequest(ctx context.Context, method, target string, body []b
 }
 
 // MSC4388Session is one device's view of an MSC4388 rendezvous session.
-// It satisfies Session. Its methods must be called in ping-pong order from
-// one goroutine; Token, ExpiresAt and Payload may be read from any.
+// It satisfies Session; Token is the sequence_token. Its methods must be
+// called in ping-pong order from one goroutine; Token, ExpiresAt and
+// Payload may be read from any.
 type MSC4388Session struct {
 	c    *Client
 	id   string
 	base string
 	url  string
-
-	mu        sync.Mutex
-	token     string    // sequence_token we hold for the next PUT
-	seen      string    // last token this device saw or wrote
-	payload   string    // last payload seen or written
-	expiresAt time.Time // monotonic: time.Now().Add(expires_in_ms)
+	sessionState
 }
 
 var _ Session = (*MSC4388Session)(nil)
@@ -185,46 +178,10 @@ func (s *MSC4388Session) ID() string { return s.id }
 // given to Join (not normalised; the secure channel normalises it).
 func (s *MSC4388Session) BaseURL() string { return s.base }
 
-// Token is the sequence_token this device last saw (MSC4388's AAD binds it).
-func (s *MSC4388Session) Token() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.token
-}
-
-// ExpiresAt is when the server ends the session, on this machine's clock.
-func (s *MSC4388Session) ExpiresAt() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.expiresAt
-}
-
-// Payload is the last payload this device read or wrote.
-func (s *MSC4388Session) Payload() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.payload
-}
-
-func (s *MSC4388Session) adopt(token string) {
-	s.mu.Lock()
-	s.token, s.seen = token, token
-	s.mu.Unlock()
-}
-
-// setExpiry converts the server's relative expiry into a deadline on our
-// monotonic clock at receipt (MSC4388 "Expiry"); the server's absolute
-// clock never matters.
+// setExpiry takes the server's relative expiry at receipt (MSC4388
+// "Expiry").
 func (s *MSC4388Session) setExpiry(ms int64) {
-	s.mu.Lock()
-	s.expiresAt = time.Now().Add(time.Duration(ms) * time.Millisecond)
-	s.mu.Unlock()
-}
-
-// withExpiry bounds ctx by the session's expiry; when that deadline hits,
-// context.Cause reports ErrExpired.
-func (s *MSC4388Session) withExpiry(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithDeadlineCause(ctx, s.ExpiresAt(), ErrExpired)
+	s.expireIn(time.Duration(ms)*time.Millisecond, false)
 }
 
 // get reads the session once and refreshes the expiry.
@@ -252,8 +209,6 @@ func (s *MSC4388Session) get(ctx context.Context) (msc4388GetResponse, error) {
 // meets 409, a GET showing our own payload means the first attempt landed
 // and its token is adopted.
 func (s *MSC4388Session) Send(ctx context.Context, payload string) error {
-	ctx, cancel := s.withExpiry(ctx)
-	defer cancel()
 	body, err := json.Marshal(struct {
 		SequenceToken string `json:"sequence_token"`
 		Data          string `json:"data"`
@@ -261,37 +216,29 @@ func (s *MSC4388Session) Send(ctx context.Context, payload string) error {
 	if err != nil {
 		return err
 	}
-	ex, err := s.c.t.do(ctx, "rendezvous send", func(ctx context.Context) (*http.Request, error) {
-		return s.c.newRequest(ctx, http.MethodPut, s.url, body, false)
+	return s.write(ctx, payload, writeOps{
+		put: func(ctx context.Context) (*exchange, error) {
+			return s.c.t.do(ctx, "rendezvous send", func(ctx context.Context) (*http.Request, error) {
+				return s.c.newRequest(ctx, http.MethodPut, s.url, body, false)
+			})
+		},
+		accepted: func(ex *exchange) (string, bool, error) {
+			if ex.status != http.StatusOK {
+				return "", false, nil
+			}
+			token, err := parseMSC4388Put(ex.body)
+			return token, true, err
+		},
+		conflict: http.StatusConflict,
+		reread: func(ctx context.Context) (string, string, error) {
+			resp, err := s.get(ctx)
+			return resp.SequenceToken, resp.Data, err
+		},
+		fail: s.failed,
 	})
-	if err != nil {
-		return err
-	}
-	switch {
-	case ex.status == http.StatusOK:
-		token, err := parseMSC4388Put(ex.body)
-		if err != nil {
-			return err
-		}
-		s.mu.Lock()
-		s.payload = payload
-		s.mu.Unlock()
-		s.adopt(token)
-		return nil
-	case ex.status == http.StatusConflict && ex.maybeApplied:
-		resp, gerr := s.get(ctx)
-		if gerr == nil && resp.Data == payload {
-			s.mu.Lock()
-			s.payload = payload
-			s.mu.Unlock()
-			s.adopt(resp.SequenceToken)
-			return nil
-		}
-		if gerr != nil {
-			// Keep why the check failed (expired, unreachable), not only the conflict.
-			return errors.Join(newHTTPError(opSession, ex.status, ex.body), gerr)
-		}
-	}
+}
+
+func (s *MSC4388Session) failed(ex *exchange) error {
 	return newHTTPError(opSession, ex.status, ex.body)
 }
 
@@ -300,36 +247,16 @@ func (s *MSC4388Session) Send(ctx context.Context, payload string) error {
 // our own PUT's token comes back until the peer writes) and returns the
 // peer's payload. The first GET goes out at once.
 func (s *MSC4388Session) Receive(ctx context.Context, pace vocab.Pace) (string, error) {
-	interval := s.c.cfg.Poll.interval(pace)
-	for {
-		data, fresh, err := s.receiveOnce(ctx)
-		if err != nil || fresh {
-			return data, err
-		}
-		// Re-derive the deadline per wait: every GET refreshes the expiry.
-		wctx, cancel := s.withExpiry(ctx)
-		err = sleepCtx(wctx, interval)
-		cancel()
-		if err != nil {
-			return "", err
-		}
-	}
+	return s.poll(ctx, s.c.cfg.Poll, pace, s.receiveOnce)
 }
 
 func (s *MSC4388Session) receiveOnce(ctx context.Context) (string, bool, error) {
-	ctx, cancel := s.withExpiry(ctx)
-	defer cancel()
 	resp, err := s.get(ctx)
 	if err != nil {
 		return "", false, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if resp.SequenceToken == s.seen {
-		return "", false, nil
-	}
-	s.token, s.seen, s.payload = resp.SequenceToken, resp.SequenceToken, resp.Data
-	return resp.Data, true, nil
+	data, fresh := s.observe(resp.SequenceToken, resp.Data, true)
+	return data, fresh, nil
 }
 
 // Cancel deletes the session (MSC4388 "DELETE"); ErrExpired when it was
@@ -338,15 +265,5 @@ func (s *MSC4388Session) Cancel(ctx context.Context) error {
 	ex, err := s.c.t.do(ctx, "rendezvous cancel", func(ctx context.Context) (*http.Request, error) {
 		return s.c.newRequest(ctx, http.MethodDelete, s.url, nil, false)
 	})
-	if err != nil {
-		return err
-	}
-	if ex.status == http.StatusOK || ex.status == http.StatusNoContent {
-		return nil
-	}
-	err = newHTTPError(opSession, ex.status, ex.body)
-	if ex.maybeApplied && errors.Is(err, ErrExpired) {
-		return nil // our earlier, lost DELETE did it
-	}
-	return err
+	return cancelled(ex, err, s.failed)
 }
