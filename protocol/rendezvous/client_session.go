@@ -93,20 +93,52 @@ func (s *sessionState) withExpiry(ctx context.Context) (context.Context, context
 func (s *sessionState) poll(ctx context.Context, cfg PollConfig, pace vocab.Pace,
 	readOnce func(context.Context) (data string, fresh bool, err error)) (string, error) {
 	interval := cfg.interval(pace)
+	pause := interval
+	// blip is the last transient failure, kept so that a wait that ends
+	// (expiry, the caller giving up) during an outage says why.
+	var blip error
+	withBlip := func(err error) error {
+		if blip == nil {
+			return err
+		}
+		return errors.Join(err, blip)
+	}
 	for {
 		rctx, cancel := s.withExpiry(ctx)
 		data, fresh, err := readOnce(rctx)
 		cancel()
-		if err != nil || fresh {
-			return data, err
+		switch {
+		case err == nil && fresh:
+			return data, nil
+		case err == nil:
+			pause, blip = interval, nil
+		case transientReadError(err) && ctx.Err() == nil:
+			// A blip (no network, 5xx, 429) outlasted the transport's own
+			// retries. The session lives on at the server until it
+			// expires, and so does the peer's next message: keep reading,
+			// backing off, until the expiry ends the wait.
+			pause, blip = min(max(2*pause, interval), maxBlipPause), err
+		default:
+			return data, withBlip(err)
 		}
 		wctx, cancel := s.withExpiry(ctx)
-		err = httpx.Sleep(wctx, interval)
+		err = httpx.Sleep(wctx, pause)
 		cancel()
 		if err != nil {
-			return "", err
+			return "", withBlip(err)
 		}
 	}
+}
+
+// maxBlipPause caps the backoff between reads while the rendezvous server
+// cannot be reached: short against the one to five minutes a session lives.
+const maxBlipPause = 4 * time.Second
+
+// transientReadError reports whether a failed read says nothing about the
+// session itself: the network, a 5xx or a 429. Expiry (404), a refusal and
+// a malformed answer are final.
+func transientReadError(err error) bool {
+	return errors.Is(err, ErrNetwork) || errors.Is(err, ErrRateLimited)
 }
 
 // writeOps is what one protocol contributes to the shared Send.

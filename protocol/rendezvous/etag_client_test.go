@@ -319,7 +319,7 @@ func TestETagServerErrorsAndRateLimit(t *testing.T) {
 		t.Fatalf("Send through 500 and 429: %v", err)
 	}
 	f.setHook(func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(504); return true })
-	if _, err := g.Receive(testCtx(t), vocab.PaceReply); !errors.Is(err, ErrNetwork) {
+	if _, err := g.Receive(outageCtx(t), vocab.PaceReply); !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrNetwork) {
 		t.Fatalf("Receive under permanent 504: %v", err)
 	}
 }

@@ -124,7 +124,7 @@ func TestMSC4388Discover(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Create with token: %v", err)
 	}
-	if _, err := g.Receive(shortCtx(t), vocab.PaceReply); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := g.Receive(outageCtx(t), vocab.PaceReply); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Receive: %v", err)
 	}
 	if f.sessionAuthSeen {
@@ -296,9 +296,11 @@ func TestMSC4388ServerErrorsRetried(t *testing.T) {
 		w.WriteHeader(503)
 		return true
 	})
-	_, err := g.Receive(testCtx(t), vocab.PaceReply)
+	// A lasting outage does not end the wait by itself (only expiry
+	// does); when the wait ends, the error keeps the outage's reason.
+	_, err := g.Receive(outageCtx(t), vocab.PaceReply)
 	var ne *NetworkError
-	if !errors.Is(err, ErrNetwork) || !errors.As(err, &ne) || ne.Attempts != fastRetry.Attempts {
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrNetwork) || !errors.As(err, &ne) || ne.Attempts != fastRetry.Attempts {
 		t.Fatalf("Receive under permanent 503: %v", err)
 	}
 	var he *HTTPError
@@ -311,8 +313,8 @@ func TestMSC4388NetworkDown(t *testing.T) {
 	f := newFake4388(t, PathUnstable)
 	g, _ := pair4388(t, f)
 	f.srv.Close()
-	_, err := g.Receive(testCtx(t), vocab.PaceReply)
-	if !errors.Is(err, ErrNetwork) {
+	_, err := g.Receive(outageCtx(t), vocab.PaceReply)
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrNetwork) {
 		t.Fatalf("Receive with server gone: %v", err)
 	}
 }
@@ -474,4 +476,13 @@ func TestCreate501IsNotEnabledWithoutRetries(t *testing.T) {
 	if _, err := c.Create(testCtx(t)); !errors.Is(err, ErrNotEnabled) || calls != 1 {
 		t.Fatalf("Create: %v after %d requests, want ErrNotEnabled after 1", err, calls)
 	}
+}
+
+
+// outageCtx bounds a wait that only the caller can end: a Receive during a
+// lasting outage of a session that has not expired.
+func outageCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	t.Cleanup(cancel)
+	return ctx
 }
