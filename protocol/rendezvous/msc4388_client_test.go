@@ -478,7 +478,6 @@ func TestCreate501IsNotEnabledWithoutRetries(t *testing.T) {
 	}
 }
 
-
 // outageCtx bounds a wait that only the caller can end: a Receive during a
 // lasting outage of a session that has not expired.
 func outageCtx(t *testing.T) context.Context {
