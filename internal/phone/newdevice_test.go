@@ -190,8 +190,10 @@ func scan(t *testing.T, ctx context.Context, dev *devserver.Server, g gOptions, 
 	t.Helper()
 	gd := newMinimalG(ctx, t, dev, g)
 	cfg.Poll = fastPoll
-	nd := StartNewDevice(ctx, cfg, gd.qr)
-	t.Cleanup(func() { <-nd.Done() })
+	// A test that fails early must not wait for the new device's timeout.
+	ndCtx, stop := context.WithCancel(ctx)
+	nd := StartNewDevice(ndCtx, cfg, gd.qr)
+	t.Cleanup(func() { stop(); <-nd.Done() })
 	gd.accept(ctx)
 	code, err := nd.CheckCode(ctx)
 	if err != nil {
