@@ -64,6 +64,13 @@ func runDevServerPhone(ctx context.Context, srv *devserver.Server, stdio Stdio) 
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
+		if fields := strings.Fields(line); fields[0] == newDeviceCommand {
+			// The other direction: play the new device (dev_newdevice.go).
+			if err := runNewDeviceLine(ctx, srv, stdio, fields[1:]); err != nil {
+				return err
+			}
+			continue
+		}
 		qr, script, err := parsePhoneLine(line)
 		if err != nil {
 			fmt.Fprintf(stdio.Err, "dev-server: scripted phone: %v\n", err)

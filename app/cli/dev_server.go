@@ -26,6 +26,7 @@ func runDevServer(ctx context.Context, args []string, stdio Stdio, _ FrontEnds) 
 		fmt.Fprintln(stdio.Err, "usage: qrlogin dev-server [flags]")
 		fs.PrintDefaults()
 		fmt.Fprint(stdio.Err, devServerPhoneHelp)
+		fmt.Fprint(stdio.Err, devServerNewDeviceHelp)
 	}
 	listen := fs.String("listen", "127.0.0.1:8008", "loopback `address` to listen on (port 0 picks a free one)")
 	sessionTTL := fs.Duration("session-ttl", 0, "rendezvous session lifetime for both generations (default: Synapse's 60s for 2024, 120s for MSC4388)")

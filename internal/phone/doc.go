@@ -25,4 +25,10 @@
 // It talks to the development homeserver (package devserver) for what a
 // person would do by hand: reading the user code off the new device's
 // screen and having an account whose secrets it can share.
+//
+// RunNewDevice (newdevice.go) plays the other side: a new device that scans
+// the QR code of a signed-in device (MSC4388 intent 0x01, 2024 mode 0x04)
+// and signs in through it the way matrix-js-sdk's new device does, with its
+// own misbehaviours (NewDeviceScript), for tests of the existing-device
+// flow.
 package phone
