@@ -99,7 +99,14 @@ func explain(err error) Explanation {
 			msg = unsupported.Error()
 		}
 		return Explanation{Code: CodeServerUnsupported, Message: msg, Next: "Ask your server's administrator, or sign in another way."}
-	case errors.Is(err, securechannel.ErrDecrypt), errors.Is(err, securechannel.ErrHandshake), errors.Is(err, securechannel.ErrAAD),
+	case errors.Is(err, securechannel.ErrDecrypt):
+		// A message that does not open was changed, replayed or sent by
+		// someone else (MSC4388 "Secure operations"); the flow has revoked
+		// whatever the sign-in had obtained.
+		return Explanation{Code: CodeSecureChannelFailed,
+			Message: "A message from your phone arrived altered or out of order, so someone may have interfered with the connection. The sign-in was stopped and nothing was saved.",
+			Next:    "Start again on a network you trust, and make sure only your phone scans the code. If it happens again, tell your server's administrator."}
+	case errors.Is(err, securechannel.ErrHandshake), errors.Is(err, securechannel.ErrAAD),
 		errors.Is(err, securechannel.ErrChannelClosed):
 		return Explanation{Code: CodeSecureChannelFailed, Message: "The secure connection to your phone failed.",
 			Next: "Start again. If it keeps happening, something may be interfering with the connection."}

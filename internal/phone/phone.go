@@ -279,6 +279,9 @@ func (p *run) send(ctx context.Context, st Step, msg any) error {
 	if st != StepNone && p.cfg.Script.TamperAt == st {
 		p.sess.armed.Store(true)
 	}
+	if st != StepNone && p.cfg.Script.ReplayAt == st {
+		p.sess.replay.Store(true)
+	}
 	if err := p.ch.Send(ctx, b); err != nil {
 		return fmt.Errorf("phone: sending %s: %w", st, err)
 	}

@@ -52,6 +52,10 @@ type Script struct {
 	// TamperAt flips one bit of the ciphertext of the step's message on the
 	// wire, after encryption (the desktop must reject it).
 	TamperAt Step
+	// ReplayAt writes the phone's previous ciphertext again in place of the
+	// step's message, as a man in the middle replaying a recorded message
+	// (the desktop must reject it).
+	ReplayAt Step
 	// SilentAt skips the step and only keeps listening, as a phone whose user
 	// walked away: the desktop must give up by itself (expiry) and the phone
 	// reports what it heard last.
@@ -72,7 +76,7 @@ type Script struct {
 
 // Validate rejects contradictory scripts.
 func (s Script) Validate() error {
-	for _, st := range []Step{s.FailAt, s.UnexpectedAt, s.TamperAt, s.SilentAt} {
+	for _, st := range []Step{s.FailAt, s.UnexpectedAt, s.TamperAt, s.ReplayAt, s.SilentAt} {
 		if st == StepNone {
 			continue
 		}
@@ -83,8 +87,8 @@ func (s Script) Validate() error {
 	if (s.FailAt == StepNone) != (s.FailReason == "") {
 		return fmt.Errorf("phone: FailAt and FailReason go together")
 	}
-	if s.TamperAt == StepConsent || s.UnexpectedAt == StepConsent {
-		return fmt.Errorf("phone: the consent step sends no message to tamper with or replace")
+	if s.TamperAt == StepConsent || s.ReplayAt == StepConsent || s.UnexpectedAt == StepConsent {
+		return fmt.Errorf("phone: the consent step sends no message to tamper with, replay or replace")
 	}
 	if s.Delay < 0 || s.DeviceCreationTimeout < 0 {
 		return fmt.Errorf("phone: negative duration")

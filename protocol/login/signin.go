@@ -7,6 +7,7 @@ import (
 
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -99,7 +100,10 @@ func (f *Flow) identify(ctx context.Context, grant *deviceGrant, token *oauth.To
 // secrets it shares (MSC4108 "Secret sharing and device verification",
 // steps 1 and 2). When the channel has already ended, or ends on the way,
 // the sign-in goes on without secrets (nil) after a warning; a message
-// other than m.login.secrets ends it.
+// other than m.login.secrets ends it. So does a message that does not open
+// (tampered with, replayed, or not from the phone): that is not a slow
+// phone but someone interfering with the channel (MSC4388 "Secure
+// operations"), and the caller revokes the new tokens.
 func (f *Flow) receiveSecrets(ctx context.Context, channelAlive bool) ([]byte, error) {
 	if !channelAlive {
 		f.emit(Warning{Code: "secrets_unavailable", Message: "The connection to the phone ended before it could share the encryption keys."})
@@ -110,6 +114,9 @@ func (f *Flow) receiveSecrets(ctx context.Context, channelAlive bool) ([]byte, e
 		return nil, nil
 	}
 	secretsRaw, err := f.receive(ctx, vocab.PaceReply)
+	if errors.Is(err, securechannel.ErrDecrypt) {
+		return nil, err
+	}
 	if err != nil {
 		f.emit(Warning{Code: "secrets_unavailable", Message: "The phone did not share the encryption keys in time."})
 		return nil, nil

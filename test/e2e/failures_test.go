@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,6 +118,40 @@ func TestTamperedMessage(t *testing.T) {
 		expectError(t, o, "secure_channel_failed")
 		expectNotStored(t, srv, o)
 	})
+}
+
+// TestTamperedOrReplayedSecrets: an m.login.secrets that does not open
+// (changed on the wire, or an earlier ciphertext played back) ends the
+// sign-in as an attack: secure_channel_failed with words about
+// interference, the new device revoked, nothing in the keyring.
+func TestTamperedOrReplayedSecrets(t *testing.T) {
+	requireSession(t)
+	t.Parallel()
+	for _, attack := range []struct {
+		name   string
+		script phone.Script
+	}{
+		{"tampered", phone.Script{TamperAt: phone.StepSecrets}},
+		{"replayed", phone.Script{ReplayAt: phone.StepSecrets}},
+	} {
+		for _, gen := range generations {
+			t.Run(attack.name+"/"+gen, func(t *testing.T) {
+				t.Parallel()
+				srv := startServer(t, devserver.Config{})
+				o := login(t, srv, scenario{gen: gen, script: attack.script})
+				expectPrefix(t, o, "qr", "check_code_needed", "secure_channel_established", "homeserver", "user_code", "logged_in")
+				expectError(t, o, "secure_channel_failed")
+				if msg := o.last().str("message"); !strings.Contains(msg, "interfered") {
+					t.Errorf("error message %q does not say that someone may have interfered", msg)
+				}
+				if _, ok := o.find("done"); ok {
+					t.Error("done after a secrets message that did not open")
+				}
+				expectNotStored(t, srv, o)
+				expectNoSecrets(t, srv, "login output", o.stdout, o.stderr)
+			})
+		}
+	}
 }
 
 func TestUnexpectedMessage(t *testing.T) {

@@ -1,0 +1,209 @@
+package login_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/internal/phone"
+	"github.com/qrlogin/qrlogin/protocol/login"
+	"github.com/qrlogin/qrlogin/protocol/qrcode"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
+)
+
+// These run one sign-in of the flow against the dev homeserver with the
+// scripted phone scanning its QR code, both in process on 127.0.0.1.
+
+var generations = []vocab.Generation{vocab.MSC4388, vocab.MSC4108v2024}
+
+// eachGeneration runs f as a parallel subtest per protocol generation.
+func eachGeneration(t *testing.T, f func(t *testing.T, gen vocab.Generation)) {
+	t.Helper()
+	for _, gen := range generations {
+		t.Run(string(gen), func(t *testing.T) {
+			t.Parallel()
+			f(t, gen)
+		})
+	}
+}
+
+// signInSetup says how one sign-in runs.
+type signInSetup struct {
+	gen    vocab.Generation
+	script phone.Script
+	// account replaces what the phone knows of the account (nil: the dev
+	// server itself), e.g. secrets it cached before the server changed.
+	account phone.Homeserver
+	// flowHTTP and phoneHTTP send each side's requests (nil: defaults).
+	flowHTTP, phoneHTTP *http.Client
+	// onEvent sees each event on the flow's goroutine, before it is kept.
+	onEvent func(login.Event)
+}
+
+// signInOutcome is what both sides ended with.
+type signInOutcome struct {
+	res      *login.Result
+	err      error
+	events   []login.Event
+	qr       qrcode.Payload
+	phoneRes *phone.Result
+	phoneErr error
+}
+
+func (o *signInOutcome) warnings() []string {
+	var codes []string
+	for _, ev := range o.events {
+		if w, ok := ev.(login.Warning); ok {
+			codes = append(codes, w.Code)
+		}
+	}
+	return codes
+}
+
+func (o *signInOutcome) secretsEvent() (login.Secrets, bool) {
+	for _, ev := range o.events {
+		if s, ok := ev.(login.Secrets); ok {
+			return s, true
+		}
+	}
+	return login.Secrets{}, false
+}
+
+// signInWithPhone runs the flow to its end with the scripted phone typing
+// nothing wrong, and waits for the phone too.
+func signInWithPhone(t *testing.T, srv *devserver.Server, s signInSetup) *signInOutcome {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	o := &signInOutcome{}
+	qrs := make(chan []byte, 4)
+	codes := make(chan string, 1)
+	var flow *login.Flow
+	flow = login.New(login.Config{
+		Homeserver: srv.URL(), Preference: string(s.gen), HTTP: s.flowHTTP,
+		Poll: fast, FailureGrace: 500 * time.Millisecond,
+	}, func(ev login.Event) {
+		if s.onEvent != nil {
+			s.onEvent(ev)
+		}
+		o.events = append(o.events, ev)
+		switch e := ev.(type) {
+		case login.QRReady:
+			qrs <- e.Payload
+		case login.CheckCodeNeeded:
+			go func() {
+				select {
+				case code := <-codes:
+					flow.SubmitCheckCode(code)
+				case <-ctx.Done():
+				}
+			}()
+		}
+	})
+	account := s.account
+	if account == nil {
+		account = srv
+	}
+	phoneDone := make(chan struct{})
+	go func() {
+		defer close(phoneDone)
+		var raw []byte
+		select {
+		case raw = <-qrs:
+		case <-ctx.Done():
+			o.phoneErr = ctx.Err()
+			return
+		}
+		var err error
+		if o.qr, err = qrcode.Decode(raw); err != nil {
+			o.phoneErr = err
+			return
+		}
+		o.phoneRes, o.phoneErr = phone.Run(ctx, phone.Config{
+			Homeserver: account, HTTP: s.phoneHTTP, Poll: fast, Script: s.script,
+			OnCheckCode: func(c string) { codes <- c },
+		}, raw)
+	}()
+	o.res, o.err = flow.Run(ctx)
+	// The phone learns the end from the rendezvous within a few polls.
+	select {
+	case <-phoneDone:
+	case <-time.After(15 * time.Second):
+		cancel()
+		<-phoneDone
+	}
+	return o
+}
+
+// expectUndone checks that a failed sign-in left nothing behind: no
+// result, the new device gone from the account (its tokens revoked), and
+// the rendezvous session deleted.
+func expectUndone(t *testing.T, srv *devserver.Server, o *signInOutcome) {
+	t.Helper()
+	if o.res != nil {
+		t.Errorf("Run returned a result with its error: %+v", o.res)
+	}
+	if o.phoneRes == nil || o.phoneRes.NewDeviceID == "" {
+		t.Fatalf("the phone never heard of the new device: %+v, %v", o.phoneRes, o.phoneErr)
+	}
+	if d, ok := srv.Device(o.phoneRes.NewDeviceID); ok {
+		t.Errorf("device %s is still on the account after the failed sign-in (tokens not revoked): %+v", d.DeviceID, d)
+	}
+	if status := sessionStatus(t, o.qr); status != http.StatusNotFound {
+		t.Errorf("the rendezvous session answers HTTP %d after the sign-in ended, want 404 (deleted)", status)
+	}
+}
+
+// sessionStatus GETs the rendezvous session a QR code names.
+func sessionStatus(t *testing.T, qr qrcode.Payload) int {
+	t.Helper()
+	var u string
+	switch qr.Generation {
+	case vocab.MSC4388:
+		u = qr.BaseURL + string(rendezvous.PathUnstable) + "/" + url.PathEscape(qr.RendezvousID)
+	default:
+		u = qr.RendezvousURL
+	}
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestTamperedOrReplayedSecretsEndTheSignIn: an m.login.secrets that does
+// not open (one bit changed on the wire, or an earlier ciphertext played
+// back) is an attack on the channel, not a phone that was merely slow: the
+// sign-in ends with the decrypt error, its tokens are revoked, nothing is
+// returned to store, and the rendezvous is deleted.
+func TestTamperedOrReplayedSecretsEndTheSignIn(t *testing.T) {
+	for _, attack := range []struct {
+		name   string
+		script phone.Script
+	}{
+		{"tampered", phone.Script{TamperAt: phone.StepSecrets}},
+		{"replayed", phone.Script{ReplayAt: phone.StepSecrets}},
+	} {
+		t.Run(attack.name, func(t *testing.T) {
+			t.Parallel()
+			eachGeneration(t, func(t *testing.T, gen vocab.Generation) {
+				srv := devServer(t)
+				o := signInWithPhone(t, srv, signInSetup{gen: gen, script: attack.script})
+				if !errors.Is(o.err, securechannel.ErrDecrypt) {
+					t.Fatalf("Run ended with %v (result %+v, warnings %v), want the decrypt error", o.err, o.res, o.warnings())
+				}
+				if o.phoneErr != nil {
+					t.Errorf("phone: %v", o.phoneErr)
+				}
+				expectUndone(t, srv, o)
+			})
+		})
+	}
+}
