@@ -235,13 +235,13 @@ type backupVersionResponse struct {
 func (s *Server) handleBackupVersion(w http.ResponseWriter, r *http.Request, _ *oauthSession) {
 	s.mu.Lock()
 	hasBackup := s.acct.backup != nil
-	auth := s.acct.backupAuth
+	auth, version := s.acct.backupAuth, s.acct.currentBackupVersion()
 	s.mu.Unlock()
-	if v := r.PathValue("version"); !hasBackup || (v != "" && v != backupVersion) {
+	if v := r.PathValue("version"); !hasBackup || (v != "" && v != version) {
 		writeMatrixError(w, http.StatusNotFound, "M_NOT_FOUND", "No current backup version")
 		return
 	}
 	writeJSON(w, http.StatusOK, backupVersionResponse{
-		Algorithm: BackupAlgorithm, AuthData: auth, Count: 0, ETag: "0", Version: backupVersion,
+		Algorithm: BackupAlgorithm, AuthData: auth, Count: 0, ETag: "0", Version: version,
 	})
 }

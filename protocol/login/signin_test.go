@@ -207,3 +207,88 @@ func TestTamperedOrReplayedSecretsEndTheSignIn(t *testing.T) {
 		})
 	}
 }
+
+// cachedAccount is a phone that kept the account's secrets from before the
+// server changed them.
+type cachedAccount struct {
+	*devserver.Server
+	secrets devserver.AccountSecrets
+}
+
+func (c cachedAccount) AccountSecrets() (devserver.AccountSecrets, error) { return c.secrets, nil }
+
+// TestBackupMismatchKeepsCrossSigning: the backup key is checked apart
+// from the cross-signing keys. A backup that does not match the server's
+// (an older backup_version, no backup there, or an answer that is no
+// backup at all) is dropped with a warning; the cross-signing keys, which
+// match, are kept and the device is cross-signed with them.
+func TestBackupMismatchKeepsCrossSigning(t *testing.T) {
+	roomKeys := "/_matrix/client/v3/room_keys/version"
+	for _, c := range []struct {
+		name    string
+		prepare func(t *testing.T, srv *devserver.Server) phone.Homeserver
+		warning string
+	}{
+		{"older backup version", func(t *testing.T, srv *devserver.Server) phone.Homeserver {
+			old, err := srv.AccountSecrets()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.ReplaceBackup(); err != nil {
+				t.Fatal(err)
+			}
+			return cachedAccount{srv, old}
+		}, "backup_mismatch"},
+		{"no backup on the server", func(t *testing.T, srv *devserver.Server) phone.Homeserver {
+			old, err := srv.AccountSecrets()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.DeleteBackup(); err != nil {
+				t.Fatal(err)
+			}
+			return cachedAccount{srv, old}
+		}, "backup_mismatch"},
+		{"room_keys refused", func(t *testing.T, srv *devserver.Server) phone.Homeserver {
+			if err := srv.InjectFault(devserver.Fault{PathPrefix: roomKeys, Count: 1, Status: http.StatusForbidden}); err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		}, "backup_mismatch"},
+		{"room_keys keeps failing", func(t *testing.T, srv *devserver.Server) phone.Homeserver {
+			if err := srv.InjectFault(devserver.Fault{PathPrefix: roomKeys, Count: 100, Status: http.StatusInternalServerError}); err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		}, "backup_unverified"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			eachGeneration(t, func(t *testing.T, gen vocab.Generation) {
+				srv := devServer(t)
+				account := c.prepare(t, srv)
+				o := signInWithPhone(t, srv, signInSetup{gen: gen, account: account})
+				if o.err != nil || o.phoneErr != nil {
+					t.Fatalf("flow: %v; phone: %v", o.err, o.phoneErr)
+				}
+				if !o.res.CrossSigning || o.res.Backup || !o.res.Verified {
+					t.Errorf("cross-signing %v, backup %v, verified %v; want the cross-signing keys kept and verified, the backup dropped",
+						o.res.CrossSigning, o.res.Backup, o.res.Verified)
+				}
+				master, selfSigning, userSigning, backupKey, backupVersion := o.res.Secrets.Export()
+				if master == "" || selfSigning == "" || userSigning == "" || backupKey != "" || backupVersion != "" {
+					t.Errorf("kept secrets: cross-signing %v, backup key %v, version %q", master != "", backupKey != "", backupVersion)
+				}
+				if w := o.warnings(); len(w) != 1 || w[0] != c.warning {
+					t.Errorf("warnings %v, want [%s]", w, c.warning)
+				}
+				if s, ok := o.secretsEvent(); !ok || !s.CrossSigning || s.Backup {
+					t.Errorf("secrets event %+v (found %v)", s, ok)
+				}
+				if d, ok := srv.Device(o.res.DeviceID); !ok || !d.CrossSigned {
+					t.Errorf("device on the server: found %v, cross-signed %v; want it cross-signed", ok, d.CrossSigned)
+				}
+			})
+		})
+	}
+}

@@ -223,6 +223,37 @@ func TestWrongSecrets(t *testing.T) {
 	})
 }
 
+// TestBackupMismatchKeepsCrossSigning: a key backup that cannot be
+// matched (here room_keys/version refuses with 403) drops only the backup
+// key with the backup_mismatch warning; the verified cross-signing keys
+// are kept and the device is verified.
+func TestBackupMismatchKeepsCrossSigning(t *testing.T) {
+	eachGeneration(t, func(t *testing.T, gen string) {
+		srv := startServer(t, devserver.Config{})
+		if err := srv.InjectFault(devserver.Fault{PathPrefix: "/_matrix/client/v3/room_keys/version", Count: 1, Status: 403}); err != nil {
+			t.Fatal(err)
+		}
+		o := login(t, srv, scenario{gen: gen})
+		if o.exit != 0 || o.phoneErr != nil {
+			t.Fatalf("login failed: %s", o)
+		}
+		if w, ok := o.find("warning"); !ok || w.str("code") != "backup_mismatch" || w.str("message") == "" {
+			t.Errorf("warning event %v (found %v), want backup_mismatch", w, ok)
+		}
+		if s, _ := o.find("secrets"); s["cross_signing"] != true || s["backup"] != false {
+			t.Errorf("secrets event %v, want cross_signing true and backup false", s)
+		}
+		if done := o.last(); done.name() != "done" || done["verified"] != true {
+			t.Errorf("last event %v, want done with verified true", done)
+		}
+		if a, ok := findAccount(t, srv.UserID()); !ok || !a.Verified {
+			t.Errorf("account %+v (found %v), want it stored verified", a, ok)
+		}
+		expectNoSecrets(t, srv, "login output", o.stdout, o.stderr)
+		logout(t, srv)
+	})
+}
+
 // logout removes the test account of srv from the keyring.
 func logout(t *testing.T, srv *devserver.Server) {
 	t.Helper()
