@@ -73,6 +73,7 @@ func explain(err error) Explanation {
 		urlErr         *url.Error
 		netErr         net.Error
 		unexpected     *login.UnexpectedMessageError
+		wrongDevice    *login.WrongDeviceError
 		oauthErr       *oauth.Error
 		matrixErr      *matrix.Error
 		rendezvousHTTP *rendezvous.HTTPError
@@ -83,6 +84,10 @@ func explain(err error) Explanation {
 			return Explanation{Code: phone.Reason, Message: words[0], Next: words[1]}
 		}
 		return Explanation{Code: phone.Reason, Message: "Your phone stopped the sign-in.", Next: "Start again. If it keeps happening, update the Matrix app on your phone."}
+	case errors.As(err, &wrongDevice):
+		return Explanation{Code: msc4108.ReasonDeviceNotFound,
+			Message: "Your server signed this computer in as a different device than the one it asked for, so the sign-in was stopped and undone.",
+			Next:    "Start again. If it happens again, tell your server's administrator."}
 	case errors.Is(err, securechannel.ErrCheckCodeMismatch):
 		return Explanation{Code: CodeCheckCodeMismatch, Message: "The code you typed does not match the one on your phone.",
 			Next: "Start again and type the two digits your phone shows. If it happens again, someone else may have scanned the code."}

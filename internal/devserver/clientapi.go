@@ -51,11 +51,18 @@ func (s *Server) Device(deviceID string) (DeviceInfo, bool) {
 		SelfSigned: d.selfSigned, CrossSigned: d.crossSigned, OneTimeKeys: counts}, true
 }
 
-// handleWhoami: GET /_matrix/client/v3/account/whoami.
+// handleWhoami: GET /_matrix/client/v3/account/whoami; a queued
+// WhoamiFault names another device (or none).
 func (s *Server) handleWhoami(w http.ResponseWriter, _ *http.Request, sess *oauthSession) {
+	deviceID := sess.deviceID
+	s.mu.Lock()
+	if f := s.takeWhoamiFault(); f != nil {
+		deviceID = f.DeviceID
+	}
+	s.mu.Unlock()
 	resp := map[string]any{"user_id": sess.userID, "is_guest": false}
-	if sess.deviceID != "" {
-		resp["device_id"] = sess.deviceID
+	if deviceID != "" {
+		resp["device_id"] = deviceID
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -32,6 +32,7 @@ type Server struct {
 	refreshTokens     map[string]*oauthSession
 	devices           map[string]*device
 	faults            []*Fault
+	whoamiFaults      []*WhoamiFault
 	grantAdded        chan struct{} // closed when a device authorization starts
 
 	httpServer *http.Server

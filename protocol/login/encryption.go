@@ -54,13 +54,14 @@ func b64(k *matrix.PrivateKey) string {
 	return base64.RawStdEncoding.EncodeToString(k.Bytes())
 }
 
-// whoami asks the homeserver who the new access token belongs to.
-func (f *Flow) whoami(ctx context.Context, base, accessToken string) (string, error) {
+// whoami asks the homeserver whose the new access token is, and for which
+// device.
+func (f *Flow) whoami(ctx context.Context, base, accessToken string) (*matrix.Whoami, error) {
 	w, err := matrix.NewClient(f.cfg.HTTP, base, accessToken).Whoami(ctx)
 	if err != nil {
-		return "", fmt.Errorf("login: the new session does not work: %w", err)
+		return nil, fmt.Errorf("login: the new session does not work: %w", err)
 	}
-	return w.UserID, nil
+	return w, nil
 }
 
 // finishEncryption checks the phone's secrets against the keys the server

@@ -83,16 +83,23 @@ func (f *Flow) receiveProtocols(ctx context.Context, target *target) (string, er
 
 // identify asks the homeserver whose the new access token is (the device
 // has its token, end of MSC4108 "6. New device waits for approval from
-// homeserver"). The Result it returns holds the tokens even when whoami
-// fails, so that Run revokes them.
+// homeserver") and checks that it is the device this sign-in asked for in
+// its scope (MSC4108 "3. New device informs existing device that it wants
+// to use the device_authorization_grant": the device ID the phone checked).
+// A token for another device, or for none, is not this sign-in's: the
+// phone hears device_not_found, as when whoami fails. The Result it returns
+// holds the tokens even then, so that Run revokes them.
 func (f *Flow) identify(ctx context.Context, grant *deviceGrant, token *oauth.Token) (*Result, error) {
 	res := &Result{Homeserver: grant.base, Metadata: grant.metadata, ClientID: grant.client.ClientID, Token: *token, DeviceID: grant.deviceID}
-	userID, err := f.whoami(ctx, grant.base, token.AccessToken)
+	who, err := f.whoami(ctx, grant.base, token.AccessToken)
 	if err != nil {
 		return res, &sendFailure{reason: msc4108.ReasonDeviceNotFound, err: err}
 	}
-	res.UserID = userID
-	f.emit(LoggedIn{UserID: userID, DeviceID: grant.deviceID})
+	if who.DeviceID != grant.deviceID {
+		return res, &sendFailure{reason: msc4108.ReasonDeviceNotFound, err: &WrongDeviceError{Want: grant.deviceID, Got: who.DeviceID}}
+	}
+	res.UserID = who.UserID
+	f.emit(LoggedIn{UserID: who.UserID, DeviceID: grant.deviceID})
 	return res, nil
 }
 

@@ -292,3 +292,37 @@ func TestBackupMismatchKeepsCrossSigning(t *testing.T) {
 		})
 	}
 }
+
+// TestWhoamiNamesAnotherDevice: a token that whoami says belongs to another
+// device than the one this sign-in asked for (or to none) is not kept: the
+// sign-in ends with WrongDeviceError, the phone hears device_not_found, the
+// tokens are revoked and the rendezvous deleted.
+func TestWhoamiNamesAnotherDevice(t *testing.T) {
+	for _, c := range []struct{ name, deviceID string }{
+		{"another device", "SOMEONEELSE"},
+		{"no device", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			eachGeneration(t, func(t *testing.T, gen vocab.Generation) {
+				srv := devServer(t)
+				if err := srv.InjectWhoamiFault(devserver.WhoamiFault{DeviceID: c.deviceID, Count: 1}); err != nil {
+					t.Fatal(err)
+				}
+				o := signInWithPhone(t, srv, signInSetup{gen: gen})
+				var wrong *login.WrongDeviceError
+				if !errors.As(o.err, &wrong) {
+					t.Fatalf("Run ended with %v (result %+v), want WrongDeviceError", o.err, o.res)
+				}
+				if o.phoneRes == nil || wrong.Want != o.phoneRes.NewDeviceID || wrong.Got != c.deviceID {
+					t.Errorf("error %+v; the sign-in asked for %+v", wrong, o.phoneRes)
+				}
+				var pf *phone.PeerFailure
+				if !errors.As(o.phoneErr, &pf) || pf.Reason != "device_not_found" {
+					t.Errorf("the phone heard %v, want m.login.failure device_not_found", o.phoneErr)
+				}
+				expectUndone(t, srv, o)
+			})
+		})
+	}
+}

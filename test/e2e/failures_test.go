@@ -154,6 +154,26 @@ func TestTamperedOrReplayedSecrets(t *testing.T) {
 	}
 }
 
+// TestWhoamiNamesAnotherDevice: the server's whoami names another device
+// than the one the computer asked for: device_not_found on both sides, the
+// tokens revoked, nothing stored.
+func TestWhoamiNamesAnotherDevice(t *testing.T) {
+	eachGeneration(t, func(t *testing.T, gen string) {
+		srv := startServer(t, devserver.Config{})
+		if err := srv.InjectWhoamiFault(devserver.WhoamiFault{DeviceID: "SOMEONEELSE", Count: 1}); err != nil {
+			t.Fatal(err)
+		}
+		o := login(t, srv, scenario{gen: gen})
+		expectPrefix(t, o, "qr", "check_code_needed", "secure_channel_established", "homeserver", "user_code")
+		expectError(t, o, "device_not_found")
+		var pf *phone.PeerFailure
+		if !errors.As(o.phoneErr, &pf) || pf.Reason != "device_not_found" {
+			t.Errorf("the phone heard %v, want m.login.failure device_not_found", o.phoneErr)
+		}
+		expectNotStored(t, srv, o)
+	})
+}
+
 func TestUnexpectedMessage(t *testing.T) {
 	eachGeneration(t, func(t *testing.T, gen string) {
 		srv := startServer(t, devserver.Config{})
