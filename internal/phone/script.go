@@ -20,12 +20,19 @@ const (
 	StepProtocolAccepted Step = "protocol_accepted"
 	// StepConsent: approving (or denying) on the consent page.
 	StepConsent Step = "consent"
+	// StepSuccess: waiting for m.login.success after the consent page.
+	// FailAt or UnexpectedAt there make the phone write out of turn, before
+	// the new device said anything (as when the user cancels on the phone
+	// right after approving): the new device's m.login.success then meets
+	// a concurrent write (MSC4388 409, 2024 412). Config.OutOfTurnAfter
+	// times the write.
+	StepSuccess Step = "success"
 	// StepSecrets: sending m.login.secrets after m.login.success.
 	StepSecrets Step = "secrets"
 )
 
 // Steps lists the steps in protocol order.
-var Steps = []Step{StepProtocols, StepProtocolAccepted, StepConsent, StepSecrets}
+var Steps = []Step{StepProtocols, StepProtocolAccepted, StepConsent, StepSuccess, StepSecrets}
 
 // ParseStep reads a step name as the command line and tests spell it.
 func ParseStep(name string) (Step, error) {
@@ -34,7 +41,7 @@ func ParseStep(name string) (Step, error) {
 			return s, nil
 		}
 	}
-	return StepNone, fmt.Errorf("phone: unknown step %q (want one of protocols, protocol_accepted, consent, secrets)", name)
+	return StepNone, fmt.Errorf("phone: unknown step %q (want one of protocols, protocol_accepted, consent, success, secrets)", name)
 }
 
 // Script says how the phone behaves. The zero value is a well-behaved phone
@@ -89,6 +96,9 @@ func (s Script) Validate() error {
 	}
 	if s.TamperAt == StepConsent || s.ReplayAt == StepConsent || s.UnexpectedAt == StepConsent {
 		return fmt.Errorf("phone: the consent step sends no message to tamper with, replay or replace")
+	}
+	if s.TamperAt == StepSuccess || s.ReplayAt == StepSuccess || s.SilentAt == StepSuccess {
+		return fmt.Errorf("phone: at the success step the phone only writes out of turn (FailAt or UnexpectedAt)")
 	}
 	if s.Delay < 0 || s.DeviceCreationTimeout < 0 {
 		return fmt.Errorf("phone: negative duration")

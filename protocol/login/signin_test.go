@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +44,8 @@ type signInSetup struct {
 	account phone.Homeserver
 	// flowHTTP and phoneHTTP send each side's requests (nil: defaults).
 	flowHTTP, phoneHTTP *http.Client
+	// outOfTurn is handed to the phone (phone.Config.OutOfTurnAfter).
+	outOfTurn <-chan struct{}
 	// onEvent sees each event on the flow's goroutine, before it is kept.
 	onEvent func(login.Event)
 }
@@ -126,7 +130,7 @@ func signInWithPhone(t *testing.T, srv *devserver.Server, s signInSetup) *signIn
 			return
 		}
 		o.phoneRes, o.phoneErr = phone.Run(ctx, phone.Config{
-			Homeserver: account, HTTP: s.phoneHTTP, Poll: fast, Script: s.script,
+			Homeserver: account, HTTP: s.phoneHTTP, Poll: fast, Script: s.script, OutOfTurnAfter: s.outOfTurn,
 			OnCheckCode: func(c string) { codes <- c },
 		}, raw)
 	}()
@@ -153,7 +157,7 @@ func expectUndone(t *testing.T, srv *devserver.Server, o *signInOutcome) {
 		t.Fatalf("the phone never heard of the new device: %+v, %v", o.phoneRes, o.phoneErr)
 	}
 	if d, ok := srv.Device(o.phoneRes.NewDeviceID); ok {
-		t.Errorf("device %s is still on the account after the failed sign-in (tokens not revoked): %+v", d.DeviceID, d)
+		t.Errorf("device %s is still on the account after the failed sign-in (tokens not revoked)", d.DeviceID)
 	}
 	if status := sessionStatus(t, o.qr); status != http.StatusNotFound {
 		t.Errorf("the rendezvous session answers HTTP %d after the sign-in ended, want 404 (deleted)", status)
@@ -320,6 +324,105 @@ func TestWhoamiNamesAnotherDevice(t *testing.T) {
 				var pf *phone.PeerFailure
 				if !errors.As(o.phoneErr, &pf) || pf.Reason != "device_not_found" {
 					t.Errorf("the phone heard %v, want m.login.failure device_not_found", o.phoneErr)
+				}
+				expectUndone(t, srv, o)
+			})
+		})
+	}
+}
+
+// watchingTransport shows a test each answer to one side's requests.
+type watchingTransport struct {
+	next       http.RoundTripper
+	onResponse func(req *http.Request, status int)
+}
+
+func watchingClient(onResponse func(req *http.Request, status int)) *http.Client {
+	return &http.Client{Transport: &watchingTransport{next: http.DefaultTransport, onResponse: onResponse}, Timeout: 30 * time.Second}
+}
+
+func (w *watchingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := w.next.RoundTrip(req)
+	if err == nil {
+		w.onResponse(req, resp.StatusCode)
+	}
+	return resp, err
+}
+
+// TestPhoneWritesFirstAfterApproval: the phone writes out of turn after
+// the consent page, between the new device's token and its m.login.success,
+// so that PUT meets a concurrent write (MSC4388 409, 2024 412). The new
+// device reads and opens the phone's message: m.login.failure ends the
+// sign-in with the phone's reason; anything else is an unexpected message.
+// Either way the tokens are revoked and the rendezvous deleted.
+func TestPhoneWritesFirstAfterApproval(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		script phone.Script
+		check  func(t *testing.T, o *signInOutcome)
+	}{
+		{"failure", phone.Script{FailAt: phone.StepSuccess, FailReason: "user_cancelled"}, func(t *testing.T, o *signInOutcome) {
+			var pf *login.PhoneFailure
+			if !errors.As(o.err, &pf) || pf.Reason != "user_cancelled" {
+				t.Errorf("Run ended with %v, want the phone's user_cancelled", o.err)
+			}
+			var sf *phone.SentFailureError
+			if !errors.As(o.phoneErr, &sf) {
+				t.Errorf("phone: %v", o.phoneErr)
+			}
+		}},
+		{"unexpected", phone.Script{UnexpectedAt: phone.StepSuccess}, func(t *testing.T, o *signInOutcome) {
+			var ue *login.UnexpectedMessageError
+			if !errors.As(o.err, &ue) {
+				t.Errorf("Run ended with %v, want UnexpectedMessageError", o.err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			eachGeneration(t, func(t *testing.T, gen vocab.Generation) {
+				srv := devServer(t)
+				release := make(chan struct{})
+				wrote := make(chan struct{})
+				var once sync.Once
+				phoneHTTP := watchingClient(func(req *http.Request, status int) {
+					select {
+					case <-release:
+						if req.Method == http.MethodPut && status/100 == 2 {
+							once.Do(func() { close(wrote) })
+						}
+					default:
+					}
+				})
+				var conflicts atomic.Int32
+				flowHTTP := watchingClient(func(req *http.Request, status int) {
+					if req.Method == http.MethodPut && (status == http.StatusConflict || status == http.StatusPreconditionFailed) {
+						conflicts.Add(1)
+					}
+				})
+				o := signInWithPhone(t, srv, signInSetup{
+					gen: gen, script: c.script, flowHTTP: flowHTTP, phoneHTTP: phoneHTTP, outOfTurn: release,
+					onEvent: func(ev login.Event) {
+						if _, ok := ev.(login.LoggedIn); !ok {
+							return
+						}
+						// The flow's goroutine waits here, after its token
+						// and before its m.login.success, until the phone's
+						// out-of-turn write has landed.
+						close(release)
+						select {
+						case <-wrote:
+						case <-time.After(10 * time.Second):
+							t.Error("the phone did not write out of turn")
+						}
+					},
+				})
+				c.check(t, o)
+				if n := conflicts.Load(); n != 1 {
+					t.Errorf("the new device met %d concurrent-write answers, want 1 (its m.login.success)", n)
+				}
+				if w := o.warnings(); len(w) != 0 {
+					t.Errorf("warnings %v; the sign-in must end, not go on without secrets", w)
 				}
 				expectUndone(t, srv, o)
 			})
