@@ -77,6 +77,7 @@ func explain(err error) Explanation {
 		urlErr         *url.Error
 		netErr         net.Error
 		unexpected     *login.UnexpectedMessageError
+		wrongDevice    *login.WrongDeviceError
 		oauthErr       *oauth.Error
 		matrixErr      *matrix.Error
 		rendezvousHTTP *rendezvous.HTTPError
@@ -87,6 +88,10 @@ func explain(err error) Explanation {
 			return Explanation{Code: phone.Reason, Message: words[0], Next: words[1]}
 		}
 		return Explanation{Code: phone.Reason, Message: "Your phone stopped the sign-in.", Next: "Start again. If it keeps happening, update the Matrix app on your phone."}
+	case errors.As(err, &wrongDevice):
+		return Explanation{Code: msc4108.ReasonDeviceNotFound,
+			Message: "Your server signed this computer in as a different device than the one it asked for, so the sign-in was stopped and undone.",
+			Next:    "Start again. If it happens again, tell your server's administrator."}
 	case errors.Is(err, securechannel.ErrCheckCodeMismatch):
 		return Explanation{Code: CodeCheckCodeMismatch, Message: "The code you typed does not match the one on your phone.",
 			Next: "Start again and type the two digits your phone shows. If it happens again, someone else may have scanned the code."}
@@ -103,7 +108,14 @@ func explain(err error) Explanation {
 			msg = unsupported.Error()
 		}
 		return Explanation{Code: CodeServerUnsupported, Message: msg, Next: "Ask your server's administrator, or sign in another way."}
-	case errors.Is(err, securechannel.ErrDecrypt), errors.Is(err, securechannel.ErrHandshake), errors.Is(err, securechannel.ErrAAD),
+	case errors.Is(err, securechannel.ErrDecrypt):
+		// A message that does not open was changed, replayed or sent by
+		// someone else (MSC4388 "Secure operations"); the flow has revoked
+		// whatever the sign-in had obtained.
+		return Explanation{Code: CodeSecureChannelFailed,
+			Message: "A message from your phone arrived altered or out of order, so someone may have interfered with the connection. The sign-in was stopped and nothing was saved.",
+			Next:    "Start again on a network you trust, and make sure only your phone scans the code. If it happens again, tell your server's administrator."}
+	case errors.Is(err, securechannel.ErrHandshake), errors.Is(err, securechannel.ErrAAD),
 		errors.Is(err, securechannel.ErrChannelClosed):
 		return Explanation{Code: CodeSecureChannelFailed, Message: "The secure connection to your phone failed.",
 			Next: "Start again. If it keeps happening, something may be interfering with the connection."}

@@ -5,13 +5,15 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"strconv"
 )
 
 // BackupAlgorithm is the megolm backup algorithm of the test account.
 const BackupAlgorithm = "m.megolm_backup.v1.curve25519-aes-sha2"
 
-// backupVersion is the one backup version the test account has.
-const backupVersion = "1"
+// firstBackupVersion is the version of the test account's first key
+// backup; ReplaceBackup counts up from it.
+const firstBackupVersion = 1
 
 // crossSigningKey is a cross-signing public key as /keys/query publishes it
 // (C-S spec "Cross-signing": user_id, usage, keys, signatures).
@@ -42,6 +44,9 @@ type account struct {
 	userKey      crossSigningKey
 	backupAuth   backupAuthData
 	backupSecret []byte // the raw 32 bytes behind backup, for zeroing
+	// backupVersion is the current backup's version; it keeps counting
+	// after DeleteBackup, as a server's backup versions do.
+	backupVersion int
 }
 
 // newAccount generates the identity of userID. The self-signing and
@@ -77,21 +82,45 @@ func newAccount(userID string, withBackup bool) (*account, error) {
 		}
 		k.dst.Signatures = k.dst.Signatures.add(userID, masterKeyID, sig)
 	}
+	a.backupVersion = firstBackupVersion - 1
 	if withBackup {
-		a.backupSecret = make([]byte, 32)
-		_, _ = rand.Read(a.backupSecret)
-		if a.backup, err = ecdh.X25519().NewPrivateKey(a.backupSecret); err != nil {
-			return nil, fmt.Errorf("backup key: %w", err)
-		}
-		a.backupAuth = backupAuthData{PublicKey: unpaddedBase64.EncodeToString(a.backup.PublicKey().Bytes())}
-		sig, err := signObject(a.backupAuth, a.master)
-		if err != nil {
+		if err := a.newBackup(); err != nil {
 			return nil, err
 		}
-		a.backupAuth.Signatures = a.backupAuth.Signatures.add(userID, masterKeyID, sig)
 	}
 	return a, nil
 }
+
+// newBackup replaces the key backup (if any) with one under a fresh key and
+// the next version.
+func (a *account) newBackup() error {
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	backup, err := ecdh.X25519().NewPrivateKey(secret)
+	if err != nil {
+		return fmt.Errorf("backup key: %w", err)
+	}
+	auth := backupAuthData{PublicKey: unpaddedBase64.EncodeToString(backup.PublicKey().Bytes())}
+	sig, err := signObject(auth, a.master)
+	if err != nil {
+		return err
+	}
+	auth.Signatures = auth.Signatures.add(a.userID, "ed25519:"+publicKeyB64(a.master), sig)
+	a.deleteBackup()
+	a.backup, a.backupSecret, a.backupAuth = backup, secret, auth
+	a.backupVersion++
+	return nil
+}
+
+// deleteBackup removes the key backup and wipes its key.
+func (a *account) deleteBackup() {
+	clear(a.backupSecret)
+	a.backup, a.backupSecret, a.backupAuth = nil, nil, backupAuthData{}
+}
+
+// currentBackupVersion is the backup's version as room_keys/version
+// answers it.
+func (a *account) currentBackupVersion() string { return strconv.Itoa(a.backupVersion) }
 
 func newEd25519() (ed25519.PrivateKey, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -145,7 +174,7 @@ func (a *account) secrets() AccountSecrets {
 	if a.backup != nil {
 		s.BackupKey = Secret(unpaddedBase64.EncodeToString(a.backup.Bytes()))
 		s.BackupAlgorithm = BackupAlgorithm
-		s.BackupVersion = backupVersion
+		s.BackupVersion = a.currentBackupVersion()
 	}
 	return s
 }

@@ -51,11 +51,18 @@ func (s *Server) Device(deviceID string) (DeviceInfo, bool) {
 		SelfSigned: d.selfSigned, CrossSigned: d.crossSigned, OneTimeKeys: counts}, true
 }
 
-// handleWhoami: GET /_matrix/client/v3/account/whoami.
+// handleWhoami: GET /_matrix/client/v3/account/whoami; a queued
+// WhoamiFault names another device (or none).
 func (s *Server) handleWhoami(w http.ResponseWriter, _ *http.Request, sess *oauthSession) {
+	deviceID := sess.deviceID
+	s.mu.Lock()
+	if f := s.takeWhoamiFault(); f != nil {
+		deviceID = f.DeviceID
+	}
+	s.mu.Unlock()
 	resp := map[string]any{"user_id": sess.userID, "is_guest": false}
-	if sess.deviceID != "" {
-		resp["device_id"] = sess.deviceID
+	if deviceID != "" {
+		resp["device_id"] = deviceID
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -235,13 +242,13 @@ type backupVersionResponse struct {
 func (s *Server) handleBackupVersion(w http.ResponseWriter, r *http.Request, _ *oauthSession) {
 	s.mu.Lock()
 	hasBackup := s.acct.backup != nil
-	auth := s.acct.backupAuth
+	auth, version := s.acct.backupAuth, s.acct.currentBackupVersion()
 	s.mu.Unlock()
-	if v := r.PathValue("version"); !hasBackup || (v != "" && v != backupVersion) {
+	if v := r.PathValue("version"); !hasBackup || (v != "" && v != version) {
 		writeMatrixError(w, http.StatusNotFound, "M_NOT_FOUND", "No current backup version")
 		return
 	}
 	writeJSON(w, http.StatusOK, backupVersionResponse{
-		Algorithm: BackupAlgorithm, AuthData: auth, Count: 0, ETag: "0", Version: backupVersion,
+		Algorithm: BackupAlgorithm, AuthData: auth, Count: 0, ETag: "0", Version: version,
 	})
 }

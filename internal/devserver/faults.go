@@ -58,3 +58,39 @@ func (f *Fault) write(w http.ResponseWriter) {
 	}
 	writeJSON(w, f.Status, body)
 }
+
+// WhoamiFault makes the next Count answers of GET /account/whoami name
+// DeviceID instead of the access token's own device ("" leaves device_id
+// out): a server that bound a new token to another device than the one the
+// client asked for in its scope.
+type WhoamiFault struct {
+	DeviceID string
+	Count    int
+}
+
+// InjectWhoamiFault queues f; whoami faults are consumed in the order
+// injected.
+func (s *Server) InjectWhoamiFault(f WhoamiFault) error {
+	if f.Count <= 0 {
+		return errors.New("devserver: a whoami fault needs a positive count")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.whoamiFaults = append(s.whoamiFaults, &f)
+	return nil
+}
+
+// takeWhoamiFault consumes one whoami fault, nil when none is queued.
+// Caller holds s.mu.
+func (s *Server) takeWhoamiFault() *WhoamiFault {
+	if len(s.whoamiFaults) == 0 {
+		return nil
+	}
+	f := s.whoamiFaults[0]
+	f.Count--
+	if f.Count == 0 {
+		s.whoamiFaults = s.whoamiFaults[1:]
+	}
+	taken := *f
+	return &taken
+}

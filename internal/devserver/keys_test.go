@@ -158,6 +158,47 @@ func TestBackupVersion(t *testing.T) {
 	}
 }
 
+// TestReplaceAndDeleteBackup: the hooks that make the account's backup
+// differ from what a phone cached.
+func TestReplaceAndDeleteBackup(t *testing.T) {
+	s := startServer(t, Config{})
+	_, tok := login(t, s, testDeviceID)
+	old, _ := s.AccountSecrets()
+	if err := s.ReplaceBackup(); err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, "GET", s.URL()+"/_matrix/client/v3/room_keys/version", tok.AccessToken, nil)
+	expect(t, r, http.StatusOK, "")
+	var v backupVersionResponse
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatal(err)
+	}
+	now, _ := s.AccountSecrets()
+	if v.Version != "2" || now.BackupVersion != "2" || old.BackupVersion != "1" {
+		t.Fatalf("versions: server %q, secrets %q, before %q", v.Version, now.BackupVersion, old.BackupVersion)
+	}
+	if now.BackupKey == old.BackupKey {
+		t.Fatal("the new backup kept the old key")
+	}
+	pub, _ := s.PublicKeys()
+	if pub.Backup != v.AuthData.PublicKey {
+		t.Fatal("PublicKeys does not name the new backup")
+	}
+	raw, _ := json.Marshal(v.AuthData)
+	if err := matrix.VerifyJSON(raw, s.UserID(), "ed25519:"+pub.Master, pub.Master); err != nil {
+		t.Fatalf("the new auth_data is not signed by the master key: %v", err)
+	}
+	expect(t, do(t, "GET", s.URL()+"/_matrix/client/v3/room_keys/version/1", tok.AccessToken, nil), http.StatusNotFound, "M_NOT_FOUND")
+
+	if err := s.DeleteBackup(); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, do(t, "GET", s.URL()+"/_matrix/client/v3/room_keys/version", tok.AccessToken, nil), http.StatusNotFound, "M_NOT_FOUND")
+	if sec, _ := s.AccountSecrets(); sec.HasBackup() {
+		t.Fatal("secrets carry a deleted backup")
+	}
+}
+
 // newDeviceKeys builds device_keys the way the new device does (MSC4108
 // "New device cross-signs itself and uploads device keys"): signed by the
 // device key and, when selfSigning is given, by the self-signing key.

@@ -32,6 +32,7 @@ type Server struct {
 	refreshTokens     map[string]*oauthSession
 	devices           map[string]*device
 	faults            []*Fault
+	whoamiFaults      []*WhoamiFault
 	grantAdded        chan struct{} // closed when a device authorization starts
 
 	httpServer *http.Server
@@ -168,6 +169,32 @@ func (s *Server) AccountSecrets() (AccountSecrets, error) {
 		return AccountSecrets{}, errNotReady
 	}
 	return s.acct.secrets(), nil
+}
+
+// ReplaceBackup gives the test account a new key backup, as when another
+// device resets it: a fresh key under the next version. AccountSecrets
+// shares the new one from now on; a phone that kept the old one shares an
+// older backup_version than GET room_keys/version answers.
+func (s *Server) ReplaceBackup() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.acct == nil || s.closed {
+		return errNotReady
+	}
+	return s.acct.newBackup()
+}
+
+// DeleteBackup removes the test account's key backup, as when the user
+// turns it off on another device: GET room_keys/version answers 404
+// M_NOT_FOUND, and AccountSecrets shares no backup key.
+func (s *Server) DeleteBackup() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.acct == nil || s.closed {
+		return errNotReady
+	}
+	s.acct.deleteBackup()
+	return nil
 }
 
 // PublicKeys returns the test account's published public keys.

@@ -18,9 +18,10 @@
 //     device list (else device_not_found) and send m.login.secrets.
 //
 // A Script makes it misbehave on purpose (deny, fail with a reason at a
-// chosen step, send an unexpected message, tamper with the ciphertext, share
-// secrets that do not match the account, answer slowly or not at all), so
-// integration tests can drive every failure path of the desktop's flow.
+// chosen step, send an unexpected message, tamper with or replay the
+// ciphertext, share secrets that do not match the account, answer slowly or
+// not at all), so integration tests can drive every failure path of the
+// desktop's flow.
 //
 // It talks to the development homeserver (package devserver) for what a
 // person would do by hand: reading the user code off the new device's

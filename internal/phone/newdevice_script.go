@@ -12,9 +12,9 @@ const (
 	// "3. New device informs existing device that it wants to use the
 	// device_authorization_grant").
 	StepProtocol Step = "protocol"
-	// StepSuccess: sending m.login.success once the token endpoint issued
+	// StepSuccess (declared with the phone's steps) is, for the new
+	// device, sending m.login.success once the token endpoint issued
 	// tokens (MSC4108 "6. New device waits for approval from homeserver").
-	StepSuccess Step = "success"
 )
 
 // NewDeviceSteps lists the new device's steps in protocol order.

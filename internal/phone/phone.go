@@ -53,6 +53,10 @@ type Config struct {
 	OnCheckCode func(code string)
 	// DeviceID is the phone's own device ID (default DefaultDeviceID).
 	DeviceID string
+	// OutOfTurnAfter, when not nil, holds the out-of-turn write of FailAt
+	// or UnexpectedAt StepSuccess until it is closed, so that a test can
+	// place it between the new device's token and its m.login.success.
+	OutOfTurnAfter <-chan struct{}
 }
 
 // Result is what the phone saw.
@@ -155,6 +159,18 @@ func (p *run) run(ctx context.Context, qr []byte) error {
 		if err := p.consent(ctx, proposal); err != nil {
 			return err
 		}
+	}
+
+	// Out of turn after the consent page, when the script says so.
+	if act := p.cfg.Script.actionAt(StepSuccess); act == actFail || act == actUnexpected {
+		if p.cfg.OutOfTurnAfter != nil {
+			select {
+			case <-p.cfg.OutOfTurnAfter:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return p.step(ctx, StepSuccess, nil)
 	}
 
 	// m.login.success (or declined / failure).
@@ -278,6 +294,9 @@ func (p *run) send(ctx context.Context, st Step, msg any) error {
 	defer clear(b) // m.login.secrets carries the account's private keys
 	if st != StepNone && p.cfg.Script.TamperAt == st {
 		p.sess.armed.Store(true)
+	}
+	if st != StepNone && p.cfg.Script.ReplayAt == st {
+		p.sess.replay.Store(true)
 	}
 	if err := p.ch.Send(ctx, b); err != nil {
 		return fmt.Errorf("phone: sending %s: %w", st, err)

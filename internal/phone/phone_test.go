@@ -191,11 +191,20 @@ func TestScriptValidate(t *testing.T) {
 		{FailAt: StepConsent},
 		{FailReason: "x"},
 		{TamperAt: StepConsent},
+		{ReplayAt: StepConsent},
+		{TamperAt: StepSuccess},
+		{ReplayAt: StepSuccess},
+		{SilentAt: StepSuccess},
 		{SilentAt: "nowhere"},
 		{Delay: -time.Second},
 	} {
 		if s.Validate() == nil {
 			t.Errorf("%+v validated", s)
+		}
+	}
+	for _, s := range []Script{{ReplayAt: StepSecrets}, {FailAt: StepSuccess, FailReason: "user_cancelled"}, {UnexpectedAt: StepSuccess}} {
+		if err := s.Validate(); err != nil {
+			t.Errorf("%+v: %v", s, err)
 		}
 	}
 	if _, err := ParseStep("secrets"); err != nil {

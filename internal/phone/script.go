@@ -20,12 +20,19 @@ const (
 	StepProtocolAccepted Step = "protocol_accepted"
 	// StepConsent: approving (or denying) on the consent page.
 	StepConsent Step = "consent"
+	// StepSuccess: waiting for m.login.success after the consent page.
+	// FailAt or UnexpectedAt there make the phone write out of turn, before
+	// the new device said anything (as when the user cancels on the phone
+	// right after approving): the new device's m.login.success then meets
+	// a concurrent write (MSC4388 409, 2024 412). Config.OutOfTurnAfter
+	// times the write.
+	StepSuccess Step = "success"
 	// StepSecrets: sending m.login.secrets after m.login.success.
 	StepSecrets Step = "secrets"
 )
 
 // Steps lists the steps in protocol order.
-var Steps = []Step{StepProtocols, StepProtocolAccepted, StepConsent, StepSecrets}
+var Steps = []Step{StepProtocols, StepProtocolAccepted, StepConsent, StepSuccess, StepSecrets}
 
 // ParseStep reads a step name as the command line and tests spell it.
 func ParseStep(name string) (Step, error) {
@@ -34,7 +41,7 @@ func ParseStep(name string) (Step, error) {
 			return s, nil
 		}
 	}
-	return StepNone, fmt.Errorf("phone: unknown step %q (want one of protocols, protocol_accepted, consent, secrets)", name)
+	return StepNone, fmt.Errorf("phone: unknown step %q (want one of protocols, protocol_accepted, consent, success, secrets)", name)
 }
 
 // Script says how the phone behaves. The zero value is a well-behaved phone
@@ -52,6 +59,10 @@ type Script struct {
 	// TamperAt flips one bit of the ciphertext of the step's message on the
 	// wire, after encryption (the desktop must reject it).
 	TamperAt Step
+	// ReplayAt writes the phone's previous ciphertext again in place of the
+	// step's message, as a man in the middle replaying a recorded message
+	// (the desktop must reject it).
+	ReplayAt Step
 	// SilentAt skips the step and only keeps listening, as a phone whose user
 	// walked away: the desktop must give up by itself (expiry) and the phone
 	// reports what it heard last.
@@ -72,7 +83,7 @@ type Script struct {
 
 // Validate rejects contradictory scripts.
 func (s Script) Validate() error {
-	for _, st := range []Step{s.FailAt, s.UnexpectedAt, s.TamperAt, s.SilentAt} {
+	for _, st := range []Step{s.FailAt, s.UnexpectedAt, s.TamperAt, s.ReplayAt, s.SilentAt} {
 		if st == StepNone {
 			continue
 		}
@@ -83,8 +94,11 @@ func (s Script) Validate() error {
 	if (s.FailAt == StepNone) != (s.FailReason == "") {
 		return fmt.Errorf("phone: FailAt and FailReason go together")
 	}
-	if s.TamperAt == StepConsent || s.UnexpectedAt == StepConsent {
-		return fmt.Errorf("phone: the consent step sends no message to tamper with or replace")
+	if s.TamperAt == StepConsent || s.ReplayAt == StepConsent || s.UnexpectedAt == StepConsent {
+		return fmt.Errorf("phone: the consent step sends no message to tamper with, replay or replace")
+	}
+	if s.TamperAt == StepSuccess || s.ReplayAt == StepSuccess || s.SilentAt == StepSuccess {
+		return fmt.Errorf("phone: at the success step the phone only writes out of turn (FailAt or UnexpectedAt)")
 	}
 	if s.Delay < 0 || s.DeviceCreationTimeout < 0 {
 		return fmt.Errorf("phone: negative duration")

@@ -55,22 +55,23 @@ func b64(k *matrix.PrivateKey) string {
 	return base64.RawStdEncoding.EncodeToString(k.Bytes())
 }
 
-// whoami asks the homeserver who the new access token belongs to.
-func (f *Flow) whoami(ctx context.Context, base, accessToken string) (string, error) {
+// whoami asks the homeserver whose the new access token is, and for which
+// device.
+func (f *Flow) whoami(ctx context.Context, base, accessToken string) (*matrix.Whoami, error) {
 	w, err := matrix.NewClient(f.cfg.HTTP, base, accessToken).Whoami(ctx)
 	if err != nil {
-		return "", fmt.Errorf("login: the new session does not work: %w", err)
+		return nil, fmt.Errorf("login: the new session does not work: %w", err)
 	}
-	return w.UserID, nil
+	return w, nil
 }
 
 // finishEncryption checks the phone's secrets against the keys the server
 // publishes (MSC4108 "Secret sharing and device verification"; rust-sdk
 // imports them unchecked, we do not), creates the device's Olm identity,
-// and uploads its keys signed by the device key and, when the secrets were
-// verified, by the self-signing key, with a signed fallback key, in one
-// /keys/upload. A mismatch is a warning: the sign-in finishes unverified
-// and nothing from that bundle is kept.
+// and uploads its keys signed by the device key and, when the cross-signing
+// keys were verified, by the self-signing key, with a signed fallback key,
+// in one /keys/upload. A mismatch is a warning, and only what did not match
+// is dropped (checkSecrets).
 func (f *Flow) finishEncryption(ctx context.Context, res *Result, secretsRaw []byte) error {
 	defer clear(secretsRaw) // the decrypted JSON holds every private key
 	mc := matrix.NewClient(f.cfg.HTTP, res.Homeserver, res.Token.AccessToken)
@@ -81,22 +82,7 @@ func (f *Flow) finishEncryption(ctx context.Context, res *Result, secretsRaw []b
 		}
 	}()
 	if secretsRaw != nil {
-		s, err := matrix.ParseSecrets(secretsRaw)
-		if err == nil {
-			err = f.verifySecretsRetrying(ctx, mc, res.UserID, s)
-		}
-		if err != nil {
-			if s != nil {
-				s.Zero()
-			}
-			if isServerTrouble(err) {
-				f.emit(Warning{Code: "secrets_unverified", Message: "Your server could not be asked whether the encryption keys from your phone are genuine, so they were not saved. This computer is signed in but not verified."})
-			} else {
-				f.emit(Warning{Code: "secrets_mismatch", Message: "The encryption keys from your phone do not match the ones your server publishes, so they were not saved. This computer is signed in but not verified."})
-			}
-		} else {
-			secrets = s
-		}
+		secrets = f.checkSecrets(ctx, mc, res.UserID, secretsRaw)
 	}
 
 	identity, err := matrix.NewDeviceIdentity(res.UserID, res.DeviceID)
@@ -135,18 +121,54 @@ func (f *Flow) finishEncryption(ctx context.Context, res *Result, secretsRaw []b
 	return nil
 }
 
-// verifySecretsRetrying is verifySecrets, tried again (up to three times,
-// a second apart) while the server answers 5xx or cannot be reached: a
-// moment of server trouble must not be mistaken for keys that do not
-// match (found by the e2e fault tests; the matrix client already retries
-// 429 itself).
-func (f *Flow) verifySecretsRetrying(ctx context.Context, mc *matrix.Client, userID string, s *matrix.Secrets) error {
+// checkSecrets parses the phone's secrets and returns what matches the
+// server, nil when nothing does. The cross-signing keys and the backup key
+// are checked apart: cross-signing keys that do not match (or that the
+// server could not be asked about) drop the whole bundle with a warning; a
+// backup key that does not match the server's current backup drops only
+// itself, with its own warning. A backup can change on the server while a
+// phone keeps the old key (replaced, or turned off, on another device), and
+// that says nothing against the cross-signing keys, which verified.
+func (f *Flow) checkSecrets(ctx context.Context, mc *matrix.Client, userID string, raw []byte) *matrix.Secrets {
+	s, err := matrix.ParseSecrets(raw)
+	if err == nil {
+		err = retryServerTrouble(ctx, func() error { return verifyCrossSigning(ctx, mc, userID, s) })
+	}
+	if err != nil {
+		s.Zero()
+		if isServerTrouble(err) {
+			f.emit(Warning{Code: "secrets_unverified", Message: "Your server could not be asked whether the encryption keys from your phone are genuine, so they were not saved. This computer is signed in but not verified."})
+		} else {
+			f.emit(Warning{Code: "secrets_mismatch", Message: "The encryption keys from your phone do not match the ones your server publishes, so they were not saved. This computer is signed in but not verified."})
+		}
+		return nil
+	}
+	if s.Backup == nil {
+		return s
+	}
+	if err := retryServerTrouble(ctx, func() error { return verifyBackup(ctx, mc, s.Backup) }); err != nil {
+		s.Backup.Key.Zero()
+		s.Backup = nil
+		if isServerTrouble(err) {
+			f.emit(Warning{Code: "backup_unverified", Message: "Your server could not be asked whether the key to your message backup from your phone is genuine, so that key was not saved. Your other encryption keys were checked and kept."})
+		} else {
+			f.emit(Warning{Code: "backup_mismatch", Message: "The key to your message backup from your phone does not match the backup on your server (it may have been replaced or turned off), so that key was not saved. Your other encryption keys were checked and kept."})
+		}
+	}
+	return s
+}
+
+// retryServerTrouble runs check, and again (up to three times, a second
+// apart) while the server answers 5xx or cannot be reached: a moment of
+// server trouble must not be mistaken for keys that do not match (found by
+// the e2e fault tests; the matrix client already retries 429 itself).
+func retryServerTrouble(ctx context.Context, check func() error) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		if attempt > 0 && httpx.Sleep(ctx, time.Second) != nil {
 			return err
 		}
-		if err = f.verifySecrets(ctx, mc, userID, s); err == nil || !isServerTrouble(err) {
+		if err = check(); err == nil || !isServerTrouble(err) {
 			return err
 		}
 	}
@@ -165,24 +187,22 @@ func isServerTrouble(err error) bool {
 	return errors.As(err, &ue) || errors.As(err, &ne)
 }
 
-// verifySecrets compares the phone's secrets with the server's public keys.
-func (f *Flow) verifySecrets(ctx context.Context, mc *matrix.Client, userID string, s *matrix.Secrets) error {
+// verifyCrossSigning compares the phone's cross-signing seeds with the
+// public keys the server publishes for userID.
+func verifyCrossSigning(ctx context.Context, mc *matrix.Client, userID string, s *matrix.Secrets) error {
 	q, err := mc.QueryKeys(ctx, userID)
 	if err != nil {
 		return err
 	}
-	if err := matrix.VerifyCrossSigning(s, userID, q); err != nil {
-		return err
-	}
-	if s.Backup == nil {
-		return nil
-	}
+	return matrix.VerifyCrossSigning(s, userID, q)
+}
+
+// verifyBackup compares the phone's backup key with the server's current
+// backup (GET room_keys/version): none there is a mismatch too.
+func verifyBackup(ctx context.Context, mc *matrix.Client, b *matrix.BackupSecret) error {
 	current, err := mc.RoomKeysVersion(ctx)
 	if err != nil {
 		return err
 	}
-	if current == nil {
-		return errors.New("login: the phone sent a backup key but the server has no key backup")
-	}
-	return matrix.VerifyBackup(s.Backup, current)
+	return matrix.VerifyBackup(b, current)
 }

@@ -25,6 +25,21 @@ func (e *UnexpectedMessageError) Error() string {
 	return fmt.Sprintf("login: expected %s from the other device but got %q", e.Want, e.Got)
 }
 
+// WrongDeviceError: the server says the new access token belongs to
+// another device than the one this sign-in asked for in its scope (whoami's
+// device_id; Got is "" when it names none). The tokens are revoked and the
+// phone is told device_not_found.
+type WrongDeviceError struct {
+	Want, Got string
+}
+
+func (e *WrongDeviceError) Error() string {
+	if e.Got == "" {
+		return fmt.Sprintf("login: the server did not say which device the new session belongs to (asked for %s)", e.Want)
+	}
+	return fmt.Sprintf("login: the server signed in device %q instead of %q", e.Got, e.Want)
+}
+
 // Errors that end a sign-in; the app's error table turns each into a
 // plain sentence and a stable --json code.
 var (

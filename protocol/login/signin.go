@@ -7,6 +7,8 @@ import (
 
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -82,16 +84,23 @@ func (f *Flow) receiveProtocols(ctx context.Context, target *target) (string, er
 
 // identify asks the homeserver whose the new access token is (the device
 // has its token, end of MSC4108 "6. New device waits for approval from
-// homeserver"). The Result it returns holds the tokens even when whoami
-// fails, so that Run revokes them.
+// homeserver") and checks that it is the device this sign-in asked for in
+// its scope (MSC4108 "3. New device informs existing device that it wants
+// to use the device_authorization_grant": the device ID the phone checked).
+// A token for another device, or for none, is not this sign-in's: the
+// phone hears device_not_found, as when whoami fails. The Result it returns
+// holds the tokens even then, so that Run revokes them.
 func (f *Flow) identify(ctx context.Context, grant *deviceGrant, token *oauth.Token) (*Result, error) {
 	res := &Result{Homeserver: grant.base, Metadata: grant.metadata, ClientID: grant.client.ClientID, Token: *token, DeviceID: grant.deviceID}
-	userID, err := f.whoami(ctx, grant.base, token.AccessToken)
+	who, err := f.whoami(ctx, grant.base, token.AccessToken)
 	if err != nil {
 		return res, &sendFailure{reason: msc4108.ReasonDeviceNotFound, err: err}
 	}
-	res.UserID = userID
-	f.emit(LoggedIn{UserID: userID, DeviceID: grant.deviceID})
+	if who.DeviceID != grant.deviceID {
+		return res, &sendFailure{reason: msc4108.ReasonDeviceNotFound, err: &WrongDeviceError{Want: grant.deviceID, Got: who.DeviceID}}
+	}
+	res.UserID = who.UserID
+	f.emit(LoggedIn{UserID: who.UserID, DeviceID: grant.deviceID})
 	return res, nil
 }
 
@@ -99,17 +108,26 @@ func (f *Flow) identify(ctx context.Context, grant *deviceGrant, token *oauth.To
 // secrets it shares (MSC4108 "Secret sharing and device verification",
 // steps 1 and 2). When the channel has already ended, or ends on the way,
 // the sign-in goes on without secrets (nil) after a warning; a message
-// other than m.login.secrets ends it.
+// other than m.login.secrets ends it. So does a message that does not open
+// (tampered with, replayed, or not from the phone): that is not a slow
+// phone but someone interfering with the channel (MSC4388 "Secure
+// operations"), and the caller revokes the new tokens.
 func (f *Flow) receiveSecrets(ctx context.Context, channelAlive bool) ([]byte, error) {
 	if !channelAlive {
 		f.emit(Warning{Code: "secrets_unavailable", Message: "The connection to the phone ended before it could share the encryption keys."})
 		return nil, nil
 	}
 	if err := f.send(ctx, msc4108.Simple{Type: msc4108.TypeSuccess}); err != nil {
+		if errors.Is(err, rendezvous.ErrConcurrentWrite) {
+			return nil, f.phoneWroteFirst(ctx)
+		}
 		f.emit(Warning{Code: "secrets_unavailable", Message: "The phone could not be told that the sign-in worked, so it did not share the encryption keys."})
 		return nil, nil
 	}
 	secretsRaw, err := f.receive(ctx, vocab.PaceReply)
+	if errors.Is(err, securechannel.ErrDecrypt) {
+		return nil, err
+	}
 	if err != nil {
 		f.emit(Warning{Code: "secrets_unavailable", Message: "The phone did not share the encryption keys in time."})
 		return nil, nil
@@ -118,4 +136,24 @@ func (f *Flow) receiveSecrets(ctx context.Context, channelAlive bool) ([]byte, e
 		return nil, err
 	}
 	return secretsRaw, nil
+}
+
+// phoneWroteFirst reads what the phone wrote while it was our turn: our
+// m.login.success met a concurrent write (MSC4388 409 M_CONCURRENT_WRITE,
+// 2024 412), so the phone's message is on the rendezvous. Our send spent a
+// nonce the phone never saw, so nothing more can be sent to it, but its
+// message still opens. m.login.failure ends the sign-in with the phone's
+// reason (MSC4108: the existing device may give up at any step); anything
+// else is unexpected. Either way the sign-in ends and the caller revokes
+// the tokens; a message that does not open is ErrDecrypt, as anywhere.
+func (f *Flow) phoneWroteFirst(ctx context.Context) error {
+	raw, err := f.receive(ctx, vocab.PaceReply)
+	if err != nil {
+		return err
+	}
+	typ, _ := decodeMessage(raw)
+	if typ == msc4108.TypeFailure {
+		return failureFrom(raw)
+	}
+	return &sendFailure{reason: msc4108.ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: typ, Want: "nothing before m.login.success"}}
 }

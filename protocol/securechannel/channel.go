@@ -113,6 +113,10 @@ type Channel struct {
 
 	mu     sync.Mutex
 	closed bool
+	// sendSpent: a sealed message never reached the transport, so its
+	// nonce is gone and nothing this side seals can open on the peer any
+	// more; receiving still works (Send).
+	sendSpent bool
 }
 
 // Generation reports which protocol stack the channel speaks.
@@ -140,10 +144,19 @@ func (c *Channel) Confirm(typed string) error {
 }
 
 // Send seals plaintext and writes it to the transport. It is only
-// allowed on our turn (strict ping-pong).
+// allowed on our turn (strict ping-pong). When the transport refuses the
+// write, this side sends no more, but Receive still opens the peer's
+// messages: a write refused because the peer wrote first (MSC4388 409,
+// 2024 412) leaves the peer's message to be read.
 func (c *Channel) Send(ctx context.Context, plaintext []byte) error {
 	if err := c.usable(); err != nil {
 		return err
+	}
+	c.mu.Lock()
+	spent := c.sendSpent
+	c.mu.Unlock()
+	if spent {
+		return ErrChannelClosed
 	}
 	if c.role == RoleGenerator && !c.confirmed {
 		return ErrNotConfirmed
@@ -164,8 +177,13 @@ func (c *Channel) Send(ctx context.Context, plaintext []byte) error {
 	}
 	if err := c.sess.Send(ctx, wire); err != nil {
 		// The message used up a nonce the peer never saw: a retry would
-		// not open, so the channel ends here.
-		c.Close()
+		// not open, so this side's sending ends here. The directions have
+		// separate keys and counters (HPKE: the primary and the response
+		// context; ECIES: one key and counter each way), so what the peer
+		// sealed still opens.
+		c.mu.Lock()
+		c.sendSpent = true
+		c.mu.Unlock()
 		return err
 	}
 	return nil

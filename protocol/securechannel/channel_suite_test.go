@@ -200,6 +200,38 @@ func runChannelSuite(t *testing.T, gen vocab.Generation) {
 		})
 	}
 
+	// The peer wrote out of turn, so our write meets a concurrent write
+	// (MSC4388 409, 2024 412): our message spent a nonce the peer never saw,
+	// so we write no more, but the peer's message must still open; it is
+	// how we learn why the peer wrote (a failure, say).
+	t.Run("a failed send leaves the peer's message readable", func(t *testing.T) {
+		p := mustPair(t, defaultPairOptions(gen))
+		if err := p.g.Confirm(p.s.CheckCode().String()); err != nil {
+			t.Fatal(err)
+		}
+		ctx := testCtx(t)
+		if err := p.s.Send(ctx, []byte("first")); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := p.g.Receive(ctx, vocab.PaceReply); err != nil || string(got) != "first" {
+			t.Fatalf("first: %q, %v", got, err)
+		}
+		// G's turn, but S writes again first.
+		if err := p.s.Send(ctx, []byte("out of turn")); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.g.Send(ctx, []byte("late")); !errors.Is(err, errMemConcurrentWrite) {
+			t.Fatalf("G's send after S wrote: %v, want the transport's concurrent-write error", err)
+		}
+		got, err := p.g.Receive(ctx, vocab.PaceReply)
+		if err != nil || string(got) != "out of turn" {
+			t.Fatalf("the peer's message after a failed send: %q, %v", got, err)
+		}
+		if err := p.g.Send(ctx, []byte("again")); !errors.Is(err, ErrChannelClosed) {
+			t.Fatalf("send after a failed send: %v, want ErrChannelClosed", err)
+		}
+	})
+
 	t.Run("close", func(t *testing.T) {
 		p := mustPair(t, defaultPairOptions(gen))
 		_ = p.g.Confirm(p.s.CheckCode().String())

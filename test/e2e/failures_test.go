@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,6 +120,60 @@ func TestTamperedMessage(t *testing.T) {
 	})
 }
 
+// TestTamperedOrReplayedSecrets: an m.login.secrets that does not open
+// (changed on the wire, or an earlier ciphertext played back) ends the
+// sign-in as an attack: secure_channel_failed with words about
+// interference, the new device revoked, nothing in the keyring.
+func TestTamperedOrReplayedSecrets(t *testing.T) {
+	requireSession(t)
+	t.Parallel()
+	for _, attack := range []struct {
+		name   string
+		script phone.Script
+	}{
+		{"tampered", phone.Script{TamperAt: phone.StepSecrets}},
+		{"replayed", phone.Script{ReplayAt: phone.StepSecrets}},
+	} {
+		for _, gen := range generations {
+			t.Run(attack.name+"/"+gen, func(t *testing.T) {
+				t.Parallel()
+				srv := startServer(t, devserver.Config{})
+				o := login(t, srv, scenario{gen: gen, script: attack.script})
+				expectPrefix(t, o, "qr", "check_code_needed", "secure_channel_established", "homeserver", "user_code", "logged_in")
+				expectError(t, o, "secure_channel_failed")
+				if msg := o.last().str("message"); !strings.Contains(msg, "interfered") {
+					t.Errorf("error message %q does not say that someone may have interfered", msg)
+				}
+				if _, ok := o.find("done"); ok {
+					t.Error("done after a secrets message that did not open")
+				}
+				expectNotStored(t, srv, o)
+				expectNoSecrets(t, srv, "login output", o.stdout, o.stderr)
+			})
+		}
+	}
+}
+
+// TestWhoamiNamesAnotherDevice: the server's whoami names another device
+// than the one the computer asked for: device_not_found on both sides, the
+// tokens revoked, nothing stored.
+func TestWhoamiNamesAnotherDevice(t *testing.T) {
+	eachGeneration(t, func(t *testing.T, gen string) {
+		srv := startServer(t, devserver.Config{})
+		if err := srv.InjectWhoamiFault(devserver.WhoamiFault{DeviceID: "SOMEONEELSE", Count: 1}); err != nil {
+			t.Fatal(err)
+		}
+		o := login(t, srv, scenario{gen: gen})
+		expectPrefix(t, o, "qr", "check_code_needed", "secure_channel_established", "homeserver", "user_code")
+		expectError(t, o, "device_not_found")
+		var pf *phone.PeerFailure
+		if !errors.As(o.phoneErr, &pf) || pf.Reason != "device_not_found" {
+			t.Errorf("the phone heard %v, want m.login.failure device_not_found", o.phoneErr)
+		}
+		expectNotStored(t, srv, o)
+	})
+}
+
 func TestUnexpectedMessage(t *testing.T) {
 	eachGeneration(t, func(t *testing.T, gen string) {
 		srv := startServer(t, devserver.Config{})
@@ -182,6 +237,37 @@ func TestWrongSecrets(t *testing.T) {
 		}
 		if a, ok := findAccount(t, srv.UserID()); !ok || a.Verified {
 			t.Errorf("account %+v (found %v), want it stored unverified", a, ok)
+		}
+		expectNoSecrets(t, srv, "login output", o.stdout, o.stderr)
+		logout(t, srv)
+	})
+}
+
+// TestBackupMismatchKeepsCrossSigning: a key backup that cannot be
+// matched (here room_keys/version refuses with 403) drops only the backup
+// key with the backup_mismatch warning; the verified cross-signing keys
+// are kept and the device is verified.
+func TestBackupMismatchKeepsCrossSigning(t *testing.T) {
+	eachGeneration(t, func(t *testing.T, gen string) {
+		srv := startServer(t, devserver.Config{})
+		if err := srv.InjectFault(devserver.Fault{PathPrefix: "/_matrix/client/v3/room_keys/version", Count: 1, Status: 403}); err != nil {
+			t.Fatal(err)
+		}
+		o := login(t, srv, scenario{gen: gen})
+		if o.exit != 0 || o.phoneErr != nil {
+			t.Fatalf("login failed: %s", o)
+		}
+		if w, ok := o.find("warning"); !ok || w.str("code") != "backup_mismatch" || w.str("message") == "" {
+			t.Errorf("warning event %v (found %v), want backup_mismatch", w, ok)
+		}
+		if s, _ := o.find("secrets"); s["cross_signing"] != true || s["backup"] != false {
+			t.Errorf("secrets event %v, want cross_signing true and backup false", s)
+		}
+		if done := o.last(); done.name() != "done" || done["verified"] != true {
+			t.Errorf("last event %v, want done with verified true", done)
+		}
+		if a, ok := findAccount(t, srv.UserID()); !ok || !a.Verified {
+			t.Errorf("account %+v (found %v), want it stored verified", a, ok)
 		}
 		expectNoSecrets(t, srv, "login output", o.stdout, o.stderr)
 		logout(t, srv)
