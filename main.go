@@ -7,6 +7,10 @@ import (
 	"os"
 
 	"github.com/qrlogin/qrlogin/app/cli"
+	// Before Fyne's lang package reads the locale while it is initialised:
+	// C.UTF-8 and its kin become LANGUAGE=en, so no command prints Fyne's
+	// locale parse error (the order argument is in the package's doc).
+	_ "github.com/qrlogin/qrlogin/internal/localeenv"
 	"github.com/qrlogin/qrlogin/ui/desktop"
 )
 

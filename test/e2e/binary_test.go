@@ -142,8 +142,9 @@ func privateConfigDir(t *testing.T) string {
 }
 
 // commandEnv is the environment of every qrlogin process: the caller's
-// (with its D-Bus session), the shared config folder, a locale Fyne can
-// parse, and extra overrides (a later duplicate wins in os/exec).
+// (with its D-Bus session), the shared config folder, one fixed locale (the
+// C locales have a test of their own: locale_test.go), and extra overrides
+// (a later duplicate wins in os/exec).
 func commandEnv(extra ...string) []string {
 	env := make([]string, 0, len(os.Environ())+4)
 	for _, kv := range os.Environ() {
