@@ -32,9 +32,10 @@ type qrDisplay struct {
 	variant    vocab.Variant
 	http       *http.Client
 	poll       rendezvous.PollConfig
-	// token authenticates the MSC4388 create on servers that allow it only
-	// to signed-in devices; empty for the new device.
-	token rendezvous.BearerToken
+	// token returns the access token that authenticates the MSC4388 create
+	// on servers that allow it only to signed-in devices; nil for the new
+	// device, which has none.
+	token func(context.Context) (string, error)
 	// regen receives SwitchGeneration's requests.
 	regen <-chan struct{}
 	emit  func(Event)
@@ -59,8 +60,15 @@ func (d *qrDisplay) newQR(ctx context.Context, t *target, gen vocab.Generation) 
 
 	switch gen {
 	case vocab.MSC4388:
+		var token string
+		if d.token != nil {
+			if token, err = d.token(ctx); err != nil {
+				return nil, fmt.Errorf("login: the account's access token: %w", err)
+			}
+		}
 		c, err := rendezvous.NewClient(rendezvous.ClientConfig{
-			BaseURL: t.rendezvousBase(), HTTPClient: d.http, Path: msc4388Path(d.variant), Poll: d.poll, AccessToken: d.token,
+			BaseURL: t.rendezvousBase(), HTTPClient: d.http, Path: msc4388Path(d.variant), Poll: d.poll,
+			AccessToken: rendezvous.BearerToken(token),
 		})
 		if err != nil {
 			return nil, err
