@@ -9,8 +9,10 @@
 // authorization grant against the homeserver named in the QR, then
 // m.login.success and m.login.secrets. It speaks JSON lines on
 // stdin/stdout (its header lists the events). The Go tests start it with
-// Node.js through startNewDevicePeer and play the existing device (G)
-// against the development homeserver (internal/devserver). They run
+// Node.js through startNewDevicePeer; qrlogin's existing-device flow
+// (login.Grant, grant_test.go), or a minimal one for facts the flow never
+// exercises (newdevice_test.go), plays the existing device (G) against the
+// development homeserver (internal/devserver). They run
 // `npm ci` here when node_modules is missing; without node/npm they skip,
 // or fail when the CI environment variable is set.
 //

@@ -9,43 +9,64 @@ import (
 
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
-// session is the rendezvous session under the channel to the phone, nil
-// before a phone scanned. Every use of the session goes through here.
-func (f *Flow) session() rendezvous.Session {
-	if f.sess == nil {
-		return nil
-	}
-	return f.sess
+// link is this device's end of the conversation with the other device,
+// whichever role it plays (Flow: the new device; Grant: the existing
+// device): the secure channel once the other device scanned, the
+// rendezvous session under it, and whose turn it is to write (turn.go).
+// Flow and Grant embed it and run it on their one goroutine.
+type link struct {
+	// ch is the channel once the other device scanned; it carries nothing
+	// until the check code was confirmed.
+	ch *securechannel.Channel
+	// sess is the session the other device scanned, under ch: its expiry,
+	// and deleting it.
+	sess rendezvous.Session
+	turn turn
+	// grace is how long a last message stays on the rendezvous for the
+	// other device to read before the session is deleted (sendFinal).
+	grace time.Duration
 }
 
-// receive reads the phone's next message and moves the turn (see received).
-func (f *Flow) receive(ctx context.Context, pace vocab.Pace) ([]byte, error) {
-	return f.received(f.ch.Receive(ctx, pace))
+// session is the rendezvous session under the channel to the other device,
+// nil before it scanned. Every use of the session goes through here.
+func (l *link) session() rendezvous.Session {
+	if l.sess == nil {
+		return nil
+	}
+	return l.sess
+}
+
+// receive reads the other device's next message and moves the turn (see
+// received).
+func (l *link) receive(ctx context.Context, pace vocab.Pace) ([]byte, error) {
+	return l.received(l.ch.Receive(ctx, pace))
 }
 
 // received moves the turn by what a receive ended with (turn.afterReceive)
 // and maps an expired session to ErrRendezvousExpired. A receive run on
 // another goroutine hands its result here on the flow's goroutine.
-func (f *Flow) received(raw []byte, err error) ([]byte, error) {
-	f.turn = f.turn.afterReceive(raw, err)
+func (l *link) received(raw []byte, err error) ([]byte, error) {
+	l.turn = l.turn.afterReceive(raw, err)
 	if err != nil {
 		return nil, mapRendezvousErr(err)
 	}
 	return raw, nil
 }
 
-// send writes a message on our turn; afterwards it is the phone's turn
-// (turn.afterSend).
-func (f *Flow) send(ctx context.Context, msg any) error {
+// send writes a message on our turn; afterwards it is the other device's
+// turn (turn.afterSend).
+func (l *link) send(ctx context.Context, msg any) error {
 	b, err := json.Marshal(msg)
 	if err != nil {
 		return err
 	}
-	err = f.ch.Send(ctx, b)
-	f.turn = f.turn.afterSend(err)
+	defer clear(b) // m.login.secrets carries private keys
+	err = l.ch.Send(ctx, b)
+	l.turn = l.turn.afterSend(err)
 	if err != nil {
 		return mapRendezvousErr(err)
 	}
@@ -53,9 +74,9 @@ func (f *Flow) send(ctx context.Context, msg any) error {
 }
 
 // expect checks that raw is a message of type want and decodes it into v
-// (if not nil). A failure from the phone becomes *PhoneFailure; anything
-// else is an unexpected message that we report back.
-func (f *Flow) expect(raw []byte, want string, v any) error {
+// (if not nil). A failure from the other device becomes *PhoneFailure;
+// anything else is an unexpected message that we report back.
+func (l *link) expect(raw []byte, want string, v any) error {
 	typ, err := decodeMessage(raw)
 	if err != nil {
 		return &sendFailure{reason: msc4108.ReasonUnexpectedMessageReceived, err: err}

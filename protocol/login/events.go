@@ -1,6 +1,8 @@
-// Package login runs MSC4108 sign-in over a secure channel: the new-device
-// flow (this desktop shows the QR, the phone approves) as a state machine on
-// one goroutine that reports progress as typed Events.
+// Package login runs MSC4108 sign-in over a secure channel, in both roles
+// of the device that shows the QR code, each as a state machine on one
+// goroutine that reports progress as typed Events: Flow signs this desktop
+// in (the new device; the phone approves), Grant signs another device in
+// with the account this desktop holds (the existing device).
 package login
 
 import "time"

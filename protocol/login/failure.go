@@ -23,7 +23,7 @@ func (e *sendFailure) Unwrap() error { return e.err }
 // tellPhone makes sure the phone hears about a failure (MSC4108: never
 // leave it waiting): on our turn send m.login.failure, wait for the phone to
 // read it, then delete the rendezvous; otherwise delete at once.
-func (f *Flow) tellPhone(ctx context.Context, err error) error {
+func (l *link) tellPhone(ctx context.Context, err error) error {
 	reason := ""
 	var sf *sendFailure
 	switch {
@@ -41,27 +41,27 @@ func (f *Flow) tellPhone(ctx context.Context, err error) error {
 		reason = msc4108.ReasonUserCancelled // a local error the MSC has no reason for
 	}
 	if reason != "" {
-		_ = f.sendFinal(ctx, msc4108.Failure{Type: msc4108.TypeFailure, Reason: reason})
+		_ = l.sendFinal(ctx, msc4108.Failure{Type: msc4108.TypeFailure, Reason: reason})
 	} else {
-		deleteQuietly(f.session())
+		deleteQuietly(l.session())
 	}
 	return err
 }
 
 // sendFinal sends a last message on our turn even when ctx was cancelled,
-// leaves it for the phone to read for FailureGrace, and deletes the
-// rendezvous. When it is not our turn it only deletes the rendezvous.
-func (f *Flow) sendFinal(ctx context.Context, msg any) error {
-	if f.ch == nil || !f.turn.ours() {
-		deleteQuietly(f.session())
+// leaves it for the other device to read for the grace period, and deletes
+// the rendezvous. When it is not our turn it only deletes the rendezvous.
+func (l *link) sendFinal(ctx context.Context, msg any) error {
+	if l.ch == nil || !l.turn.ours() {
+		deleteQuietly(l.session())
 		return nil
 	}
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	err := f.send(bg, msg)
+	err := l.send(bg, msg)
 	if err == nil {
-		_ = httpx.Sleep(bg, f.cfg.FailureGrace)
+		_ = httpx.Sleep(bg, l.grace)
 	}
-	deleteQuietly(f.session())
+	deleteQuietly(l.session())
 	return err
 }

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/oauth"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -60,17 +58,12 @@ type Flow struct {
 	cfg  Config
 	emit func(Event)
 
-	codes  chan string
-	regen  chan struct{}
-	mu     sync.Mutex
-	asking bool
+	checkCodeInput
+	regen chan struct{}
 
-	// ch is the channel to the phone once it scanned; it carries nothing
-	// until confirmCheckCode accepted the code. turn is who may write on it
-	// next (turn.go), for telling the phone about failures.
-	ch   *securechannel.Channel
-	sess rendezvous.Session // the session the phone scanned, under ch: its expiry, and deleting it
-	turn turn
+	// link is the channel to the phone once it scanned, the session under
+	// it, and whose turn it is (channel.go).
+	link
 }
 
 // New prepares a sign-in. emit receives progress events on the flow's
@@ -91,7 +84,7 @@ func New(cfg Config, emit func(Event)) *Flow {
 	if emit == nil {
 		emit = func(Event) {}
 	}
-	return &Flow{cfg: cfg, emit: emit, codes: make(chan string, 1), regen: make(chan struct{}, 1)}
+	return &Flow{cfg: cfg, emit: emit, checkCodeInput: newCheckCodeInput(), regen: make(chan struct{}, 1), link: link{grace: cfg.FailureGrace}}
 }
 
 // Run performs the sign-in and returns its result. Every failure after the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
@@ -91,30 +92,66 @@ func (SecretsShared) Name() string     { return "secrets_shared" }
 // goroutine; the UI talks to it with SubmitCheckCode, SwitchGeneration and
 // by cancelling the context. Events: QRReady, CheckCodeNeeded,
 // SecureChannelEstablished, VerificationURI, NewDeviceSignedIn,
-// SecretsShared, Warning, then the caller's Done or Failed.
+// SecretsShared or Warning "secrets_not_shared", then the caller's Done
+// or Failed.
 type Grant struct {
 	cfg  GrantConfig
 	emit func(Event)
+
+	checkCodeInput
+	regen chan struct{}
+	ran   atomic.Bool
+
+	// link is the channel to the new device once it scanned, the session
+	// under it, and whose turn it is (channel.go).
+	link
 }
 
 // NewGrant prepares a grant. emit receives progress events on the grant's
 // goroutine; it must not block for long.
 func NewGrant(cfg GrantConfig, emit func(Event)) *Grant {
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{Timeout: 30 * time.Second}
+	}
+	if cfg.FailureGrace == 0 {
+		cfg.FailureGrace = 3 * time.Second
+	}
+	if cfg.DeviceCreationTimeout == 0 {
+		cfg.DeviceCreationTimeout = 10 * time.Second
+	}
+	if cfg.Variant == "" {
+		cfg.Variant = vocab.VariantReference
+	}
 	if emit == nil {
 		emit = func(Event) {}
 	}
-	return &Grant{cfg: cfg, emit: emit}
+	return &Grant{cfg: cfg, emit: emit, checkCodeInput: newCheckCodeInput(), regen: make(chan struct{}, 1),
+		link: link{grace: cfg.FailureGrace}}
 }
 
 // SubmitCheckCode hands over the digits the new device shows. It is
-// accepted once, and only after CheckCodeNeeded.
-func (g *Grant) SubmitCheckCode(code string) bool { return false }
+// accepted once, and only after CheckCodeNeeded; it reports whether it was
+// taken.
+func (g *Grant) SubmitCheckCode(code string) bool { return g.submit(code) }
 
-// SwitchGeneration asks for a fresh QR code in the other generation.
-func (g *Grant) SwitchGeneration() {}
+// SwitchGeneration asks for a fresh QR code in the other generation. It
+// only has an effect while the QR code is showing.
+func (g *Grant) SwitchGeneration() { requestSwitch(g.regen) }
 
-// Run signs the other device in. Every failure after the channel is trusted
-// is told to the other device before Run returns.
-func (g *Grant) Run(ctx context.Context) (*GrantResult, error) {
-	return nil, errors.New("login: signing in another device is not built yet")
-}
+// Errors that end a grant, besides those a sign-in shares (ErrCancelled,
+// ErrRendezvousExpired, ErrDeclined, *PhoneFailure, the check code's).
+// Each was told to the new device with the m.login.failure reason named.
+var (
+	// ErrUnsupportedProtocol: the new device asked for a sign-in protocol
+	// other than device_authorization_grant (unsupported_protocol).
+	ErrUnsupportedProtocol = errors.New("login: the new device asked to sign in in a way this computer does not support")
+	// ErrDeviceAlreadyExists: the device ID the new device announced is
+	// already on the account (device_already_exists).
+	ErrDeviceAlreadyExists = errors.New("login: a device with the new device's ID is already on the account")
+	// ErrVerificationURI: the approval page could not be opened, or its
+	// address is not https (unable_to_open_verification_uri).
+	ErrVerificationURI = errors.New("login: the page to approve the new device could not be opened")
+	// ErrDeviceNotFound: the new device reported success but did not appear
+	// on the account in time (device_not_found).
+	ErrDeviceNotFound = errors.New("login: the new device did not appear on the account")
+)

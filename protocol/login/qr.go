@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
@@ -20,22 +21,54 @@ type shownQR struct {
 	payload   []byte
 }
 
+// qrDisplay is what showing QR codes needs, in either role: this device as
+// the new device (intent 0x00, 2024 mode 0x03) or as the existing device
+// (intent 0x01, 2024 mode 0x04, which also names the account's server).
+type qrDisplay struct {
+	intent qrcode.Intent
+	// serverName is what a 2024 mode 0x04 QR code names as the account's
+	// homeserver; unused otherwise.
+	serverName string
+	variant    vocab.Variant
+	http       *http.Client
+	poll       rendezvous.PollConfig
+	// token returns the access token that authenticates the MSC4388 create
+	// on servers that allow it only to signed-in devices; nil for the new
+	// device, which has none.
+	token func(context.Context) (string, error)
+	// regen receives SwitchGeneration's requests.
+	regen <-chan struct{}
+	emit  func(Event)
+}
+
+// qrDisplay is the new device's: intent 0x00, no token.
+func (f *Flow) qrDisplay() *qrDisplay {
+	return &qrDisplay{intent: qrcode.IntentNewDevice, variant: f.cfg.Variant, http: f.cfg.HTTP, poll: f.cfg.Poll, regen: f.regen, emit: f.emit}
+}
+
 // newQR creates the rendezvous session and the QR payload for one
 // generation (MSC4388 steps 1-3; the 2024 QR carries the session URL).
-func (f *Flow) newQR(ctx context.Context, t *target, gen vocab.Generation) (*shownQR, error) {
-	g, err := securechannel.NewGenerator(gen, f.cfg.Variant)
+func (d *qrDisplay) newQR(ctx context.Context, t *target, gen vocab.Generation) (*shownQR, error) {
+	g, err := securechannel.NewGenerator(gen, d.variant)
 	if err != nil {
 		return nil, err
 	}
 	var key [qrcode.KeySize]byte
 	copy(key[:], g.PublicKey())
-	p := qrcode.Payload{Generation: gen, Intent: qrcode.IntentNewDevice, PublicKey: key}
+	p := qrcode.Payload{Generation: gen, Intent: d.intent, PublicKey: key}
 	q := &shownQR{generator: g}
 
 	switch gen {
 	case vocab.MSC4388:
+		var token string
+		if d.token != nil {
+			if token, err = d.token(ctx); err != nil {
+				return nil, fmt.Errorf("login: the account's access token: %w", err)
+			}
+		}
 		c, err := rendezvous.NewClient(rendezvous.ClientConfig{
-			BaseURL: t.rendezvousBase(), HTTPClient: f.cfg.HTTP, Path: f.msc4388Path(), Poll: f.cfg.Poll,
+			BaseURL: t.rendezvousBase(), HTTPClient: d.http, Path: msc4388Path(d.variant), Poll: d.poll,
+			AccessToken: rendezvous.BearerToken(token),
 		})
 		if err != nil {
 			return nil, err
@@ -46,12 +79,12 @@ func (f *Flow) newQR(ctx context.Context, t *target, gen vocab.Generation) (*sho
 		}
 		q.sess = s
 		q.bind = securechannel.Binding{BaseURL: s.BaseURL(), RendezvousID: s.ID()}
-		p.Prefix = qrcode.PrefixFor(f.cfg.Variant)
+		p.Prefix = qrcode.PrefixFor(d.variant)
 		p.RendezvousID = s.ID()
 		p.BaseURL = s.BaseURL()
 	default:
 		c, err := rendezvous.NewETagClient(rendezvous.ETagConfig{
-			HomeserverURL: t.baseURL, HTTPClient: f.cfg.HTTP, Poll: f.cfg.Poll,
+			HomeserverURL: t.baseURL, HTTPClient: d.http, Poll: d.poll,
 		})
 		if err != nil {
 			return nil, err
@@ -67,6 +100,9 @@ func (f *Flow) newQR(ctx context.Context, t *target, gen vocab.Generation) (*sho
 		}
 		q.sess = s
 		p.RendezvousURL = s.URL()
+		if d.intent == qrcode.IntentExistingDevice {
+			p.ServerName = d.serverName
+		}
 	}
 	q.payload, err = p.Encode()
 	if err != nil {
@@ -79,33 +115,48 @@ func (f *Flow) newQR(ctx context.Context, t *target, gen vocab.Generation) (*sho
 // SwitchGeneration asks for a fresh QR code in the other protocol
 // generation ("my phone can't read this code"). It only has an effect
 // while the QR code is showing.
-func (f *Flow) SwitchGeneration() {
+func (f *Flow) SwitchGeneration() { requestSwitch(f.regen) }
+
+// requestSwitch asks a QR loop for the other generation, without waiting;
+// a request already pending is enough.
+func requestSwitch(regen chan<- struct{}) {
 	select {
-	case f.regen <- struct{}{}:
+	case regen <- struct{}{}:
 	default:
 	}
 }
 
-// showQRUntilScanned creates a rendezvous and QR code, shows it, and waits
-// for the phone's LoginInitiate. A session that expires before a scan is
-// replaced by a fresh one (new rendezvous, new key, new QR code); the user
-// may also ask for the other generation.
+// showQRUntilScanned shows QR codes until the phone scanned one and
+// keeps the session the channel runs over.
 func (f *Flow) showQRUntilScanned(ctx context.Context, target *target) (*securechannel.Channel, error) {
+	ch, sess, err := f.qrDisplay().untilScanned(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	f.sess = sess
+	return ch, nil
+}
+
+// untilScanned creates a rendezvous and QR code, shows it, and waits for
+// the other device's LoginInitiate. A session that expires before a scan
+// is replaced by a fresh one (new rendezvous, new key, new QR code); the
+// user may also ask for the other generation.
+func (d *qrDisplay) untilScanned(ctx context.Context, target *target) (*securechannel.Channel, rendezvous.Session, error) {
 	gen := target.generation
 	for {
-		q, err := f.newQR(ctx, target, gen)
+		q, err := d.newQR(ctx, target, gen)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		alt, _ := target.other(gen)
-		f.emit(QRReady{Protocol: string(gen), Payload: q.payload, ExpiresAt: q.sess.ExpiresAt(), Alternative: string(alt)})
+		d.emit(QRReady{Protocol: string(gen), Payload: q.payload, ExpiresAt: q.sess.ExpiresAt(), Alternative: string(alt)})
 
 		scanCtx, cancelScan := context.WithCancel(ctx)
 		switched := make(chan struct{})
 		stop := make(chan struct{})
 		go func() {
 			select {
-			case <-f.regen:
+			case <-d.regen:
 				close(switched)
 				cancelScan()
 			case <-stop:
@@ -115,8 +166,7 @@ func (f *Flow) showQRUntilScanned(ctx context.Context, target *target) (*securec
 		close(stop)
 		cancelScan()
 		if err == nil {
-			f.sess = q.sess
-			return ch, nil
+			return ch, q.sess, nil
 		}
 		deleteQuietly(q.sess)
 		select {
@@ -128,11 +178,11 @@ func (f *Flow) showQRUntilScanned(ctx context.Context, target *target) (*securec
 		default:
 		}
 		if ctx.Err() != nil {
-			return nil, ErrCancelled
+			return nil, nil, ErrCancelled
 		}
 		if errors.Is(err, rendezvous.ErrExpired) || errors.Is(err, context.DeadlineExceeded) {
 			continue // nobody scanned in time: show a fresh code
 		}
-		return nil, err
+		return nil, nil, err
 	}
 }

@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
@@ -38,9 +39,7 @@ func (t *target) other(g vocab.Generation) (vocab.Generation, bool) {
 }
 
 // resolveTarget resolves the homeserver the user named and picks the
-// generation by preference and by what the server offers, asking about
-// each generation once (rendezvous.Choose); the other generation, if the
-// server offers it too, is kept for "my phone can't read this code".
+// generation by preference and by what the server offers (chooseTarget).
 func (f *Flow) resolveTarget(ctx context.Context) (*target, error) {
 	if f.cfg.Homeserver == "" {
 		return nil, errors.New("login: no homeserver given")
@@ -49,19 +48,43 @@ func (f *Flow) resolveTarget(ctx context.Context) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &target{baseURL: base}
-	if f.cfg.RendezvousServer != "" {
-		if _, err := rendezvous.CheckURL(f.cfg.RendezvousServer); err != nil {
+	return chooseTarget(ctx, targetQuery{
+		http: f.cfg.HTTP, baseURL: base, rendezvousServer: f.cfg.RendezvousServer,
+		preference: f.cfg.Preference, variant: f.cfg.Variant,
+	})
+}
+
+// targetQuery is what chooseTarget asks the server about.
+type targetQuery struct {
+	http             *http.Client
+	baseURL          string // the homeserver's client-server base URL
+	rendezvousServer string // an explicit rendezvous server, or ""
+	preference       string
+	variant          vocab.Variant
+	// token authenticates the MSC4388 discovery (servers that offer
+	// rendezvous sessions only to signed-in devices); "" for a new device.
+	token rendezvous.BearerToken
+}
+
+// chooseTarget picks the generation by preference and by what the server
+// offers, asking about each generation once (rendezvous.Choose); the other
+// generation, if the server offers it too, is kept for "my phone can't
+// read this code".
+func chooseTarget(ctx context.Context, q targetQuery) (*target, error) {
+	t := &target{baseURL: q.baseURL}
+	if q.rendezvousServer != "" {
+		if _, err := rendezvous.CheckURL(q.rendezvousServer); err != nil {
 			return nil, err
 		}
-		t.rendezvousURL = f.cfg.RendezvousServer
+		t.rendezvousURL = q.rendezvousServer
 	}
-	pref, err := vocab.ParsePreference(f.cfg.Preference)
+	pref, err := vocab.ParsePreference(q.preference)
 	if err != nil {
 		return nil, err
 	}
 	choice, err := rendezvous.Choose(ctx, pref, rendezvous.ChooseOptions{
-		HTTPClient: f.cfg.HTTP, HomeserverURL: base, RendezvousServerURL: t.rendezvousURL, MSC4388Path: f.msc4388Path(),
+		HTTPClient: q.http, HomeserverURL: q.baseURL, RendezvousServerURL: t.rendezvousURL,
+		MSC4388Path: msc4388Path(q.variant), AccessToken: q.token,
 	})
 	if err != nil {
 		return nil, err
@@ -71,8 +94,11 @@ func (f *Flow) resolveTarget(ctx context.Context) (*target, error) {
 	return t, nil
 }
 
-func (f *Flow) msc4388Path() rendezvous.APIPath {
-	if f.cfg.Variant == vocab.VariantMSCText {
+// msc4388Path is the MSC4388 API path that goes with a channel variant:
+// the MSC text's stable path, or the unstable one the reference servers
+// serve.
+func msc4388Path(v vocab.Variant) rendezvous.APIPath {
+	if v == vocab.VariantMSCText {
 		return rendezvous.PathStable
 	}
 	return rendezvous.PathUnstable

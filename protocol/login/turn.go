@@ -12,7 +12,7 @@ import (
 // device authorization flow"): once we have received a message it is our
 // turn, once we have sent one it is the phone's. When the phone has ended
 // (m.login.failure) or the channel or session is gone it is nobody's, and
-// there is no one left to tell anything. Only Flow.received and Flow.send
+// there is no one left to tell anything. Only link.received and link.send
 // move it, with afterReceive and afterSend.
 type turn uint8
 
@@ -35,8 +35,12 @@ func (t turn) ours() bool { return t == ourTurn }
 func (t turn) afterReceive(raw []byte, err error) turn {
 	switch {
 	case err == nil:
-		if typ, _ := decodeMessage(raw); typ == msc4108.TypeFailure {
-			return nobodysTurn // the phone has ended; nobody to answer
+		switch typ, _ := decodeMessage(raw); typ {
+		case msc4108.TypeFailure, msc4108.TypeDeclined:
+			// The other device has ended (m.login.declined is the new
+			// device's last word on a denial, MSC4108 step 6); nobody to
+			// answer.
+			return nobodysTurn
 		}
 		return ourTurn
 	case errors.Is(err, context.Canceled):

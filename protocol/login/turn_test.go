@@ -31,6 +31,7 @@ func TestTurnIsPingPong(t *testing.T) {
 		{"malformed message (we answer it)", phonesTurn, []byte("{"), nil, ourTurn},
 		{"failure from the phone", phonesTurn, failure, nil, nobodysTurn},
 		{"failure while we poll", ourTurn, failure, nil, nobodysTurn},
+		{"declined by the new device", phonesTurn, []byte(`{"type":"m.login.declined"}`), nil, nobodysTurn},
 		{"session expired", phonesTurn, nil, rendezvous.ErrExpired, nobodysTurn},
 		{"tampered message", ourTurn, nil, fmt.Errorf("%w: bad tag", securechannel.ErrDecrypt), nobodysTurn},
 		{"deadline", ourTurn, nil, context.DeadlineExceeded, nobodysTurn},
