@@ -74,6 +74,7 @@ func explain(err error) Explanation {
 		netErr         net.Error
 		unexpected     *login.UnexpectedMessageError
 		oauthErr       *oauth.Error
+		metadataErr    *oauth.MetadataError
 		matrixErr      *matrix.Error
 		rendezvousHTTP *rendezvous.HTTPError
 	)
@@ -115,6 +116,11 @@ func explain(err error) Explanation {
 	case errors.Is(err, rendezvous.ErrNetwork),
 		errors.As(err, &urlErr), errors.As(err, &netErr), errors.Is(err, context.DeadlineExceeded):
 		return Explanation{Code: CodeNetwork, Message: "The server could not be reached.", Next: "Check your internet connection and the server name, then try again."}
+	case errors.As(err, &metadataErr) && errors.Is(err, oauth.ErrInsecureURL):
+		// The server's own metadata names a plain http endpoint: nothing the
+		// user typed, and nothing was sent there.
+		return Explanation{Code: CodeServerUnsupported, Message: "Your server's sign-in service gave an address that does not use https, so this computer stopped before sending anything there.",
+			Next: "Ask your server's administrator to serve sign-in over https."}
 	case errors.Is(err, rendezvous.ErrInsecureURL):
 		return Explanation{Code: CodeServerUnsupported, Message: "The server address must start with https://.", Next: "Check the server name and try again."}
 	case errors.As(err, &unexpected):

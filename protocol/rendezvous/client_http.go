@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qrlogin/qrlogin/protocol/internal/secureurl"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -265,24 +266,15 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // CheckURL parses raw and enforces the transport rule the login flow
 // relies on: https everywhere, plain http only for loopback hosts
-// (127.0.0.0/8, ::1, localhost), where there is nothing to intercept.
+// (127.0.0.0/8, ::1, localhost), where there is nothing to intercept. The
+// rule itself is protocol/internal/secureurl, which the OAuth client
+// applies too.
 func CheckURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
+	u, err := secureurl.Check(raw)
 	if err != nil {
 		return nil, errors.Join(ErrInsecureURL, err)
 	}
-	if u.Host == "" || u.User != nil {
-		return nil, errors.Join(ErrInsecureURL, errors.New("rendezvous: "+strconvQuote(raw)+" is not an absolute URL with a host"))
-	}
-	switch u.Scheme {
-	case "https":
-		return u, nil
-	case "http":
-		if isLoopbackHost(u.Hostname()) {
-			return u, nil
-		}
-	}
-	return nil, errors.Join(ErrInsecureURL, errors.New("rendezvous: refusing "+strconvQuote(raw)))
+	return u, nil
 }
 
 func strconvQuote(s string) string {

@@ -1,0 +1,30 @@
+package explain
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/qrlogin/qrlogin/protocol/oauth"
+)
+
+// A server whose sign-in endpoints are plain http is refused before any
+// code or token goes there; the words say it is the server's setup, not
+// what the user typed.
+func TestInsecureOAuthEndpointIsExplained(t *testing.T) {
+	_, err := oauth.ParseMetadata([]byte(`{"issuer":"https://auth.example.org/","grant_types_supported":["` + oauth.GrantTypeDeviceCode +
+		`"],"token_endpoint":"http://auth.example.org/token","device_authorization_endpoint":"https://auth.example.org/device"}`))
+	if err == nil {
+		t.Fatal("plain http token endpoint accepted")
+	}
+	x := Error(fmt.Errorf("login: %w", err))
+	if x.Code != CodeServerUnsupported {
+		t.Errorf("code %q, want %q", x.Code, CodeServerUnsupported)
+	}
+	if !strings.Contains(x.Message, "https") || strings.Contains(x.Message, "server address must") {
+		t.Errorf("message %q: want one that says the server's sign-in service is not secure", x.Message)
+	}
+	if !strings.Contains(x.Detail, "token_endpoint") {
+		t.Errorf("detail %q does not name the field", x.Detail)
+	}
+}
