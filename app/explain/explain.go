@@ -33,6 +33,10 @@ const (
 	CodeCancelled            = "cancelled"
 	CodeServerError          = "server_error"
 	CodeFailed               = "failed"
+	// CodeCheckCodeMalformed: what was typed cannot be a check code (not one
+	// or two digits). It does not end a sign-in: the terminal prints it as a
+	// warning and asks again, the window shows it under the field.
+	CodeCheckCodeMalformed = "check_code_malformed"
 )
 
 // Explanation is an error in words.
@@ -84,6 +88,9 @@ func explain(err error) Explanation {
 			return Explanation{Code: phone.Reason, Message: words[0], Next: words[1]}
 		}
 		return Explanation{Code: phone.Reason, Message: "Your phone stopped the sign-in.", Next: "Start again. If it keeps happening, update the Matrix app on your phone."}
+	case errors.Is(err, securechannel.ErrCheckCodeFormat):
+		return Explanation{Code: CodeCheckCodeMalformed, Message: "The code from your phone is one or two digits.",
+			Next: "Type only the digits your phone shows, like 07."}
 	case errors.Is(err, securechannel.ErrCheckCodeMismatch):
 		return Explanation{Code: CodeCheckCodeMismatch, Message: "The code you typed does not match the one on your phone.",
 			Next: "Start again and type the two digits your phone shows. If it happens again, someone else may have scanned the code."}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/qrlogin/qrlogin/protocol/oauth"
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
 )
 
 // A server whose sign-in endpoints are plain http is refused before any
@@ -26,5 +27,23 @@ func TestInsecureOAuthEndpointIsExplained(t *testing.T) {
 	}
 	if !strings.Contains(x.Detail, "token_endpoint") {
 		t.Errorf("detail %q does not name the field", x.Detail)
+	}
+}
+
+// A typed code that cannot be a check code has its own entry: the terminal
+// and the window say the same sentence and ask again.
+func TestMalformedCheckCodeIsExplained(t *testing.T) {
+	x := Error(fmt.Errorf("typed %q: %w", "7x", securechannel.ErrCheckCodeFormat))
+	if CodeCheckCodeMalformed != "check_code_malformed" { // the --json contract
+		t.Errorf("CodeCheckCodeMalformed = %q", CodeCheckCodeMalformed)
+	}
+	if x.Code != CodeCheckCodeMalformed {
+		t.Errorf("code %q, want %q", x.Code, CodeCheckCodeMalformed)
+	}
+	if !strings.Contains(x.Message, "digits") || x.Next == "" {
+		t.Errorf("explanation %+v: want a sentence about the digits and what to do", x)
+	}
+	if mismatch := Error(securechannel.ErrCheckCodeMismatch); mismatch.Code == x.Code {
+		t.Error("a malformed code and a mismatch share a code")
 	}
 }

@@ -1,10 +1,20 @@
 package login
 
-import "context"
+import (
+	"context"
+
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
+)
 
 // SubmitCheckCode hands over the digits the user typed. It is accepted
-// once, and only after CheckCodeNeeded; it reports whether it was taken.
+// once, and only after CheckCodeNeeded; it reports whether it was taken. A
+// code that cannot be one (securechannel.ParseCheckCode) is not taken and
+// the flow keeps asking: only a well-formed code that differs ends the
+// attempt.
 func (f *Flow) SubmitCheckCode(code string) bool {
+	if _, err := securechannel.ParseCheckCode(code); err != nil {
+		return false
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.asking {

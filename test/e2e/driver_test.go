@@ -53,6 +53,7 @@ type scenario struct {
 	gen        string // --protocol
 	script     phone.Script
 	wrongCode  bool     // type a check code that differs from the phone's
+	typeFirst  []string // lines typed before the check code (mistypes)
 	skipQRs    int      // let this many QR codes go unscanned first
 	noPhone    bool     // never scan at all
 	extraArgs  []string // more login flags
@@ -169,6 +170,9 @@ func loginWith(t *testing.T, program string, srv *devserver.Server, sc scenario,
 				OnCheckCode: func(code string) {
 					if sc.wrongCode {
 						code = otherCode(code)
+					}
+					for _, line := range sc.typeFirst {
+						_, _ = io.WriteString(p.stdin, line+"\n")
 					}
 					_, _ = io.WriteString(p.stdin, code+"\n")
 				},
