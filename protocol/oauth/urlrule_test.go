@@ -33,7 +33,7 @@ func metadataJSON(base, field, override string) string {
 // The endpoints a server names carry the device code, the tokens and the
 // consent page: plain http is refused unless the host is loopback, the rule
 // the rendezvous clients apply to every URL (MSC4108 "Login via OAuth 2.0
-// device authorization flow", docs/protocol-divergences.md).
+// device authorization flow"; RFC 8628 §3.2 verification URIs).
 func TestMetadataEndpointsHTTPSOnlyExceptLoopback(t *testing.T) {
 	for _, field := range []string{"issuer", "token_endpoint", "device_authorization_endpoint", "registration_endpoint", "revocation_endpoint"} {
 		for _, insecure := range []string{"http://matrix.example.org/x", "http://10.0.0.1/x", "http://127.0.0.1.example.org/x", "HTTP://auth.example.org/x"} {

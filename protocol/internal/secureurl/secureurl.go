@@ -2,7 +2,8 @@
 // clients call or hand on: https, or plain http for a loopback host only
 // (127.0.0.0/8, ::1, localhost), where there is nothing on the way to
 // intercept. The rendezvous clients and the OAuth client both apply it
-// (docs/protocol-divergences.md). It imports nothing of the project.
+// (README "http:// is accepted only for loopback hosts"). It imports
+// nothing of the project.
 package secureurl
 
 import (
