@@ -253,7 +253,7 @@ func (p *loginPrinter) writeJSON(ev login.Event) {
 			Verified bool   `json:"verified"`
 		}{e.Name(), e.UserID, e.DeviceID, e.Verified}
 	case login.Failed:
-		x := explain.Error(e.Err)
+		x := explainForTerminal(e.Err)
 		v = struct {
 			Event   string `json:"event"`
 			Code    string `json:"code"`
@@ -298,9 +298,20 @@ func (p *loginPrinter) writeHuman(ev login.Event) {
 		}
 		fmt.Fprintf(w, "Done: %s is signed in on this computer as device %s (%s).\n", e.UserID, e.DeviceID, verified)
 	case login.Failed:
-		x := explain.Error(e.Err)
+		x := explainForTerminal(e.Err)
 		fmt.Fprintf(p.stdio.Err, "%s %s\n(%s)\n", x.Message, x.Next, x.Detail)
 	}
+}
+
+// explainForTerminal is the error table's explanation with the terminal's
+// way to act on it: after a homeserver mismatch, the --homeserver flag that
+// signs in to the phone's server instead.
+func explainForTerminal(err error) explain.Explanation {
+	x := explain.Error(err)
+	if server, ok := signin.PhoneHomeserver(err); ok {
+		x.Next = fmt.Sprintf("To sign in to %s instead, run the sign-in again with --homeserver %s.", server, server)
+	}
+	return x
 }
 
 func (p *loginPrinter) drawQR(w io.Writer, e login.QRReady) {

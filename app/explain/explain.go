@@ -7,6 +7,7 @@ package explain
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 
@@ -37,6 +38,9 @@ const (
 	// or two digits). It does not end a sign-in: the terminal prints it as a
 	// warning and asks again, the window shows it under the field.
 	CodeCheckCodeMalformed = "check_code_malformed"
+	// CodeHomeserverMismatch: the phone is signed in to another homeserver
+	// than the one chosen; nothing was signed in.
+	CodeHomeserverMismatch = "homeserver_mismatch"
 )
 
 // Explanation is an error in words.
@@ -81,6 +85,7 @@ func explain(err error) Explanation {
 		metadataErr    *oauth.MetadataError
 		matrixErr      *matrix.Error
 		rendezvousHTTP *rendezvous.HTTPError
+		hsMismatch     *login.HomeserverMismatchError
 	)
 	switch {
 	case errors.As(err, &phone):
@@ -88,6 +93,10 @@ func explain(err error) Explanation {
 			return Explanation{Code: phone.Reason, Message: words[0], Next: words[1]}
 		}
 		return Explanation{Code: phone.Reason, Message: "Your phone stopped the sign-in.", Next: "Start again. If it keeps happening, update the Matrix app on your phone."}
+	case errors.As(err, &hsMismatch):
+		return Explanation{Code: CodeHomeserverMismatch,
+			Message: fmt.Sprintf("Your phone is signed in to %s, but you chose to sign in to %s.", hsMismatch.Phone, hsMismatch.Chosen),
+			Next:    fmt.Sprintf("To sign in to %s instead, start again with that server. Otherwise, scan the code with a phone signed in to %s.", hsMismatch.Phone, hsMismatch.Chosen)}
 	case errors.Is(err, securechannel.ErrCheckCodeFormat):
 		return Explanation{Code: CodeCheckCodeMalformed, Message: "The code from your phone is one or two digits.",
 			Next: "Type only the digits your phone shows, like 07."}

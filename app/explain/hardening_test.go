@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
 )
@@ -45,5 +46,23 @@ func TestMalformedCheckCodeIsExplained(t *testing.T) {
 	}
 	if mismatch := Error(securechannel.ErrCheckCodeMismatch); mismatch.Code == x.Code {
 		t.Error("a malformed code and a mismatch share a code")
+	}
+}
+
+// A phone on another homeserver than the chosen one: its own code, and a
+// sentence that names both servers.
+func TestHomeserverMismatchIsExplained(t *testing.T) {
+	err := fmt.Errorf("wrapped: %w", &login.HomeserverMismatchError{Chosen: "https://matrix.example.org", Phone: "https://matrix.other.example"})
+	x := Error(err)
+	if x.Code != "homeserver_mismatch" {
+		t.Errorf("code %q, want homeserver_mismatch", x.Code)
+	}
+	for _, server := range []string{"https://matrix.example.org", "https://matrix.other.example"} {
+		if !strings.Contains(x.Message, server) {
+			t.Errorf("message %q does not name %s", x.Message, server)
+		}
+	}
+	if !strings.Contains(x.Next, "https://matrix.other.example") {
+		t.Errorf("next %q does not offer the phone's server", x.Next)
 	}
 }
