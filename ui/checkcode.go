@@ -8,34 +8,36 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/qrlogin/qrlogin/app/explain"
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
 )
 
 // Check code words.
 const (
-	CheckCodeTitle   = "Enter the code shown on your phone"
-	CheckCodeHelp    = "Your phone scanned the code and now shows two digits. Typing them here proves that it was your phone."
-	CheckCodeInvalid = "Type only the digits your phone shows: one or two of them, like 07."
+	CheckCodeTitle = "Enter the code shown on your phone"
+	CheckCodeHelp  = "Your phone scanned the code and now shows two digits. Typing them here proves that it was your phone."
 )
 
-// ValidCheckCode reports whether s can be a check code: one or two ASCII
-// digits. The 2024 generation's code is a number from 0 to 99 that a phone
-// may show as 7 rather than 07; the flow compares the value.
-func ValidCheckCode(s string) bool {
-	if len(s) < 1 || len(s) > 2 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
+// checkCodeInvalid is what the field says while its text cannot be a check
+// code: the error table's sentence, the one `qrlogin login --headless`
+// prints before asking again.
+func checkCodeInvalid() string {
+	x := explain.Error(securechannel.ErrCheckCodeFormat)
+	return x.Message + " " + x.Next
+}
+
+// validCheckCode reports whether text can be a check code, with the
+// parser the terminal and the flow use.
+func validCheckCode(text string) bool {
+	_, err := securechannel.ParseCheckCode(text)
+	return err == nil
 }
 
 // showCheckCode asks for the digits the phone shows.
 func (a *App) showCheckCode() {
 	a.qr = nil
-	problem := wrapped(CheckCodeInvalid, widget.DangerImportance)
+	problem := wrapped(checkCodeInvalid(), widget.DangerImportance)
 	problem.Hide()
 
 	code := newEntry(a.CancelSignIn)
@@ -43,7 +45,7 @@ func (a *App) showCheckCode() {
 	submitted := false
 	submit := func() {
 		text := strings.TrimSpace(code.Text)
-		if !ValidCheckCode(text) {
+		if !validCheckCode(text) {
 			problem.Show()
 			a.window.Canvas().Focus(code)
 			return
@@ -60,7 +62,7 @@ func (a *App) showCheckCode() {
 		// Say so as soon as something other than a digit is typed, or a
 		// third digit; an empty field is not an error yet.
 		text = strings.TrimSpace(text)
-		if text == "" || ValidCheckCode(text) {
+		if text == "" || validCheckCode(text) {
 			problem.Hide()
 		} else {
 			problem.Show()

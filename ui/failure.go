@@ -1,12 +1,16 @@
 package ui
 
 import (
+	"net/url"
+	"strings"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/qrlogin/qrlogin/app/explain"
+	"github.com/qrlogin/qrlogin/app/signin"
 )
 
 // showFailure explains why the sign-in ended, in the words of the one
@@ -30,13 +34,37 @@ func (a *App) showFailure(err error) {
 	again.Icon = theme.ViewRefreshIcon()
 	back := newButton("Back", widget.MediumImportance, a.ShowStart, a.ShowStart)
 	back.Icon = theme.NavigateBackIcon()
+	buttons := container.NewHBox(again)
+	if server, ok := signin.PhoneHomeserver(err); ok {
+		// The phone is signed in to another server: offer it, but only as
+		// an explicit choice; the focused default stays the chosen server.
+		instead := newButton("Sign in to "+serverLabel(server)+" instead", widget.MediumImportance, func() { a.startSignIn(server) }, a.ShowStart)
+		instead.Icon = theme.LoginIcon()
+		buttons.Add(instead)
+	}
+	buttons.Add(back)
 
 	body := container.NewVBox(container.NewBorder(nil, nil, icon, nil, message), next, details)
 	a.show(&view{
 		name:     "error",
-		content:  container.NewBorder(nil, container.NewHBox(again, back), nil, nil, container.NewVScroll(middle(body))),
+		content:  container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(middle(body))),
 		focus:    again,
 		onEnter:  func() { a.startSignIn(homeserver) },
 		onEscape: a.ShowStart,
 	})
+}
+
+// serverLabel is a base URL as a button shows it: the host (and a path, if
+// any) without the scheme, cut short so that a long name cannot push the
+// buttons off the window.
+func serverLabel(baseURL string) string {
+	label := baseURL
+	if u, err := url.Parse(baseURL); err == nil && u.Host != "" {
+		label = u.Host + strings.TrimRight(u.EscapedPath(), "/")
+	}
+	const limit = 48
+	if r := []rune(label); len(r) > limit {
+		label = string(r[:limit-1]) + "…"
+	}
+	return label
 }

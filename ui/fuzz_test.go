@@ -1,26 +1,10 @@
 package ui
 
 import (
-	"regexp"
 	"testing"
 
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
 )
-
-var checkCodePattern = regexp.MustCompile(`^[0-9]{1,2}$`)
-
-// FuzzValidCheckCode: the check code field accepts exactly one or two
-// ASCII digits, whatever is typed or pasted.
-func FuzzValidCheckCode(f *testing.F) {
-	for _, s := range []string{"7", "07", "123", "4a", "", " 7", "٣", "７", "\x00", "9\n"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := ValidCheckCode(s), checkCodePattern.MatchString(s); got != want {
-			t.Fatalf("ValidCheckCode(%q) = %v, want %v", s, got, want)
-		}
-	})
-}
 
 // FuzzQRImageDraw: any payload and any raster size draws without a panic,
 // and the picture is exactly the size asked for.

@@ -84,6 +84,10 @@ var screenStates = []struct {
 		h.signInToQR("")
 		h.emit(login.Failed{Err: fmt.Errorf("login: %w", securechannel.ErrCheckCodeMismatch)})
 	}},
+	{"error-homeserver-mismatch", nil, func(h *harness) {
+		h.signInToQR("")
+		h.emit(login.Failed{Err: errMismatch})
+	}},
 	{"error-details", nil, func(h *harness) {
 		h.signInToQR("")
 		h.emit(login.Failed{Err: errTest})

@@ -18,6 +18,7 @@ import (
 	"github.com/qrlogin/qrlogin/app/signin"
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
 )
 
 func init() {
@@ -112,16 +113,24 @@ func runLogin(ctx context.Context, args []string, stdio Stdio, fe FrontEnds) int
 	return ExitOK
 }
 
+// checkCodeTaker is what the check-code prompt needs of the sign-in;
+// *signin.Controller satisfies it.
+type checkCodeTaker interface {
+	SubmitCheckCode(code string) bool
+	Cancel()
+}
+
 // loginPrinter shows a sign-in's events in the terminal: as words and a
 // QR code drawn with half blocks, or as one JSON object per line.
 type loginPrinter struct {
-	stdio Stdio
-	json  bool
-	in    *bufio.Reader
-	qr    qrcode.TerminalOptions
-	ctrl  *signin.Controller // set once, before ready is closed
-	ready chan struct{}
-	mu    sync.Mutex
+	stdio  Stdio
+	json   bool
+	in     *bufio.Reader
+	qr     qrcode.TerminalOptions
+	ctrl   checkCodeTaker // set once, before ready is closed
+	ready  chan struct{}
+	mu     sync.Mutex
+	asking bool // the flow waits for the check code (guarded by mu)
 }
 
 func (p *loginPrinter) event(ev login.Event) {
@@ -132,25 +141,63 @@ func (p *loginPrinter) event(ev login.Event) {
 	} else {
 		p.writeHuman(ev)
 	}
-	if _, ok := ev.(login.CheckCodeNeeded); ok {
+	switch ev.(type) {
+	case login.CheckCodeNeeded:
+		p.asking = true
 		go p.readCheckCode()
+	case login.SecureChannelEstablished, login.Failed, login.Done:
+		p.asking = false
 	}
 }
 
+// readCheckCode reads lines until one can be a check code and hands it to
+// the flow. A line that cannot be one (securechannel.ParseCheckCode, the
+// parser the window uses too) is explained and the question asked again;
+// the attempt goes on.
 func (p *loginPrinter) readCheckCode() {
 	for {
 		line, err := p.in.ReadString('\n')
 		code := strings.TrimSpace(line)
 		<-p.ready
 		if code != "" {
-			p.ctrl.SubmitCheckCode(code)
-			return
+			_, perr := securechannel.ParseCheckCode(code)
+			switch {
+			case perr == nil:
+				p.ctrl.SubmitCheckCode(code)
+				return
+			case err == nil: // more lines may come
+				if !p.askAgain(perr) {
+					return // the sign-in no longer waits for a code
+				}
+				continue
+			}
 		}
 		if err != nil {
 			p.ctrl.Cancel() // stdin closed: nobody can type the code, give up cleanly
 			return
 		}
 	}
+}
+
+// askAgain says why a typed line is not a check code, in the words of the
+// error table, and asks again: in --json a warning (code
+// check_code_malformed) and a fresh check_code_needed. It reports false
+// when the flow no longer waits for a code.
+func (p *loginPrinter) askAgain(err error) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.asking {
+		return false
+	}
+	x := explain.Error(err)
+	if p.json {
+		p.writeJSON(login.Warning{Code: x.Code, Message: x.Message + " " + x.Next})
+		p.writeJSON(login.CheckCodeNeeded{})
+		return true
+	}
+	fmt.Fprintf(p.stdio.Err, "%s %s\n", x.Message, x.Next)
+	p.writeHuman(login.CheckCodeNeeded{})
+	return true
 }
 
 // jsonLine keeps field order stable: "event" first.
@@ -206,7 +253,7 @@ func (p *loginPrinter) writeJSON(ev login.Event) {
 			Verified bool   `json:"verified"`
 		}{e.Name(), e.UserID, e.DeviceID, e.Verified}
 	case login.Failed:
-		x := explain.Error(e.Err)
+		x := explainForTerminal(e.Err)
 		v = struct {
 			Event   string `json:"event"`
 			Code    string `json:"code"`
@@ -251,9 +298,20 @@ func (p *loginPrinter) writeHuman(ev login.Event) {
 		}
 		fmt.Fprintf(w, "Done: %s is signed in on this computer as device %s (%s).\n", e.UserID, e.DeviceID, verified)
 	case login.Failed:
-		x := explain.Error(e.Err)
+		x := explainForTerminal(e.Err)
 		fmt.Fprintf(p.stdio.Err, "%s %s\n(%s)\n", x.Message, x.Next, x.Detail)
 	}
+}
+
+// explainForTerminal is the error table's explanation with the terminal's
+// way to act on it: after a homeserver mismatch, the --homeserver flag that
+// signs in to the phone's server instead.
+func explainForTerminal(err error) explain.Explanation {
+	x := explain.Error(err)
+	if server, ok := signin.PhoneHomeserver(err); ok {
+		x.Next = fmt.Sprintf("To sign in to %s instead, run the sign-in again with --homeserver %s.", server, server)
+	}
+	return x
 }
 
 func (p *loginPrinter) drawQR(w io.Writer, e login.QRReady) {

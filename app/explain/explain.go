@@ -7,6 +7,7 @@ package explain
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 
@@ -35,6 +36,13 @@ const (
 	CodeCancelled            = "cancelled"
 	CodeServerError          = "server_error"
 	CodeFailed               = "failed"
+	// CodeCheckCodeMalformed: what was typed cannot be a check code (not one
+	// or two digits). It does not end a sign-in: the terminal prints it as a
+	// warning and asks again, the window shows it under the field.
+	CodeCheckCodeMalformed = "check_code_malformed"
+	// CodeHomeserverMismatch: the phone is signed in to another homeserver
+	// than the one chosen; nothing was signed in.
+	CodeHomeserverMismatch = "homeserver_mismatch"
 )
 
 // Explanation is an error in words.
@@ -79,8 +87,10 @@ func explain(err error) Explanation {
 		unexpected     *login.UnexpectedMessageError
 		wrongDevice    *login.WrongDeviceError
 		oauthErr       *oauth.Error
+		metadataErr    *oauth.MetadataError
 		matrixErr      *matrix.Error
 		rendezvousHTTP *rendezvous.HTTPError
+		hsMismatch     *login.HomeserverMismatchError
 	)
 	switch {
 	case errors.As(err, &phone):
@@ -92,6 +102,13 @@ func explain(err error) Explanation {
 		return Explanation{Code: msc4108.ReasonDeviceNotFound,
 			Message: "Your server signed this computer in as a different device than the one it asked for, so the sign-in was stopped and undone.",
 			Next:    "Start again. If it happens again, tell your server's administrator."}
+	case errors.As(err, &hsMismatch):
+		return Explanation{Code: CodeHomeserverMismatch,
+			Message: fmt.Sprintf("Your phone is signed in to %s, but you chose to sign in to %s.", hsMismatch.Phone, hsMismatch.Chosen),
+			Next:    fmt.Sprintf("To sign in to %s instead, start again with that server. Otherwise, scan the code with a phone signed in to %s.", hsMismatch.Phone, hsMismatch.Chosen)}
+	case errors.Is(err, securechannel.ErrCheckCodeFormat):
+		return Explanation{Code: CodeCheckCodeMalformed, Message: "The code from your phone is one or two digits.",
+			Next: "Type only the digits your phone shows, like 07."}
 	case errors.Is(err, securechannel.ErrCheckCodeMismatch):
 		return Explanation{Code: CodeCheckCodeMismatch, Message: "The code you typed does not match the one on your phone.",
 			Next: "Start again and type the two digits your phone shows. If it happens again, someone else may have scanned the code."}
@@ -134,6 +151,11 @@ func explain(err error) Explanation {
 	case errors.Is(err, rendezvous.ErrNetwork),
 		errors.As(err, &urlErr), errors.As(err, &netErr), errors.Is(err, context.DeadlineExceeded):
 		return Explanation{Code: CodeNetwork, Message: "The server could not be reached.", Next: "Check your internet connection and the server name, then try again."}
+	case errors.As(err, &metadataErr) && errors.Is(err, oauth.ErrInsecureURL):
+		// The server's own metadata names a plain http endpoint: nothing the
+		// user typed, and nothing was sent there.
+		return Explanation{Code: CodeServerUnsupported, Message: "Your server's sign-in service gave an address that does not use https, so this computer stopped before sending anything there.",
+			Next: "Ask your server's administrator to serve sign-in over https."}
 	case errors.Is(err, rendezvous.ErrInsecureURL):
 		return Explanation{Code: CodeServerUnsupported, Message: "The server address must start with https://.", Next: "Check the server name and try again."}
 	case errors.As(err, &unexpected):

@@ -3,6 +3,8 @@ package login
 import (
 	"context"
 	"sync"
+
+	"github.com/qrlogin/qrlogin/protocol/securechannel"
 )
 
 // checkCodeInput hands the digits the user types from the UI's goroutine
@@ -19,8 +21,13 @@ func newCheckCodeInput() checkCodeInput {
 }
 
 // submit passes code on if it is being asked for; it reports whether it
-// was taken.
+// was taken. A code that cannot be one (securechannel.ParseCheckCode) is
+// not taken and the flow keeps asking: only a well-formed code that
+// differs ends the attempt.
 func (in *checkCodeInput) submit(code string) bool {
+	if _, err := securechannel.ParseCheckCode(code); err != nil {
+		return false
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if !in.asking {

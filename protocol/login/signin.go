@@ -59,7 +59,9 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 
 // receiveProtocols waits for the phone's m.login.protocols and returns the
 // homeserver's base URL (MSC4108 "1. Homeserver discovery": with this device
-// showing the QR code the phone names the homeserver). A phone that offers
+// showing the QR code the phone names the homeserver). A phone signed in to
+// another server than the chosen one ends the sign-in with a
+// *HomeserverMismatchError (homeserverFromPhone). A phone that offers
 // no protocol this device speaks ends the sign-in (MSC4108 "2. New device
 // checks if it can use an available protocol").
 func (f *Flow) receiveProtocols(ctx context.Context, target *target) (string, error) {
@@ -75,6 +77,12 @@ func (f *Flow) receiveProtocols(ctx context.Context, target *target) (string, er
 		return "", &sendFailure{reason: msc4108.ReasonUnsupportedProtocol, err: errors.New("login: the other device offers no protocol this device supports")}
 	}
 	base, err := f.homeserverFromPhone(ctx, target, protocols)
+	var mismatch *HomeserverMismatchError
+	if errors.As(err, &mismatch) {
+		// Not the phone's fault: this side stops until the user picks a
+		// server, which MSC4108's reasons call a cancellation.
+		return "", &sendFailure{reason: msc4108.ReasonUserCancelled, err: err}
+	}
 	if err != nil {
 		return "", &sendFailure{reason: msc4108.ReasonUnsupportedProtocol, err: err}
 	}

@@ -104,14 +104,20 @@ func msc4388Path(v vocab.Variant) rendezvous.APIPath {
 	return rendezvous.PathUnstable
 }
 
-// homeserverFromPhone finds the homeserver base URL the phone is signed in
-// to: base_url (current MSC4108) or homeserver (2024: a full URL from
-// rust-sdk, a bare server name from Element Web, REFERENCE-IMPLEMENTATIONS
-// 3.4 and 7 #10).
+// homeserverFromPhone finds the homeserver the phone is signed in to:
+// base_url (current MSC4108) or homeserver (2024: a full URL from rust-sdk,
+// a bare server name from Element Web, docs/protocol-divergences.md
+// "base_url vs homeserver"), and
+// checks that it is the one the user chose. A URL equal to the chosen base
+// URL after normalising is taken as is; otherwise what the phone named is
+// resolved like a typed server name (its /.well-known/matrix/client), so
+// "example.org" and its https://matrix.example.org are one server. Any
+// other server is a *HomeserverMismatchError. Nothing named means the
+// chosen server.
 func (f *Flow) homeserverFromPhone(ctx context.Context, t *target, m msc4108.Protocols) (string, error) {
-	given := m.BaseURL
+	given := strings.TrimSpace(m.BaseURL)
 	if given == "" {
-		given = m.Homeserver
+		given = strings.TrimSpace(m.Homeserver)
 	}
 	if given == "" {
 		return t.baseURL, nil
@@ -121,7 +127,16 @@ func (f *Flow) homeserverFromPhone(ctx context.Context, t *target, m msc4108.Pro
 		if err != nil {
 			return "", err
 		}
-		return strings.TrimRight(u.String(), "/"), nil
+		if sameBaseURL(u.String(), t.baseURL) {
+			return t.baseURL, nil
+		}
 	}
-	return rendezvous.ResolveHomeserver(ctx, f.cfg.HTTP, given)
+	resolved, err := rendezvous.ResolveHomeserver(ctx, f.cfg.HTTP, given)
+	if err != nil {
+		return "", err
+	}
+	if !sameBaseURL(resolved, t.baseURL) {
+		return "", &HomeserverMismatchError{Chosen: t.baseURL, Phone: resolved}
+	}
+	return t.baseURL, nil
 }

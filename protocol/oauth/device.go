@@ -67,8 +67,9 @@ func (c *Client) StartDeviceAuthorization(ctx context.Context, scopes []string) 
 }
 
 // ParseDeviceAuthorization decodes and validates an RFC 8628 §3.2 response:
-// device_code, user_code, verification_uri (https or http) and a positive
-// expires_in are required; interval defaults to 5 s. Absurd values are
+// device_code, user_code, verification_uri and a positive expires_in are
+// required; both verification URIs must be https, or http on a loopback
+// host (ErrInsecureURL), since the phone's browser opens them; interval defaults to 5 s. Absurd values are
 // clamped (interval ≤ 60 s, expires_in ≤ 24 h) so a hostile server cannot
 // make us wait forever.
 func ParseDeviceAuthorization(body []byte) (*DeviceAuthorization, error) {

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/qrlogin/qrlogin/protocol/internal/secureurl"
 )
 
 // GrantTypeDeviceCode is the RFC 8628 §3.4 grant type.
@@ -43,8 +45,8 @@ type Metadata struct {
 // device_code grant yields ErrDeviceGrantUnsupported.
 func Discover(ctx context.Context, hc *http.Client, baseURL string) (*Metadata, error) {
 	base := strings.TrimRight(baseURL, "/")
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("oauth: homeserver base URL %q is not an http(s) URL", baseURL)
+	if _, err := secureurl.Check(base); err != nil {
+		return nil, fmt.Errorf("oauth: homeserver base URL: %w", err)
 	}
 	var lastStatus int
 	for _, path := range []string{authMetadataPath, authMetadataUnstablePath} {
@@ -66,19 +68,25 @@ func Discover(ctx context.Context, hc *http.Client, baseURL string) (*Metadata, 
 }
 
 // MetadataError says which required metadata field is missing or invalid.
+// Err, when set, is the underlying cause, such as ErrInsecureURL.
 type MetadataError struct {
 	Field  string
 	Reason string
+	Err    error
 }
 
 func (e *MetadataError) Error() string {
 	return fmt.Sprintf("oauth: server metadata field %s %s", e.Field, e.Reason)
 }
 
+func (e *MetadataError) Unwrap() error { return e.Err }
+
 // ParseMetadata decodes and validates RFC 8414 metadata: issuer and the
-// token and device authorization endpoints must be absolute http(s) URLs,
-// and grant_types_supported must contain the device_code grant (MSC4108
-// step 2), else ErrDeviceGrantUnsupported.
+// token and device authorization endpoints are required, and every URL
+// given (those and the registration and revocation endpoints) must be
+// https, or http on a loopback host (ErrInsecureURL); grant_types_supported
+// must contain the device_code grant (MSC4108 step 2), else
+// ErrDeviceGrantUnsupported.
 func ParseMetadata(body []byte) (*Metadata, error) {
 	var m Metadata
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -106,6 +114,7 @@ func ParseMetadata(body []byte) (*Metadata, error) {
 	return &m, nil
 }
 
+// checkURL applies the transport rule (ErrInsecureURL) to one URL field.
 func checkURL(field, value string, required bool) error {
 	if value == "" {
 		if required {
@@ -116,6 +125,9 @@ func checkURL(field, value string, required bool) error {
 	u, err := url.Parse(value)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return &MetadataError{Field: field, Reason: "is not an absolute http(s) URL"}
+	}
+	if _, err := secureurl.Check(value); err != nil {
+		return &MetadataError{Field: field, Reason: "must use https (plain http only for a loopback host)", Err: err}
 	}
 	return nil
 }

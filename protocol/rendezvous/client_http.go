@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
+	"github.com/qrlogin/qrlogin/protocol/internal/secureurl"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -221,24 +222,15 @@ func rateLimitWait(ex *exchange, limit, fallback time.Duration) time.Duration {
 
 // CheckURL parses raw and enforces the transport rule the login flow
 // relies on: https everywhere, plain http only for loopback hosts
-// (127.0.0.0/8, ::1, localhost), where there is nothing to intercept.
+// (127.0.0.0/8, ::1, localhost), where there is nothing to intercept. The
+// rule itself is protocol/internal/secureurl, which the OAuth client
+// applies too.
 func CheckURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
+	u, err := secureurl.Check(raw)
 	if err != nil {
 		return nil, errors.Join(ErrInsecureURL, err)
 	}
-	if u.Host == "" || u.User != nil {
-		return nil, errors.Join(ErrInsecureURL, errors.New("rendezvous: "+strconvQuote(raw)+" is not an absolute URL with a host"))
-	}
-	switch u.Scheme {
-	case "https":
-		return u, nil
-	case "http":
-		if isLoopbackHost(u.Hostname()) {
-			return u, nil
-		}
-	}
-	return nil, errors.Join(ErrInsecureURL, errors.New("rendezvous: refusing "+strconvQuote(raw)))
+	return u, nil
 }
 
 func strconvQuote(s string) string {

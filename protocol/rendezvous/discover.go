@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/qrlogin/qrlogin/protocol/internal/secureurl"
 )
 
 // Unstable feature flag with which a homeserver advertises the 2024
@@ -17,13 +18,7 @@ const Feature2024 = "org.matrix.msc4108"
 
 // isLoopbackHost reports whether host (no port, no brackets) is a loopback
 // name or address: localhost, 127.0.0.0/8 or ::1.
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func isLoopbackHost(host string) bool { return secureurl.IsLoopbackHost(host) }
 
 // Discover2024 reports whether the homeserver at baseURL advertises the
 // 2024 rendezvous (unstable_features["org.matrix.msc4108"] in

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/qrlogin/qrlogin/protocol/vocab"
@@ -127,13 +126,13 @@ func (c *Channel) CheckCode() CheckCode { return c.code }
 
 // Confirm compares the code the user typed on G with the channel's code,
 // numerically (a phone may show the 2024 code 07 as "7") and in constant
-// time. A mismatch closes the channel.
+// time. A mismatch closes the channel; a code ParseCheckCode refuses does
+// not.
 func (c *Channel) Confirm(typed string) error {
-	typed = strings.TrimSpace(typed)
-	if len(typed) < 1 || len(typed) > 2 || strings.Trim(typed, "0123456789") != "" {
-		return ErrCheckCodeFormat
+	n, err := ParseCheckCode(typed)
+	if err != nil {
+		return err
 	}
-	n, _ := strconv.Atoi(typed)
 	want := c.code.Value()
 	if subtle.ConstantTimeEq(int32(n), int32(want)) != 1 {
 		c.Close()

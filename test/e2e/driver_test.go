@@ -52,10 +52,12 @@ func startServer(t *testing.T, cfg devserver.Config) *devserver.Server {
 type scenario struct {
 	gen        string // --protocol
 	script     phone.Script
-	wrongCode  bool     // type a check code that differs from the phone's
-	skipQRs    int      // let this many QR codes go unscanned first
-	noPhone    bool     // never scan at all
-	extraArgs  []string // more login flags
+	wrongCode  bool              // type a check code that differs from the phone's
+	typeFirst  []string          // lines typed before the check code (mistypes)
+	phoneOn    *devserver.Server // the server the phone is signed in to (default: the binary's)
+	skipQRs    int               // let this many QR codes go unscanned first
+	noPhone    bool              // never scan at all
+	extraArgs  []string          // more login flags
 	extraEnv   []string
 	timeout    time.Duration // whole attempt (default 45 s)
 	afterFirst func()        // called when the first QR code appears
@@ -164,11 +166,18 @@ func loginWith(t *testing.T, program string, srv *devserver.Server, sc scenario,
 		out.phoneRan = true
 		go func() {
 			defer close(phoneDone)
+			phoneHS := srv
+			if sc.phoneOn != nil {
+				phoneHS = sc.phoneOn
+			}
 			out.phoneRes, out.phoneErr = phone.Run(phoneCtx, phone.Config{
-				Homeserver: srv, Poll: phonePoll, Script: sc.script,
+				Homeserver: phoneHS, Poll: phonePoll, Script: sc.script,
 				OnCheckCode: func(code string) {
 					if sc.wrongCode {
 						code = otherCode(code)
+					}
+					for _, line := range sc.typeFirst {
+						_, _ = io.WriteString(p.stdin, line+"\n")
 					}
 					_, _ = io.WriteString(p.stdin, code+"\n")
 				},
