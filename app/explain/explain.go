@@ -35,6 +35,7 @@ const (
 	CodeCancelled            = "cancelled"
 	CodeServerError          = "server_error"
 	CodeFailed               = "failed"
+	CodeAccountNotFound      = "account_not_found"
 )
 
 // Explanation is an error in words.
@@ -81,7 +82,12 @@ func explain(err error) Explanation {
 		matrixErr      *matrix.Error
 		rendezvousHTTP *rendezvous.HTTPError
 	)
+	var grant *signin.GrantError
 	switch {
+	case errors.As(err, &grant):
+		return explainGrant(grant.Err)
+	case errors.Is(err, accounts.ErrNotFound):
+		return accountNotFound
 	case errors.As(err, &phone):
 		if words, ok := phoneReasons[phone.Reason]; ok {
 			return Explanation{Code: phone.Reason, Message: words[0], Next: words[1]}
