@@ -1,22 +1,15 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/config"
 	"github.com/qrlogin/qrlogin/app/explain"
 	"github.com/qrlogin/qrlogin/app/signin"
-	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
 )
 
@@ -93,11 +86,9 @@ func runLogin(ctx context.Context, args []string, stdio Stdio, fe FrontEnds) int
 		return reportFailure(stdio, *asJSON, err)
 	}
 	cfg := signin.WithClientIDCache(signin.FlowConfig(settings, hs))
-	out := &loginPrinter{stdio: stdio, json: *asJSON, in: bufio.NewReader(stdio.In),
-		qr: qrcode.TerminalOptions{Invert: *invert}, ready: make(chan struct{})}
+	out := newEventPrinter(stdio, *asJSON, qrcode.TerminalOptions{Invert: *invert}, signInWords)
 	ctrl := signin.Start(ctx, cfg, store, out.event)
-	out.ctrl = ctrl
-	close(out.ready)
+	out.attach(ctrl)
 	_, err = ctrl.Wait()
 	if err != nil {
 		return ExitFail
@@ -110,166 +101,6 @@ func runLogin(ctx context.Context, args []string, stdio Stdio, fe FrontEnds) int
 	saved.LastHomeserver = hs
 	_ = config.Save(saved)
 	return ExitOK
-}
-
-// loginPrinter shows a sign-in's events in the terminal: as words and a
-// QR code drawn with half blocks, or as one JSON object per line.
-type loginPrinter struct {
-	stdio Stdio
-	json  bool
-	in    *bufio.Reader
-	qr    qrcode.TerminalOptions
-	ctrl  *signin.Controller // set once, before ready is closed
-	ready chan struct{}
-	mu    sync.Mutex
-}
-
-func (p *loginPrinter) event(ev login.Event) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.json {
-		p.writeJSON(ev)
-	} else {
-		p.writeHuman(ev)
-	}
-	if _, ok := ev.(login.CheckCodeNeeded); ok {
-		go p.readCheckCode()
-	}
-}
-
-func (p *loginPrinter) readCheckCode() {
-	for {
-		line, err := p.in.ReadString('\n')
-		code := strings.TrimSpace(line)
-		<-p.ready
-		if code != "" {
-			p.ctrl.SubmitCheckCode(code)
-			return
-		}
-		if err != nil {
-			p.ctrl.Cancel() // stdin closed: nobody can type the code, give up cleanly
-			return
-		}
-	}
-}
-
-// jsonLine keeps field order stable: "event" first.
-func (p *loginPrinter) writeJSON(ev login.Event) {
-	var v any
-	switch e := ev.(type) {
-	case login.QRReady:
-		v = struct {
-			Event       string `json:"event"`
-			Protocol    string `json:"protocol"`
-			Data        string `json:"data"`
-			ExpiresInMS int64  `json:"expires_in_ms"`
-		}{e.Name(), e.Protocol, base64.StdEncoding.EncodeToString(e.Payload), time.Until(e.ExpiresAt).Milliseconds()}
-		p.drawQR(p.stdio.Err, e)
-	case login.CheckCodeNeeded, login.SecureChannelEstablished:
-		v = struct {
-			Event string `json:"event"`
-		}{ev.Name()}
-	case login.Homeserver:
-		v = struct {
-			Event   string `json:"event"`
-			BaseURL string `json:"base_url"`
-		}{e.Name(), e.BaseURL}
-	case login.UserCode:
-		v = struct {
-			Event           string `json:"event"`
-			UserCode        string `json:"user_code"`
-			VerificationURI string `json:"verification_uri"`
-		}{e.Name(), e.UserCode, e.VerificationURI}
-	case login.LoggedIn:
-		v = struct {
-			Event    string `json:"event"`
-			UserID   string `json:"user_id"`
-			DeviceID string `json:"device_id"`
-		}{e.Name(), e.UserID, e.DeviceID}
-	case login.Secrets:
-		v = struct {
-			Event        string `json:"event"`
-			CrossSigning bool   `json:"cross_signing"`
-			Backup       bool   `json:"backup"`
-		}{e.Name(), e.CrossSigning, e.Backup}
-	case login.Warning:
-		v = struct {
-			Event   string `json:"event"`
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		}{e.Name(), e.Code, e.Message}
-	case login.Done:
-		v = struct {
-			Event    string `json:"event"`
-			UserID   string `json:"user_id"`
-			DeviceID string `json:"device_id"`
-			Verified bool   `json:"verified"`
-		}{e.Name(), e.UserID, e.DeviceID, e.Verified}
-	case login.Failed:
-		x := explain.Error(e.Err)
-		v = struct {
-			Event   string `json:"event"`
-			Code    string `json:"code"`
-			Message string `json:"message"`
-			Detail  string `json:"detail,omitempty"`
-		}{e.Name(), x.Code, x.Message + " " + x.Next, x.Detail}
-	default:
-		v = struct {
-			Event string `json:"event"`
-		}{ev.Name()}
-	}
-	b, _ := json.Marshal(v)
-	fmt.Fprintf(p.stdio.Out, "%s\n", b)
-}
-
-func (p *loginPrinter) writeHuman(ev login.Event) {
-	w := p.stdio.Out
-	switch e := ev.(type) {
-	case login.QRReady:
-		p.drawQR(w, e)
-		fmt.Fprintln(w, "Scan this code with the Matrix app on your phone (in Element X: Settings → Link new device).")
-		fmt.Fprintln(w, "Never scan a code that someone sent you.")
-		fmt.Fprintf(w, "The code is valid for %s; a new one appears if it runs out.\n", time.Until(e.ExpiresAt).Round(time.Second))
-	case login.CheckCodeNeeded:
-		fmt.Fprint(w, "Enter the code shown on your phone: ")
-	case login.SecureChannelEstablished:
-		fmt.Fprintln(w, "Connected securely to your phone.")
-	case login.Homeserver:
-		fmt.Fprintf(w, "Signing in to %s.\n", e.BaseURL)
-	case login.UserCode:
-		fmt.Fprintf(w, "Approve the sign-in on your phone. If it asks for a code, enter: %s\n", e.UserCode)
-	case login.LoggedIn:
-		fmt.Fprintf(w, "Signed in as %s (device %s). Setting up encryption…\n", e.UserID, e.DeviceID)
-	case login.Secrets:
-		fmt.Fprintf(w, "Encryption keys received: cross-signing %s, key backup %s.\n", yesNo(e.CrossSigning), yesNo(e.Backup))
-	case login.Warning:
-		fmt.Fprintf(p.stdio.Err, "Warning: %s\n", e.Message)
-	case login.Done:
-		verified := "not verified"
-		if e.Verified {
-			verified = "verified"
-		}
-		fmt.Fprintf(w, "Done: %s is signed in on this computer as device %s (%s).\n", e.UserID, e.DeviceID, verified)
-	case login.Failed:
-		x := explain.Error(e.Err)
-		fmt.Fprintf(p.stdio.Err, "%s %s\n(%s)\n", x.Message, x.Next, x.Detail)
-	}
-}
-
-func (p *loginPrinter) drawQR(w io.Writer, e login.QRReady) {
-	m, err := qrcode.NewMatrix(e.Payload)
-	if err != nil {
-		fmt.Fprintf(p.stdio.Err, "cannot draw the QR code: %v\n", err)
-		return
-	}
-	_ = m.WriteTerminal(w, p.qr)
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }
 
 // reportFailure prints an error before a sign-in started.
