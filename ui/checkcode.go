@@ -32,10 +32,11 @@ func ValidCheckCode(s string) bool {
 	return true
 }
 
-// showCheckCode asks for the digits the phone shows.
+// showCheckCode asks for the digits the other device shows (the phone, or
+// in a grant the new device).
 func (a *App) showCheckCode() {
 	a.qr = nil
-	problem := wrapped(CheckCodeInvalid, widget.DangerImportance)
+	problem := wrapped(a.words.checkCodeInvalid, widget.DangerImportance)
 	problem.Hide()
 
 	code := newEntry(a.CancelSignIn)
@@ -53,7 +54,7 @@ func (a *App) showCheckCode() {
 		}
 		submitted = true
 		a.ctrl.SubmitCheckCode(text)
-		a.showProgress("checking", "Checking the code", "Making a secure connection to your phone…")
+		a.showProgress("checking", "Checking the code", a.words.checking)
 	}
 	code.OnSubmitted = func(string) { submit() }
 	code.OnChanged = func(text string) {
@@ -74,8 +75,8 @@ func (a *App) showCheckCode() {
 	// A narrow field: two digits, not a paragraph.
 	field := container.NewGridWrap(fyne.NewSize(140, code.MinSize().Height), code)
 	body := container.NewVBox(
-		heading(CheckCodeTitle),
-		wrapped(CheckCodeHelp, widget.MediumImportance),
+		heading(a.words.checkCodeTitle),
+		wrapped(a.words.checkCodeHelp, widget.MediumImportance),
 		// Indented by the labels' inner padding, so the field lines up
 		// with the words above it.
 		container.New(layout.NewCustomPaddedLayout(0, 0, theme.InnerPadding(), 0), container.NewHBox(field, next)),

@@ -10,8 +10,8 @@ import (
 )
 
 // showFailure explains why the sign-in ended, in the words of the one
-// error table (app/explain), with Start again, Back, and the technical
-// reason folded away.
+// error table (app/explain), with Start again (the same sign-in, or the
+// same grant), Back, and the technical reason folded away.
 func (a *App) showFailure(err error) {
 	a.qr = nil
 	x := explain.Error(err)
@@ -25,10 +25,10 @@ func (a *App) showFailure(err error) {
 	detail.TextStyle = fyne.TextStyle{Monospace: true}
 	details := widget.NewAccordion(widget.NewAccordionItem("Details", detail))
 
-	homeserver := a.homeserver
-	again := newButton("Start again", widget.HighImportance, func() { a.startSignIn(homeserver) }, a.ShowStart)
+	restart, home := a.restart, a.home
+	again := newButton("Start again", widget.HighImportance, restart, home)
 	again.Icon = theme.ViewRefreshIcon()
-	back := newButton("Back", widget.MediumImportance, a.ShowStart, a.ShowStart)
+	back := newButton("Back", widget.MediumImportance, home, home)
 	back.Icon = theme.NavigateBackIcon()
 
 	body := container.NewVBox(container.NewBorder(nil, nil, icon, nil, message), next, details)
@@ -36,7 +36,7 @@ func (a *App) showFailure(err error) {
 		name:     "error",
 		content:  container.NewBorder(nil, container.NewHBox(again, back), nil, nil, container.NewVScroll(middle(body))),
 		focus:    again,
-		onEnter:  func() { a.startSignIn(homeserver) },
-		onEscape: a.ShowStart,
+		onEnter:  restart,
+		onEscape: home,
 	})
 }
