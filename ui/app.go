@@ -88,13 +88,11 @@ type App struct {
 	attempt int
 	cancel  context.CancelFunc
 	state   signInState
-	// grantUser is the account signing another device in, "" for this
-	// computer signing in; words are the screens' words for either, home
-	// where Cancel and Back go, restart what Start again does.
-	grantUser string
-	words     *words
-	home      func()
-	restart   func()
+	// words are the screens' words for a sign-in or a grant (words.go),
+	// home where Cancel and Back go, restart what Start again does.
+	words   *words
+	home    func()
+	restart func()
 
 	current  *view
 	qr       *qrScreen // the QR screen while it shows, for fresh codes
@@ -265,7 +263,7 @@ func (a *App) startSignIn(homeserver string) {
 			}
 		})
 	}
-	ctx, emit := a.begin(signInState{homeserver: homeserver}, "", &signInWords, a.ShowStart, func() { a.startSignIn(homeserver) })
+	ctx, emit := a.begin(signInState{homeserver: homeserver}, &signInWords, a.ShowStart, func() { a.startSignIn(homeserver) })
 	a.showProgress("connecting", "Connecting to "+homeserver+"…", "Getting a sign-in code from your server.")
 	a.ctrl = a.svc.StartSignIn(ctx, homeserver, a.settings, emit)
 }
@@ -273,10 +271,10 @@ func (a *App) startSignIn(homeserver string) {
 // begin sets up a new sign-in or grant after the previous one was
 // cancelled: its state, words, where Cancel goes and what Start again
 // does; it returns the context and the emit function to start it with.
-func (a *App) begin(state signInState, grantUser string, w *words, home, restart func()) (context.Context, func(login.Event)) {
+func (a *App) begin(state signInState, w *words, home, restart func()) (context.Context, func(login.Event)) {
 	a.attempt++
 	a.state = state
-	a.grantUser, a.words, a.home, a.restart = grantUser, w, home, restart
+	a.words, a.home, a.restart = w, home, restart
 	a.warnings.clear()
 	attempt := a.attempt
 	emit := func(ev login.Event) {

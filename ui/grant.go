@@ -34,7 +34,7 @@ func NewGranting(w fyne.Window, svc Services, userID string) *App {
 // goroutine.
 func (a *App) Grant(userID string) {
 	a.cancelSignIn()
-	ctx, emit := a.begin(signInState{userID: userID}, userID, &grantWords, a.ShowAccounts, func() { a.Grant(userID) })
+	ctx, emit := a.begin(signInState{userID: userID}, &grantWords, a.ShowAccounts, func() { a.Grant(userID) })
 	if a.svc.StartGrant == nil {
 		a.showFailure(&signin.GrantError{UserID: userID, Err: errors.New("this build cannot sign in other devices")})
 		return
