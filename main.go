@@ -15,6 +15,6 @@ import (
 )
 
 func main() {
-	windows := cli.FrontEnds{Window: desktop.Run, SignIn: desktop.RunSignIn, Demo: desktop.RunDemo}
+	windows := cli.FrontEnds{Window: desktop.Run, SignIn: desktop.RunSignIn, Demo: desktop.RunDemo, Grant: desktop.RunGrant}
 	os.Exit(cli.Main(os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, windows))
 }

@@ -53,7 +53,7 @@ func (a *App) listAccounts() ([]accounts.Meta, error) {
 }
 
 // ShowAccounts shows the accounts signed in on this computer, each with
-// Copy user ID and Sign out.
+// Copy user ID, Sign in another device (when this build can) and Sign out.
 func (a *App) ShowAccounts() {
 	a.qr = nil
 	title := heading("Accounts on this computer")
@@ -112,6 +112,12 @@ func (a *App) accountRow(m accounts.Meta, rows *fyne.Container) fyne.CanvasObjec
 		status.SetText("Copied " + m.UserID + ".")
 		status.Show()
 	}
+	// Signing another device in with this account (grant.go).
+	var grant *button
+	if a.svc.StartGrant != nil {
+		grant = newButton(GrantButton, widget.MediumImportance, func() { a.Grant(m.UserID) }, a.ShowStart)
+		grant.Icon = theme.LoginIcon()
+	}
 	signOut := newButton("Sign out…", widget.MediumImportance, nil, a.ShowStart)
 	signOut.Icon = theme.LogoutIcon()
 	// Shown only after a sign-out the server could not carry out.
@@ -121,6 +127,9 @@ func (a *App) accountRow(m accounts.Meta, rows *fyne.Container) fyne.CanvasObjec
 	busy := func(text string) {
 		signOut.Disable()
 		copyButton.Disable()
+		if grant != nil {
+			grant.Disable()
+		}
 		removeAnyway.Disable()
 		status.Importance = widget.MediumImportance
 		status.SetText(text)
@@ -136,6 +145,9 @@ func (a *App) accountRow(m accounts.Meta, rows *fyne.Container) fyne.CanvasObjec
 		}
 		signOut.Enable()
 		copyButton.Enable()
+		if grant != nil {
+			grant.Enable()
+		}
 		removeAnyway.Enable()
 	}
 	signOut.OnTapped = func() {
@@ -180,7 +192,13 @@ func (a *App) accountRow(m accounts.Meta, rows *fyne.Container) fyne.CanvasObjec
 		d.Resize(fyne.NewSize(460, 220))
 		d.Show()
 	}
-	return container.NewVBox(user, details, container.NewHBox(copyButton, signOut, removeAnyway), status)
+	actions := container.NewHBox(copyButton)
+	if grant != nil {
+		actions.Add(grant)
+	}
+	actions.Add(signOut)
+	actions.Add(removeAnyway)
+	return container.NewVBox(user, details, actions, status)
 }
 
 // offerRemoveAnyway: a sign-out the server did not carry out (it could not

@@ -14,6 +14,7 @@ package ui
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/config"
+	"github.com/qrlogin/qrlogin/app/explain"
 	"github.com/qrlogin/qrlogin/protocol/login"
 )
 
@@ -59,6 +61,12 @@ type Services struct {
 	// TryWithoutPhone runs the demo; the start screen offers it only when
 	// it is set.
 	TryWithoutPhone func()
+	// StartGrant begins signing another device in with the stored account
+	// userID (the Accounts screen offers it only when it is set). openURI
+	// opens the page where the new device is approved. emit may be called
+	// from any goroutine and must end with exactly one signin.GrantDone or
+	// login.Failed.
+	StartGrant func(ctx context.Context, userID string, s config.Settings, openURI func(string) error, emit func(login.Event)) Controller
 }
 
 // closeWait bounds how long closing the window waits for a cancelled
@@ -74,12 +82,17 @@ type App struct {
 	store      accountStore
 	homeserver string // what the user last asked to sign in to
 
-	// The running sign-in, if any. attempt numbers sign-ins so that events
-	// of a cancelled one, still arriving, are dropped.
+	// The running sign-in or grant, if any. attempt numbers them so that
+	// events of a cancelled one, still arriving, are dropped.
 	ctrl    Controller
 	attempt int
 	cancel  context.CancelFunc
 	state   signInState
+	// words are the screens' words for a sign-in or a grant (words.go),
+	// home where Cancel and Back go, restart what Start again does.
+	words   *words
+	home    func()
+	restart func()
 
 	current  *view
 	qr       *qrScreen // the QR screen while it shows, for fresh codes
@@ -91,10 +104,14 @@ type App struct {
 	now        func() time.Time
 	afterFunc  func(d time.Duration, f func()) (stop func())
 	background func(func())
+	// openURL opens a page in the system browser: fyne's App.OpenURL.
+	openURL func(*url.URL) error
 
 	// signInAtStart, when set, replaces the start screen with a sign-in
-	// to it (NewSigningIn, signin_hook.go).
+	// to it (NewSigningIn, signin_hook.go); grantAtStart with a grant for
+	// that account (NewGranting).
 	signInAtStart string
+	grantAtStart  string
 }
 
 // signInState is what the events of the running sign-in have said so far,
@@ -106,6 +123,8 @@ type signInState struct {
 	crossSigning bool
 	backup       bool
 	secretsKnown bool
+	// For a grant: the new device signed in (deviceID holds its ID).
+	newDeviceSignedIn bool
 }
 
 // view is one screen: its content, where the focus goes, and what Enter
@@ -131,7 +150,10 @@ func newApp(w fyne.Window, svc Services, configure func(*App)) *App {
 		now:        time.Now,
 		afterFunc:  realAfterFunc,
 		background: func(f func()) { go f() },
+		openURL:    func(u *url.URL) error { return fyne.CurrentApp().OpenURL(u) },
+		words:      &signInWords,
 	}
+	a.home, a.restart = a.ShowStart, a.ShowStart
 	if configure != nil {
 		configure(a)
 	}
@@ -144,9 +166,12 @@ func newApp(w fyne.Window, svc Services, configure func(*App)) *App {
 		w.Close()
 	})
 	a.loadSettings()
-	if a.signInAtStart != "" {
+	switch {
+	case a.signInAtStart != "":
 		a.SignIn(a.signInAtStart) // signin_hook.go
-	} else {
+	case a.grantAtStart != "":
+		a.Grant(a.grantAtStart) // grant.go
+	default:
 		a.ShowStart()
 	}
 	return a
@@ -238,8 +263,18 @@ func (a *App) startSignIn(homeserver string) {
 			}
 		})
 	}
+	ctx, emit := a.begin(signInState{homeserver: homeserver}, &signInWords, a.ShowStart, func() { a.startSignIn(homeserver) })
+	a.showProgress("connecting", "Connecting to "+homeserver+"…", "Getting a sign-in code from your server.")
+	a.ctrl = a.svc.StartSignIn(ctx, homeserver, a.settings, emit)
+}
+
+// begin sets up a new sign-in or grant after the previous one was
+// cancelled: its state, words, where Cancel goes and what Start again
+// does; it returns the context and the emit function to start it with.
+func (a *App) begin(state signInState, w *words, home, restart func()) (context.Context, func(login.Event)) {
 	a.attempt++
-	a.state = signInState{homeserver: homeserver}
+	a.state = state
+	a.words, a.home, a.restart = w, home, restart
 	a.warnings.clear()
 	attempt := a.attempt
 	emit := func(ev login.Event) {
@@ -247,8 +282,7 @@ func (a *App) startSignIn(homeserver string) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	a.showProgress("connecting", "Connecting to "+homeserver+"…", "Getting a sign-in code from your server.")
-	a.ctrl = a.svc.StartSignIn(ctx, homeserver, a.settings, emit)
+	return ctx, emit
 }
 
 // cancelSignIn stops the running sign-in, if any; its remaining events are
@@ -265,10 +299,10 @@ func (a *App) cancelSignIn() {
 }
 
 // CancelSignIn is the Cancel button: stop the sign-in and go back to the
-// start screen.
+// start screen (from a grant: to the Accounts screen).
 func (a *App) CancelSignIn() {
 	a.cancelSignIn()
-	a.ShowStart()
+	a.home()
 }
 
 // Shutdown cancels a running sign-in and waits briefly so the phone is
@@ -300,7 +334,7 @@ func (a *App) apply(attempt int, ev login.Event) {
 	case login.CheckCodeNeeded:
 		a.showCheckCode()
 	case login.SecureChannelEstablished:
-		a.showProgress("waiting", "Connected securely to your phone", "Waiting for your phone…")
+		a.showProgress("waiting", a.words.connected, a.words.waiting)
 	case login.Homeserver:
 		a.state.homeserver = e.BaseURL
 		if a.current != nil && a.current.name == "waiting" {
@@ -314,7 +348,7 @@ func (a *App) apply(attempt int, ev login.Event) {
 	case login.Secrets:
 		a.state.crossSigning, a.state.backup, a.state.secretsKnown = e.CrossSigning, e.Backup, true
 	case login.Warning:
-		a.warnings.add(e.Message)
+		a.warnings.add(explain.Warning(e).Sentence())
 	case login.Done:
 		a.ctrl, a.cancel = nil, nil
 		a.state.userID, a.state.deviceID = e.UserID, e.DeviceID
@@ -322,5 +356,15 @@ func (a *App) apply(attempt int, ev login.Event) {
 	case login.Failed:
 		a.ctrl, a.cancel = nil, nil
 		a.showFailure(e.Err)
+	case login.VerificationURI:
+		a.showGrantApprove(e)
+	case login.NewDeviceSignedIn:
+		a.state.deviceID, a.state.newDeviceSignedIn = e.DeviceID, true
+		a.showProgress("encryption", "The new device is signed in", "Device "+e.DeviceID+" is on your account now. Finishing…")
+	case login.SecretsShared:
+		a.state.crossSigning, a.state.backup, a.state.secretsKnown = e.CrossSigning, e.Backup, true
+	case signin.GrantDone:
+		a.ctrl, a.cancel = nil, nil
+		a.showGrantDone(e)
 	}
 }

@@ -30,19 +30,24 @@ func (a *App) showApprove(ev login.UserCode) {
 	left := a.newCountdown(ev.ExpiresAt, func(left string) string {
 		return "Time left to approve: " + left
 	})
+	a.showApproveScreen(ApproveTitle, ApproveHelp,
+		container.NewHBox(code, container.NewCenter(copyButton), container.NewCenter(copied)), left.label, left.stop)
+}
+
+// showApproveScreen is the approve screen of either direction: a title,
+// what to do, the code or address to use, and what is below it (the
+// countdown); stop ends the screen's timer.
+func (a *App) showApproveScreen(title, help string, what fyne.CanvasObject, below fyne.CanvasObject, stop func()) {
 	cancel := newButton("Cancel", widget.MediumImportance, a.CancelSignIn, a.CancelSignIn)
 	cancel.Icon = theme.CancelIcon()
-
-	body := container.NewVBox(
-		heading(ApproveTitle),
-		wrapped(ApproveHelp, widget.MediumImportance),
-		container.NewHBox(code, container.NewCenter(copyButton), container.NewCenter(copied)),
-		left.label,
-	)
+	body := container.NewVBox(heading(title), wrapped(help, widget.MediumImportance), what)
+	if below != nil {
+		body.Add(below)
+	}
 	a.show(&view{
 		name:     "approve",
 		content:  container.NewBorder(nil, container.NewHBox(cancel), nil, nil, middle(body)),
 		onEscape: a.CancelSignIn,
-		stop:     left.stop,
+		stop:     stop,
 	})
 }

@@ -34,10 +34,11 @@ func validCheckCode(text string) bool {
 	return err == nil
 }
 
-// showCheckCode asks for the digits the phone shows.
+// showCheckCode asks for the digits the other device shows (the phone, or
+// in a grant the new device).
 func (a *App) showCheckCode() {
 	a.qr = nil
-	problem := wrapped(checkCodeInvalid(), widget.DangerImportance)
+	problem := wrapped(a.words.checkCodeInvalid, widget.DangerImportance)
 	problem.Hide()
 
 	code := newEntry(a.CancelSignIn)
@@ -55,7 +56,7 @@ func (a *App) showCheckCode() {
 		}
 		submitted = true
 		a.ctrl.SubmitCheckCode(text)
-		a.showProgress("checking", "Checking the code", "Making a secure connection to your phone…")
+		a.showProgress("checking", "Checking the code", a.words.checking)
 	}
 	code.OnSubmitted = func(string) { submit() }
 	code.OnChanged = func(text string) {
@@ -76,8 +77,8 @@ func (a *App) showCheckCode() {
 	// A narrow field: two digits, not a paragraph.
 	field := container.NewGridWrap(fyne.NewSize(140, code.MinSize().Height), code)
 	body := container.NewVBox(
-		heading(CheckCodeTitle),
-		wrapped(CheckCodeHelp, widget.MediumImportance),
+		heading(a.words.checkCodeTitle),
+		wrapped(a.words.checkCodeHelp, widget.MediumImportance),
 		// Indented by the labels' inner padding, so the field lines up
 		// with the words above it.
 		container.New(layout.NewCustomPaddedLayout(0, 0, theme.InnerPadding(), 0), container.NewHBox(field, next)),

@@ -11,8 +11,6 @@ import (
 
 // showDone says who is signed in and what the phone shared.
 func (a *App) showDone(ev login.Done) {
-	a.qr = nil
-	icon := widget.NewIcon(theme.NewSuccessThemedResource(theme.ConfirmIcon()))
 	title := heading("This computer is signed in")
 
 	user := widget.NewLabelWithStyle(ev.UserID, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -41,12 +39,25 @@ func (a *App) showDone(ev login.Done) {
 	back := newButton("Done", widget.HighImportance, a.ShowStart, a.ShowStart)
 	accountsButton := newButton("Accounts", widget.MediumImportance, a.ShowAccounts, a.ShowStart)
 	accountsButton.Icon = theme.AccountIcon()
+	a.showDoneScreen(title, facts, back, accountsButton)
+}
+
+// showDoneScreen is the done screen of either direction: a success icon,
+// the title and the facts above the buttons, the first of which has the
+// focus; Enter presses it and Escape goes home.
+func (a *App) showDoneScreen(title *widget.Label, facts *widget.Form, buttons ...*button) {
+	a.qr = nil
+	icon := widget.NewIcon(theme.NewSuccessThemedResource(theme.ConfirmIcon()))
+	row := container.NewHBox()
+	for _, b := range buttons {
+		row.Add(b)
+	}
 	body := container.NewVBox(container.NewBorder(nil, nil, icon, nil, title), facts)
 	a.show(&view{
 		name:     "done",
-		content:  container.NewBorder(nil, container.NewHBox(back, accountsButton), nil, nil, body),
-		focus:    back,
-		onEnter:  a.ShowStart,
-		onEscape: a.ShowStart,
+		content:  container.NewBorder(nil, row, nil, nil, body),
+		focus:    buttons[0],
+		onEnter:  buttons[0].OnTapped,
+		onEscape: a.home,
 	})
 }

@@ -14,8 +14,8 @@ import (
 )
 
 // showFailure explains why the sign-in ended, in the words of the one
-// error table (app/explain), with Start again, Back, and the technical
-// reason folded away.
+// error table (app/explain), with Start again (the same sign-in, or the
+// same grant), Back, and the technical reason folded away.
 func (a *App) showFailure(err error) {
 	a.qr = nil
 	x := explain.Error(err)
@@ -29,10 +29,10 @@ func (a *App) showFailure(err error) {
 	detail.TextStyle = fyne.TextStyle{Monospace: true}
 	details := widget.NewAccordion(widget.NewAccordionItem("Details", detail))
 
-	homeserver := a.homeserver
-	again := newButton("Start again", widget.HighImportance, func() { a.startSignIn(homeserver) }, a.ShowStart)
+	restart, home := a.restart, a.home
+	again := newButton("Start again", widget.HighImportance, restart, home)
 	again.Icon = theme.ViewRefreshIcon()
-	back := newButton("Back", widget.MediumImportance, a.ShowStart, a.ShowStart)
+	back := newButton("Back", widget.MediumImportance, home, home)
 	back.Icon = theme.NavigateBackIcon()
 	buttons := container.NewHBox(again)
 	if server, ok := signin.PhoneHomeserver(err); ok {
@@ -49,8 +49,8 @@ func (a *App) showFailure(err error) {
 		name:     "error",
 		content:  container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(middle(body))),
 		focus:    again,
-		onEnter:  func() { a.startSignIn(homeserver) },
-		onEscape: a.ShowStart,
+		onEnter:  restart,
+		onEscape: home,
 	})
 }
 

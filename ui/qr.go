@@ -36,7 +36,8 @@ type qrScreen struct {
 	problem   *widget.Label
 }
 
-// showQR shows a fresh code with the steps, the warning and the countdown.
+// showQR shows a fresh code with the steps, the warning and the countdown,
+// in the words of a sign-in or a grant (words.go).
 func (a *App) showQR(ev login.QRReady) {
 	s := &qrScreen{}
 	m, err := qrcode.NewMatrix(ev.Payload)
@@ -48,13 +49,13 @@ func (a *App) showQR(ev login.QRReady) {
 	}
 
 	steps := container.NewVBox()
-	for i, step := range QRSteps {
+	for i, step := range a.words.qrSteps {
 		number := widget.NewLabelWithStyle(string(rune('1'+i))+".", fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
 		steps.Add(container.NewBorder(nil, nil, container.NewVBox(number), nil, wrapped(step, widget.MediumImportance)))
 	}
 	// Bold foreground, not the theme's warning colour: yellow on the light
 	// theme is hard to read (TestThemeTextContrast).
-	warning := wrapped(QRWarning, widget.MediumImportance)
+	warning := wrapped(a.words.qrWarning, widget.MediumImportance)
 	warning.TextStyle = fyne.TextStyle{Bold: true}
 	warningRow := container.NewBorder(nil, nil, container.NewVBox(widget.NewIcon(theme.WarningIcon())), nil, warning)
 
@@ -62,7 +63,7 @@ func (a *App) showQR(ev login.QRReady) {
 		return "This code expires in " + left + ". A new one appears by itself."
 	})
 
-	s.switchTo = newLink(SwitchLink, func() {
+	s.switchTo = newLink(a.words.switchLink, func() {
 		if a.ctrl != nil {
 			a.ctrl.SwitchGeneration()
 		}
@@ -71,7 +72,7 @@ func (a *App) showQR(ev login.QRReady) {
 	cancel := newButton("Cancel", widget.MediumImportance, a.CancelSignIn, a.CancelSignIn)
 	cancel.Icon = theme.CancelIcon()
 
-	side := container.NewVBox(heading(QRTitle), steps, warningRow, s.countdown.label, s.problem, container.NewHBox(s.switchTo))
+	side := container.NewVBox(heading(a.words.qrTitle), steps, warningRow, s.countdown.label, s.problem, container.NewHBox(s.switchTo))
 	content := container.NewBorder(nil, container.NewHBox(cancel), nil, nil,
 		container.New(qrSplit{}, s.image.raster, container.NewVScroll(side)))
 	s.setAlternative(ev.Alternative)

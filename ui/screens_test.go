@@ -11,7 +11,10 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
+	"github.com/qrlogin/qrlogin/app/explain"
+	"github.com/qrlogin/qrlogin/app/signin"
 	"github.com/qrlogin/qrlogin/protocol/login"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
 )
 
@@ -101,6 +104,47 @@ var screenStates = []struct {
 	}},
 	{"accounts-remove-anyway", []harnessOption{withAccounts(alice, bob)}, signOutUnreachable},
 	{"settings", nil, func(h *harness) { h.app.ShowSettings() }},
+	// Signing another device in (grant.go): the same screens in its words.
+	{"grant-connecting", []harnessOption{withAccounts(alice, bob)}, func(h *harness) { h.grantFromAccounts(0) }},
+	{"grant-qr", []harnessOption{withAccounts(alice, bob)}, func(h *harness) { h.grantToQR() }},
+	{"grant-check-code", []harnessOption{withAccounts(alice, bob)}, func(h *harness) {
+		h.grantToQR()
+		h.emit(login.CheckCodeNeeded{})
+	}},
+	{"grant-waiting", []harnessOption{withAccounts(alice, bob)}, func(h *harness) {
+		h.grantToQR()
+		h.emit(login.CheckCodeNeeded{})
+		h.emit(login.SecureChannelEstablished{})
+	}},
+	{"grant-approve", []harnessOption{withAccounts(alice, bob)}, func(h *harness) {
+		h.grantToQR()
+		h.emit(login.VerificationURI{URI: grantPage, Opened: true})
+	}},
+	{"grant-approve-not-opened", []harnessOption{withAccounts(alice, bob)}, func(h *harness) {
+		h.grantToQR()
+		h.emit(login.VerificationURI{URI: grantPage})
+	}},
+	{"grant-device-signed-in", []harnessOption{withAccounts(alice, bob)}, func(h *harness) {
+		h.grantToQR()
+		h.emit(login.NewDeviceSignedIn{DeviceID: "KXQ4TV7ZNA"})
+	}},
+	{"grant-done", []harnessOption{withAccounts(alice, bob)}, func(h *harness) {
+		h.grantToQR()
+		h.emit(login.NewDeviceSignedIn{DeviceID: "KXQ4TV7ZNA"})
+		h.emit(login.SecretsShared{CrossSigning: true, Backup: true})
+		h.emit(signin.GrantDone{UserID: alice.UserID, DeviceID: "KXQ4TV7ZNA", SecretsSent: true})
+	}},
+	{"grant-done-unverified", []harnessOption{withAccounts(alice, bob)}, func(h *harness) {
+		h.grantFromAccounts(1)
+		h.emit(login.QRReady{Protocol: "msc4388", Payload: testPayload(2), ExpiresAt: testNow.Add(4 * time.Minute)})
+		h.emit(login.NewDeviceSignedIn{DeviceID: "KXQ4TV7ZNA"})
+		h.emit(login.Warning{Code: explain.CodeSecretsNotShared, Message: "not verified"})
+		h.emit(signin.GrantDone{UserID: bob.UserID, DeviceID: "KXQ4TV7ZNA"})
+	}},
+	{"grant-error", []harnessOption{withAccounts(alice, bob)}, func(h *harness) {
+		h.grantToQR()
+		h.emit(login.Failed{Err: &signin.GrantError{UserID: alice.UserID, Err: &login.PhoneFailure{Reason: msc4108.ReasonUserCancelled}}})
+	}},
 }
 
 // TestEveryScreenRenders compares each screen's markup with its golden
@@ -137,33 +181,38 @@ func TestEveryScreenFitsTheWindow(t *testing.T) {
 // screens centre their few lines vertically instead of leaving them at the
 // top of an empty window (issue 6): equal, non-zero room above and below.
 func TestShortScreensSitInTheMiddle(t *testing.T) {
-	for _, name := range []string{"check-code", "approve", "error-check-code"} {
+	for _, name := range []string{"check-code", "approve", "error-check-code", "grant-check-code", "grant-approve", "grant-error"} {
 		t.Run(name, func(t *testing.T) {
-			h := newHarness(t)
 			for _, s := range screenStates {
 				if s.name == name {
+					h := newHarness(t, s.opts...)
 					s.to(h)
+					assertInTheMiddle(t, h)
 				}
-			}
-			h.settle()
-			var found bool
-			for _, c := range widgets[*fyne.Container](h) {
-				if len(c.Objects) != 3 {
-					continue
-				}
-				above, ok1 := c.Objects[0].(*layout.Spacer)
-				below, ok2 := c.Objects[2].(*layout.Spacer)
-				if !ok1 || !ok2 {
-					continue
-				}
-				found = true
-				if above.Size().Height < 40 || math.Abs(float64(above.Size().Height-below.Size().Height)) > 1 {
-					t.Fatalf("room above %v, below %v; want equal and more than a little", above.Size().Height, below.Size().Height)
-				}
-			}
-			if !found {
-				t.Fatal("the screen's body is not centred")
 			}
 		})
+	}
+}
+
+func assertInTheMiddle(t *testing.T, h *harness) {
+	t.Helper()
+	h.settle()
+	var found bool
+	for _, c := range widgets[*fyne.Container](h) {
+		if len(c.Objects) != 3 {
+			continue
+		}
+		above, ok1 := c.Objects[0].(*layout.Spacer)
+		below, ok2 := c.Objects[2].(*layout.Spacer)
+		if !ok1 || !ok2 {
+			continue
+		}
+		found = true
+		if above.Size().Height < 40 || math.Abs(float64(above.Size().Height-below.Size().Height)) > 1 {
+			t.Fatalf("room above %v, below %v; want equal and more than a little", above.Size().Height, below.Size().Height)
+		}
+	}
+	if !found {
+		t.Fatal("the screen's body is not centred")
 	}
 }

@@ -11,6 +11,7 @@ import (
 var screenshotStates = map[string]bool{
 	"start-accounts-demo": true, "qr-alternative": true, "check-code": true, "approve": true,
 	"encryption": true, "done": true, "error-details": true, "accounts": true, "settings": true,
+	"grant-qr": true, "grant-check-code": true, "grant-approve": true, "grant-done": true,
 }
 
 // TestScreenshots writes docs/screenshots/<screen>-<light|dark>.png with

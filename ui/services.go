@@ -25,6 +25,17 @@ func DefaultServices() Services {
 			}
 			return signin.Start(ctx, signin.WithClientIDCache(signin.FlowConfig(s, homeserver)), store, emit)
 		},
+		StartGrant: func(ctx context.Context, userID string, s config.Settings, openURI func(string) error, emit func(login.Event)) Controller {
+			var store signin.GrantStore
+			if opened, err := accounts.Open(); err != nil {
+				store = unavailableStore{err} // the grant fails at once, explained
+			} else {
+				store = opened
+			}
+			cfg := signin.GrantFlowConfig(s)
+			cfg.OpenURI = openURI
+			return signin.StartGrant(ctx, userID, cfg, store, emit)
+		},
 		OpenAccounts: func() (Accounts, error) {
 			s, err := accounts.Open()
 			if err != nil {
@@ -43,4 +54,8 @@ type unavailableStore struct{ err error }
 func (u unavailableStore) List() ([]accounts.Meta, error) { return nil, u.err }
 func (u unavailableStore) Save(*accounts.Account) (*accounts.Replaced, error) {
 	return nil, u.err
+}
+func (u unavailableStore) Load(string) (*accounts.Account, error) { return nil, u.err }
+func (u unavailableStore) AccessToken(context.Context, string, accounts.Refresher) (accounts.Secret, error) {
+	return "", u.err
 }

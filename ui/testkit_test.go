@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -96,10 +97,15 @@ type harness struct {
 	accounts *fakeAccounts
 	saved    []config.Settings
 	started  []string // homeservers
+	granted  []string // accounts that signed another device in
+	openURI  func(string) error
+	opened   []string // pages opened in the "browser"
+	openErr  error    // what opening a page answers
 	ctrls    []*fakeController
 	emits    []func(login.Event)
 	timers   []*fakeTimer // every countdown timer armed, in order
 	clock    time.Time    // what the app's clock says; fireTimer moves it
+	atStart  func(*App)   // an option's change to the app before its first screen
 }
 
 // fakeTimer is a countdown timer that fires only when a test says so.
@@ -169,6 +175,14 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 			h.emits = append(h.emits, emit)
 			return c
 		},
+		StartGrant: func(_ context.Context, userID string, _ config.Settings, openURI func(string) error, emit func(login.Event)) Controller {
+			c := &fakeController{}
+			h.granted = append(h.granted, userID)
+			h.openURI = openURI
+			h.ctrls = append(h.ctrls, c)
+			h.emits = append(h.emits, emit)
+			return c
+		},
 		OpenAccounts: func() (Accounts, error) { return h.accounts, nil },
 		LoadSettings: func() (config.Settings, error) { return config.Settings{LastHomeserver: "example.org"}, nil },
 		SaveSettings: func(s config.Settings) error { h.saved = append(h.saved, s); return nil },
@@ -189,6 +203,14 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 			return func() { t.stopped = true }
 		}
 		a.background = func(f func()) { f() }
+		// Never a real browser: record the page.
+		a.openURL = func(u *url.URL) error {
+			h.opened = append(h.opened, u.String())
+			return h.openErr
+		}
+		if h.atStart != nil {
+			h.atStart(a)
+		}
 	})
 	return h
 }

@@ -23,7 +23,7 @@ func init() {
 type accountStore interface {
 	List() ([]accounts.Meta, error)
 	signin.AccountRemover
-	AccessToken(ctx context.Context, userID string, refresh accounts.Refresher) (accounts.Secret, error)
+	signin.GrantStore
 }
 
 // accountStoreOpener opens the store; tests replace it.
@@ -117,11 +117,17 @@ func accountCommand(name string, args []string, stdio Stdio, more ...func(*flag.
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return nil, "", ExitUsage
 	}
+	return openAccount(name, stdio, *account)
+}
+
+// openAccount opens the store and picks the account: want, or the only
+// one there is.
+func openAccount(name string, stdio Stdio, want string) (accountStore, string, int) {
 	store, err := accountStoreOpener()
 	if err != nil {
 		return nil, "", commandFailure(stdio, err)
 	}
-	user, code := pickAccount(name, store, stdio, *account)
+	user, code := pickAccount(name, store, stdio, want)
 	return store, user, code
 }
 
@@ -184,11 +190,7 @@ func logoutLocally(store accountStore, user string, stdio Stdio) int {
 }
 
 func commandFailure(stdio Stdio, err error) int {
-	if errors.Is(err, accounts.ErrNotFound) {
-		fmt.Fprintln(stdio.Err, "That account is not signed in on this computer.")
-		return ExitFail
-	}
 	x := explain.Error(err)
-	fmt.Fprintf(stdio.Err, "%s %s\n(%s)\n", x.Message, x.Next, x.Detail)
+	fmt.Fprintf(stdio.Err, "%s\n(%s)\n", x.Sentence(), x.Detail)
 	return ExitFail
 }

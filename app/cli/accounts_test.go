@@ -45,6 +45,17 @@ func (s *listStore) Delete(user string) error {
 	return nil
 }
 
+// Load hands back the account's metadata; the commands tested here read
+// no secrets.
+func (s *listStore) Load(user string) (*accounts.Account, error) {
+	for _, m := range s.metas {
+		if m.UserID == user {
+			return &accounts.Account{Meta: m}, nil
+		}
+	}
+	return nil, accounts.ErrNotFound
+}
+
 func (s *listStore) AccessToken(_ context.Context, user string, _ accounts.Refresher) (accounts.Secret, error) {
 	return accounts.Secret("token-of-" + user), nil
 }

@@ -28,6 +28,9 @@ type FrontEnds struct {
 	SignIn func(homeserver string) int
 	// Demo opens the demo's windows (`qrlogin demo`).
 	Demo func() int
+	// Grant opens the window signing another device in with the stored
+	// account userID: `qrlogin grant` without --headless.
+	Grant func(userID string) int
 }
 
 // Command is one subcommand, e.g. "rendezvous-server".

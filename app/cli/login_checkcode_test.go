@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/qrlogin/qrlogin/app/explain"
 	"github.com/qrlogin/qrlogin/protocol/login"
+	"github.com/qrlogin/qrlogin/protocol/qrcode"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
 )
 
@@ -62,9 +62,8 @@ func prompt(t *testing.T, asJSON bool, input string) (stdout, stderr string, tak
 	t.Helper()
 	var out, errOut syncBuffer
 	taker = &fakeTaker{done: make(chan struct{})}
-	p := &loginPrinter{stdio: Stdio{Out: &out, Err: &errOut}, json: asJSON, in: bufio.NewReader(strings.NewReader(input)),
-		ctrl: taker, ready: make(chan struct{})}
-	close(p.ready)
+	p := newEventPrinter(Stdio{In: strings.NewReader(input), Out: &out, Err: &errOut}, asJSON, qrcode.TerminalOptions{}, signInWords)
+	p.attach(taker)
 	p.event(login.CheckCodeNeeded{})
 	select {
 	case <-taker.done:
@@ -116,8 +115,8 @@ func TestHeadlessPromptAsksAgainForAMalformedCode(t *testing.T) {
 		var out syncBuffer
 		r, w := io.Pipe()
 		taker := &fakeTaker{done: make(chan struct{})}
-		p := &loginPrinter{stdio: Stdio{Out: &out, Err: &out}, json: true, in: bufio.NewReader(r), ctrl: taker, ready: make(chan struct{})}
-		close(p.ready)
+		p := newEventPrinter(Stdio{In: r, Out: &out, Err: &out}, true, qrcode.TerminalOptions{}, signInWords)
+		p.attach(taker)
 		p.event(login.CheckCodeNeeded{})
 		p.event(login.Failed{Err: login.ErrRendezvousExpired})
 		_, _ = w.Write([]byte("7x\n"))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/qrlogin/qrlogin/protocol/login"
+	"github.com/qrlogin/qrlogin/protocol/qrcode"
 )
 
 // A phone on another homeserver: the terminal names the error code and
@@ -17,7 +18,7 @@ func TestHeadlessHomeserverMismatchSuggestsTheFlag(t *testing.T) {
 	const hint = "--homeserver https://matrix.other.example"
 
 	var out, errOut syncBuffer
-	p := &loginPrinter{stdio: Stdio{Out: &out, Err: &errOut}, json: true}
+	p := newEventPrinter(Stdio{Out: &out, Err: &errOut}, true, qrcode.TerminalOptions{}, signInWords)
 	p.event(login.Failed{Err: err})
 	var e map[string]string
 	if jerr := json.Unmarshal([]byte(out.String()), &e); jerr != nil {
@@ -28,7 +29,7 @@ func TestHeadlessHomeserverMismatchSuggestsTheFlag(t *testing.T) {
 	}
 
 	out, errOut = syncBuffer{}, syncBuffer{}
-	p = &loginPrinter{stdio: Stdio{Out: &out, Err: &errOut}}
+	p = newEventPrinter(Stdio{Out: &out, Err: &errOut}, false, qrcode.TerminalOptions{}, signInWords)
 	p.event(login.Failed{Err: err})
 	if s := errOut.String(); !strings.Contains(s, hint) || !strings.Contains(s, "https://matrix.example.org") {
 		t.Errorf("terminal says %q: want both servers and %q", s, hint)

@@ -43,6 +43,7 @@ const (
 	// CodeHomeserverMismatch: the phone is signed in to another homeserver
 	// than the one chosen; nothing was signed in.
 	CodeHomeserverMismatch = "homeserver_mismatch"
+	CodeAccountNotFound    = "account_not_found"
 )
 
 // Explanation is an error in words.
@@ -92,7 +93,12 @@ func explain(err error) Explanation {
 		rendezvousHTTP *rendezvous.HTTPError
 		hsMismatch     *login.HomeserverMismatchError
 	)
+	var grant *signin.GrantError
 	switch {
+	case errors.As(err, &grant):
+		return explainGrant(grant.Err)
+	case errors.Is(err, accounts.ErrNotFound):
+		return accountNotFound
 	case errors.As(err, &phone):
 		if words, ok := phoneReasons[phone.Reason]; ok {
 			return Explanation{Code: phone.Reason, Message: words[0], Next: words[1]}

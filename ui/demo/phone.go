@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/qrlogin/qrlogin/app/signin"
 	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/internal/phone"
 	"github.com/qrlogin/qrlogin/protocol/login"
@@ -22,7 +23,7 @@ const PhoneTitle = "Demo phone"
 
 // Texts the phone shows, one per stage (exported for tests).
 const (
-	PhoneWaiting   = "Waiting for a QR code. Press \"Sign in with QR code\" in the QR Login window."
+	PhoneWaiting   = "Waiting for a QR code. Press \"Sign in with QR code\" in the QR Login window, or, once it is signed in, \"Sign in another device\" under Accounts."
 	PhoneCodeReady = "The QR Login window shows a code. Scan it with this phone."
 	PhoneScanning  = "Connecting securely to the computer…"
 	PhoneCheckCode = "Type this code in the QR Login window:"
@@ -30,6 +31,17 @@ const (
 	PhoneFinishing = "Approved. Sharing your encryption keys with the computer…"
 	PhoneDone      = "Done: the computer is signed in and verified. You can close both windows."
 	PhoneDenied    = "You denied the sign-in. The computer was told."
+)
+
+// Texts of "Sign in another device", where this pretend phone plays the
+// new device and its window also plays the computer's browser.
+const (
+	PhoneGrantCodeReady = "The QR Login window shows a code to sign a new device in. Scan it: this pretend phone is the new device."
+	PhoneGrantWaiting   = "Waiting to be approved in the computer's browser."
+	PhoneBrowserConsent = "Pretend browser on the computer: the approval page asks: allow the new device to sign in as %s?"
+	PhoneGrantApproved  = "Approved in the browser. The new device is finishing its sign-in…"
+	PhoneGrantDenied    = "You denied the new device in the browser."
+	PhoneGrantDone      = "Done: this pretend new device is signed in. You can close both windows."
 )
 
 // Phone is the pretend phone's screen. It scans the QR code the desktop
@@ -43,6 +55,7 @@ type Phone struct {
 	ctx context.Context
 	srv *devserver.Server
 
+	account  *widget.Label
 	status   *widget.Label
 	code     *canvas.Text
 	userCode *widget.Label
@@ -52,6 +65,7 @@ type Phone struct {
 	content  fyne.CanvasObject
 
 	payload  []byte // the QR code showing on the desktop, nil if none
+	grant    bool   // that code signs a new device in: this phone plays it
 	running  bool   // a scan is in progress
 	pending  string // the user code awaiting consent
 	attempts int    // numbers scans, so a finished one cannot touch a newer one
@@ -78,10 +92,10 @@ func NewPhone(ctx context.Context, srv *devserver.Server) *Phone {
 	p.deny.Importance = widget.DangerImportance
 
 	heading := widget.NewLabelWithStyle("Pretend phone (demo)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	account := widget.NewLabel("Signed in as " + srv.UserID() + " on the demo server.")
-	account.Wrapping = fyne.TextWrapWord
+	p.account = widget.NewLabel("")
+	p.account.Wrapping = fyne.TextWrapWord
 	p.content = container.NewVBox(
-		heading, account, widget.NewSeparator(),
+		heading, p.account, widget.NewSeparator(),
 		p.status, p.code, p.userCode,
 		p.scan, container.NewGridWithColumns(2, p.deny, p.approve),
 	)
@@ -105,21 +119,31 @@ func (p *Phone) CanDecide() bool { return !p.approve.Disabled() }
 // DesktopEvent tells the phone what the desktop shows; it may be called
 // from any goroutine. A QR code is what the phone can scan; when the
 // desktop's sign-in ends, an unscanned code is gone.
-func (p *Phone) DesktopEvent(ev login.Event) {
+func (p *Phone) DesktopEvent(ev login.Event) { p.desktopEvent(ev, false) }
+
+// GrantEvent is DesktopEvent for "Sign in another device": the code on
+// the desktop is for a new device, which this phone then plays.
+func (p *Phone) GrantEvent(ev login.Event) { p.desktopEvent(ev, true) }
+
+func (p *Phone) desktopEvent(ev login.Event, grant bool) {
 	switch e := ev.(type) {
 	case login.QRReady:
 		payload := append([]byte(nil), e.Payload...)
 		fyne.Do(func() {
 			p.payload = payload
 			if !p.running {
+				p.grant = grant
 				p.setStatus(PhoneCodeReady)
+				if grant {
+					p.setStatus(PhoneGrantCodeReady)
+				}
 			}
 			p.refresh()
 		})
-	case login.Done, login.Failed:
+	case login.Done, signin.GrantDone, login.Failed:
 		fyne.Do(func() {
 			p.payload = nil
-			if p.status.Text == PhoneCodeReady { // unscanned: the code is gone
+			if p.status.Text == PhoneCodeReady || p.status.Text == PhoneGrantCodeReady { // unscanned: the code is gone
 				p.setStatus(PhoneWaiting)
 			}
 			p.refresh()
@@ -141,6 +165,10 @@ func (p *Phone) Scan() {
 	p.userCode.SetText("")
 	p.setStatus(PhoneScanning)
 	p.refresh()
+	if p.grant {
+		go p.runAsNewDevice(attempt, qr)
+		return
+	}
 	go p.run(attempt, qr)
 }
 
@@ -199,12 +227,16 @@ func (p *Phone) decide(approve bool) {
 	p.pending = ""
 	p.userCode.SetText("")
 	var err error
+	finishing, denied := PhoneFinishing, PhoneDenied
+	if p.grant {
+		finishing, denied = PhoneGrantApproved, PhoneGrantDenied
+	}
 	if approve {
 		err = p.srv.Approve(code)
-		p.setStatus(PhoneFinishing)
+		p.setStatus(finishing)
 	} else {
 		err = p.srv.Deny(code)
-		p.setStatus(PhoneDenied)
+		p.setStatus(denied)
 	}
 	if err != nil {
 		p.setStatus("The sign-in page answered: " + err.Error())
@@ -222,9 +254,11 @@ func (p *Phone) finished(attempt int, err error) {
 	p.userCode.SetText("")
 	var peer *phone.PeerFailure
 	switch {
+	case err == nil && p.grant:
+		p.setStatus(PhoneGrantDone)
 	case err == nil:
 		p.setStatus(PhoneDone)
-	case p.status.Text == PhoneDenied:
+	case p.status.Text == PhoneDenied, p.status.Text == PhoneGrantDenied:
 		// Keep saying so; the desktop's answer to a denial is expected.
 	case errors.As(err, &peer):
 		p.setStatus("The computer stopped the sign-in (" + peer.Error() + "). Scan a new code to try again.")
@@ -238,6 +272,11 @@ func (p *Phone) setStatus(s string) { p.status.SetText(s) }
 
 // refresh enables the buttons that make sense now.
 func (p *Phone) refresh() {
+	if p.grant {
+		p.account.SetText("A new device, not signed in yet. Once the computer's browser approves it, it is signed in as " + p.srv.UserID() + ".")
+	} else {
+		p.account.SetText("Signed in as " + p.srv.UserID() + " on the demo server.")
+	}
 	if p.changed != nil {
 		defer p.changed()
 	}

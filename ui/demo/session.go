@@ -64,15 +64,26 @@ func (s *Session) Settings() config.Settings {
 	return config.Settings{LastHomeserver: s.Server.URL()}.Defaults()
 }
 
-// Services connects the real screens to the demo: sign-ins go to the demo
-// server with the in-memory store, and every event also reaches the phone
-// (a new QR code is what it "scans").
+// Services connects the real screens to the demo: sign-ins and grants go
+// to the demo server with the in-memory store, and every event also
+// reaches the phone (a new QR code is what it "scans").
 func (s *Session) Services() ui.Services {
 	return ui.Services{
 		StartSignIn: func(ctx context.Context, homeserver string, set config.Settings, emit func(login.Event)) ui.Controller {
 			return signin.Start(ctx, signin.FlowConfig(set, homeserver), s.store, func(ev login.Event) {
 				emit(ev)
 				s.Phone.DesktopEvent(ev)
+			})
+		},
+		// Signing another device in with the demo account: the phone plays
+		// the new device and the computer's browser (newdevice.go), so the
+		// window's own openURI, the real browser, is not used.
+		StartGrant: func(ctx context.Context, userID string, set config.Settings, _ func(string) error, emit func(login.Event)) ui.Controller {
+			cfg := signin.GrantFlowConfig(set)
+			cfg.OpenURI = s.Phone.OpenApprovalPage
+			return signin.StartGrant(ctx, userID, cfg, s.store, func(ev login.Event) {
+				emit(ev)
+				s.Phone.GrantEvent(ev)
 			})
 		},
 		OpenAccounts: func() (ui.Accounts, error) { return s.store, nil },

@@ -30,7 +30,15 @@ func Run() int { return RunSignIn("") }
 // `qrlogin login --homeserver example.org` asks (and the GUI benchmarks
 // time: process start to QR code, with no key press); "" shows the start
 // screen.
-func RunSignIn(homeserver string) int {
+func RunSignIn(homeserver string) int { return run(homeserver, "") }
+
+// RunGrant opens the window signing another device in with the stored
+// account userID, as `qrlogin grant` asks.
+func RunGrant(userID string) int { return run("", userID) }
+
+// run opens the window on the start screen, a sign-in to homeserver or a
+// grant for grantUser.
+func run(homeserver, grantUser string) int {
 	if err := checkDisplay(os.Getenv); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", identity.BinaryName, err)
 		return 1
@@ -44,9 +52,12 @@ func RunSignIn(homeserver string) int {
 	svc := ui.DefaultServices()
 	svc.TryWithoutPhone = tryWithoutPhone(a, w)
 	svc = withStartupRelease(withSignedInTitle(w, identity.DisplayName, svc))
-	if homeserver != "" {
+	switch {
+	case homeserver != "":
 		ui.NewSigningIn(w, svc, homeserver)
-	} else {
+	case grantUser != "":
+		ui.NewGranting(w, svc, grantUser)
+	default:
 		ui.New(w, svc)
 	}
 	w.Resize(fyne.NewSize(900, 600))
