@@ -80,8 +80,8 @@ func (f *Flow) msc4388Path() rendezvous.APIPath {
 
 // homeserverFromPhone finds the homeserver base URL the phone is signed in
 // to: base_url (current MSC4108) or homeserver (2024: a full URL from
-// rust-sdk, a bare server name from Element Web, REFERENCE-IMPLEMENTATIONS
-// 3.4 and 7 #10).
+// rust-sdk, a bare server name from Element Web,
+// docs/protocol-divergences.md "base_url vs homeserver").
 func (f *Flow) homeserverFromPhone(ctx context.Context, t *target, m msc4108.Protocols) (string, error) {
 	given := m.BaseURL
 	if given == "" {
