@@ -17,13 +17,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qrlogin/qrlogin/app/signin"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/config"
+	"github.com/qrlogin/qrlogin/app/signin"
 	"github.com/qrlogin/qrlogin/protocol/login"
 )
 

@@ -10,14 +10,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/msc4108"
-	"github.com/qrlogin/qrlogin/protocol/vocab"
-
 	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/protocol/matrix"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // Homeserver is what the phone needs from its (development) homeserver
