@@ -5,7 +5,8 @@
 # Build flags: a cold cgo build of Fyne's GL driver takes ~6 min here and every
 # new compile flag set (-trimpath, -buildmode=pie, CGO_*FLAGS, `fyne package`)
 # pays it again, so every Linux build below uses plain `go build` with the
-# link-only flags -s -w, and tests add only -race (BUILD-AND-TEST.md 1, 7).
+# link-only flags -s -w, and tests add only -race (docs/build-notes.md
+# "Build times").
 
 .DEFAULT_GOAL := build
 .DELETE_ON_ERROR:

@@ -19,5 +19,5 @@ var IconSVG []byte
 var IconPNG256 []byte
 
 // HicolorSizes are the square PNG sizes under icons/hicolor/ (what Rymdport
-// and most GNOME apps ship; FIELD-NOTES D.3).
+// and most GNOME apps ship; docs/design-notes.md "Icons").
 var HicolorSizes = []int{16, 24, 32, 48, 64, 128, 256, 512}

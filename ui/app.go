@@ -18,14 +18,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qrlogin/qrlogin/app/signin"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/config"
 	"github.com/qrlogin/qrlogin/app/explain"
+	"github.com/qrlogin/qrlogin/app/signin"
 	"github.com/qrlogin/qrlogin/protocol/login"
 )
 

@@ -312,7 +312,8 @@ func TestDescribeRemaining(t *testing.T) {
 // TestCountdownWakesOnlyWhenItsWordsChange runs a whole five-minute code
 // down on the fake clock: the label changes each time its timer fires,
 // never sooner, the timer is never armed for a whole second while minutes
-// are left, and there are far fewer repaints than seconds (issue 6).
+// are left, and there are far fewer repaints than seconds
+// (docs/design-notes.md "Idle cost").
 func TestCountdownWakesOnlyWhenItsWordsChange(t *testing.T) {
 	h := newHarness(t)
 	h.signInToQR("")
@@ -609,7 +610,7 @@ func TestServerFieldOffersTheAccountsServers(t *testing.T) {
 
 // TestEscapeWorksWhereverTheFocusIs: the switch link and the settings'
 // choices forward Escape too; a stock Hyperlink or RadioGroup swallowed it
-// (issue 6).
+// (docs/design-notes.md "Keyboard").
 func TestEscapeWorksWhereverTheFocusIs(t *testing.T) {
 	h := newHarness(t)
 	h.signInToQR("msc4108-2024")

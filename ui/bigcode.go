@@ -9,7 +9,8 @@ import (
 
 // bigCodeScale is how many times the body text size the approve screen's
 // user code is drawn: people read it off the computer and type it on the
-// phone, so it must be legible from arm's length (issue 6).
+// phone, so it must be legible from arm's length (docs/design-notes.md
+// "Legibility and layout").
 const bigCodeScale = 3
 
 // bigCode shows a short code large and monospaced, in the theme's

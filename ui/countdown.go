@@ -8,13 +8,13 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// Every repaint of the window costs about 14 ms of CPU under Mesa's
-// software renderer, so a countdown that ticks each second kept an idle QR
-// screen 1.4 percentage points busier than an empty window (issue 6). The
-// countdown therefore says only as much as a person needs: whole minutes
-// while minutes are left, five-second steps in the last minute, single
-// seconds in the last ten. The label changes a few times a minute at most
-// until the very end, and only when its words change.
+// Every repaint of the window costs about 14 ms of CPU under Mesa's software
+// renderer, so a countdown that ticks each second would keep an idle QR
+// screen measurably busier than an empty window (docs/design-notes.md "Idle
+// cost"). The countdown therefore says only as much as a person needs: whole
+// minutes while minutes are left, five-second steps in the last minute,
+// single seconds in the last ten. The label changes a few times a minute at
+// most until the very end, and only when its words change.
 const (
 	countdownSecondsFrom = 10 * time.Second // single seconds at and below this
 	countdownStepsFrom   = time.Minute      // five-second steps at and below this

@@ -10,7 +10,8 @@ import (
 // never sees them; nor can a window-level shortcut catch a bare Escape
 // (the GLFW driver makes shortcuts only of keys with Ctrl, Alt or Super).
 // So each focusable widget the screens use is one of these, which forward
-// Escape to the screen: the keyboard works wherever the focus is (issue 6).
+// Escape to the screen: the keyboard works wherever the focus is
+// (docs/design-notes.md "Keyboard").
 // The button also presses on Enter.
 
 // entry is a one-line text field that forwards Escape.

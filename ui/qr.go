@@ -11,8 +11,8 @@ import (
 )
 
 // The QR screen's words. The steps name the exact menu path on the phone
-// (FIELD-NOTES A.5: WhatsApp, Signal and Firefox all number them), and the
-// warning is Element X's own (element-x-ios#5915): the check code stops a
+// (WhatsApp, Signal and Firefox all number them: docs/design-notes.md "QR
+// screen steps"), and the warning is Element X's own: the check code stops a
 // code that was passed on, but only if people never scan one.
 const (
 	QRTitle    = "Scan this code with your phone"
@@ -91,7 +91,8 @@ func (a *App) showQR(ev login.QRReady) {
 	})
 }
 
-// replace swaps in a fresh code: no error, no click (FIELD-NOTES B #12).
+// replace swaps in a fresh code: no error, no click (docs/design-notes.md
+// "QR refresh").
 func (s *qrScreen) replace(ev login.QRReady) {
 	m, err := qrcode.NewMatrix(ev.Payload)
 	if err != nil {

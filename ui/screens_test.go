@@ -179,7 +179,8 @@ func TestEveryScreenFitsTheWindow(t *testing.T) {
 
 // TestShortScreensSitInTheMiddle: the check code, approve and error
 // screens centre their few lines vertically instead of leaving them at the
-// top of an empty window (issue 6): equal, non-zero room above and below.
+// top of an empty window (docs/design-notes.md "Legibility and layout"):
+// equal, non-zero room above and below.
 func TestShortScreensSitInTheMiddle(t *testing.T) {
 	for _, name := range []string{"check-code", "approve", "error-check-code", "grant-check-code", "grant-approve", "grant-error"} {
 		t.Run(name, func(t *testing.T) {

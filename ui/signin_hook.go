@@ -5,8 +5,8 @@ import "fyne.io/fyne/v2"
 // NewSigningIn is New that starts signing in to homeserver at once instead
 // of showing the start screen: `qrlogin login --homeserver example.org`
 // opens the window this way (ui/desktop.RunSignIn). Not building the start
-// screen first saves ~90 ms of CPU before the QR code shows (profiled for
-// issue 6's start-up benchmark).
+// screen first saves CPU before the QR code shows (docs/build-notes.md
+// "Benchmarks").
 func NewSigningIn(w fyne.Window, svc Services, homeserver string) *App {
 	return newApp(w, svc, func(a *App) { a.signInAtStart = homeserver })
 }

@@ -150,7 +150,8 @@ func absolutePosition(root, target fyne.CanvasObject) fyne.Position {
 
 // TestApproveCodeIsLargeAndReadableInBothThemes: the user code is drawn
 // at least twice the body text size, monospaced, in a colour that meets
-// WCAG AA on the background, on both themes (issue 6).
+// WCAG AA on the background, on both themes (docs/design-notes.md
+// "Legibility and layout").
 func TestApproveCodeIsLargeAndReadableInBothThemes(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {

@@ -26,7 +26,8 @@ func wrapped(text string, importance widget.Importance) *widget.Label {
 
 // middle centres a screen's few lines vertically in the space above its
 // buttons, rather than leaving them at the top of a mostly empty window
-// (issue 6); the lines keep the full width, so wrapped text still wraps.
+// (docs/design-notes.md "Legibility and layout"); the lines keep the full
+// width, so wrapped text still wraps.
 // Inside a vertical scroll it works too: the scroll stretches its content
 // to its own height when the content needs less.
 func middle(body fyne.CanvasObject) *fyne.Container {

@@ -43,7 +43,7 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // classify turns a go-keyring error into ErrNotFound or *UnavailableError.
 // Every error other than "not found" means the keyring cannot be used
-// (BUILD-AND-TEST.md section 4 lists what each situation returns).
+// (docs/build-notes.md "Keyring errors" lists what each situation returns).
 func classify(err error) error {
 	switch {
 	case err == nil:

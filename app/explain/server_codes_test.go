@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/qrlogin/qrlogin/protocol/msc4108"
-
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/matrix"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 )

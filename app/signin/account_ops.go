@@ -116,8 +116,8 @@ func FlowConfig(s config.Settings, homeserver string) login.Config {
 
 // WithClientIDCache makes the sign-in remember the OAuth client ID it
 // registers at each issuer in the config folder, so the next sign-in does
-// not register again (REFERENCE-IMPLEMENTATIONS.md 5.1). Without a config
-// folder the sign-in simply registers each time.
+// not register again (docs/protocol-divergences.md "Client registration").
+// Without a config folder the sign-in simply registers each time.
 func WithClientIDCache(cfg login.Config) login.Config {
 	if ids, err := config.OpenClientIDs(); err == nil {
 		cfg.ClientIDs = ids

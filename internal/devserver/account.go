@@ -146,8 +146,9 @@ func (a *account) zero() {
 }
 
 // AccountSecrets are the test account's private keys in the form
-// m.login.secrets carries them (REFERENCE-IMPLEMENTATIONS.md §4.3): each
-// the unpadded standard base64 of the 32-byte seed or key.
+// m.login.secrets carries them (docs/protocol-divergences.md
+// "m.login.secrets"): each the unpadded standard base64 of the 32-byte seed
+// or key.
 type AccountSecrets struct {
 	UserID string
 	// MasterKey, SelfSigningKey and UserSigningKey are ed25519 seeds.

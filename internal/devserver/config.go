@@ -8,21 +8,26 @@ import (
 
 // Defaults mirror the production servers the dev server imitates.
 const (
-	// DefaultDeviceCodeLifetime is MAS's device-code expires_in (§5.2).
+	// DefaultDeviceCodeLifetime is MAS's device-code expires_in
+	// (docs/protocol-divergences.md "Device authorization").
 	DefaultDeviceCodeLifetime = 1200 * time.Second
-	// DefaultPollInterval is MAS's device-code interval (§5.2).
+	// DefaultPollInterval is MAS's device-code interval
+	// (docs/protocol-divergences.md "Device authorization").
 	DefaultPollInterval = 5 * time.Second
 	// DefaultAccessTokenLifetime is MAS's default access-token lifetime.
 	DefaultAccessTokenLifetime = 5 * time.Minute
-	// DefaultSessionTTL2024 is Synapse's 2024 rendezvous lifetime (§3.1).
+	// DefaultSessionTTL2024 is Synapse's 2024 rendezvous lifetime
+	// (docs/protocol-divergences.md "Session lifetime and clocks").
 	DefaultSessionTTL2024 = 60 * time.Second
-	// DefaultSessionTTLMSC4388 is Synapse's MSC4388 rendezvous lifetime (§2).
+	// DefaultSessionTTLMSC4388 is Synapse's MSC4388 rendezvous lifetime
+	// (docs/protocol-divergences.md "Session lifetime and clocks").
 	DefaultSessionTTLMSC4388 = 120 * time.Second
 	// DefaultUserLocalpart names the one test account.
 	DefaultUserLocalpart = "alice"
 )
 
-// MSC4388Mode is Synapse's experimental_features.msc4388_mode (§2). The zero
+// MSC4388Mode is Synapse's experimental_features.msc4388_mode
+// (docs/protocol-divergences.md "MSC4388 rendezvous on Synapse"). The zero
 // value means MSC4388Open, so a zero Config offers both generations.
 type MSC4388Mode string
 
@@ -75,10 +80,12 @@ type Config struct {
 	AccessTokenLifetime time.Duration
 	// VerificationURIComplete also returns verification_uri_complete
 	// (MAS's device_code_user_code_auto_fill_enabled; off by default since
-	// 2026-05-26, §5.2) and pre-fills the consent form from ?code=.
+	// 2026-05-26; docs/protocol-divergences.md "Device authorization") and
+	// pre-fills the consent form from ?code=.
 	VerificationURIComplete bool
 	// ScopePolicyAtConsent checks the requested scopes on the consent page,
-	// as MAS's policy does (§5.2), instead of at the device authorization
+	// as MAS's policy does (docs/protocol-divergences.md "Device
+	// authorization"), instead of at the device authorization
 	// endpoint (the default, which gives a client an immediate
 	// invalid_scope answer).
 	ScopePolicyAtConsent bool

@@ -59,7 +59,8 @@ func (s *Server) renderConsent(w http.ResponseWriter, status int, v consentView)
 }
 
 // handleConsentPage: GET shows the form. ?code= pre-fills it only when
-// verification_uri_complete is enabled; MAS ignores it otherwise (§5.2).
+// verification_uri_complete is enabled; MAS ignores it otherwise
+// (docs/protocol-divergences.md "Device authorization").
 func (s *Server) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 	v := consentView{}
 	if s.cfg.VerificationURIComplete {

@@ -7,7 +7,7 @@ import (
 
 // synapseCORSHeaders are what Synapse sends on every answer of its JSON
 // servlets, errors included (synapse/http/server.py set_cors_headers;
-// REFERENCE-IMPLEMENTATIONS.md §2 "CORS"), so a web client on another
+// docs/protocol-divergences.md "CORS"), so a web client on another
 // origin can call the homeserver. The rendezvous paths are not covered
 // here: the rendezvous handler sets its own, wider set (If-Match, ETag).
 var synapseCORSHeaders = [...]struct{ name, value string }{

@@ -21,7 +21,7 @@ func expectSynapseCORS(t *testing.T, what string, h http.Header) {
 
 // TestCORSOnMatrixEndpoints: the Matrix paths answer with Synapse's CORS
 // headers, errors included, and OPTIONS preflights get 204 with no body
-// whatever the path (REFERENCE-IMPLEMENTATIONS.md §2 "CORS").
+// whatever the path (docs/protocol-divergences.md "CORS").
 func TestCORSOnMatrixEndpoints(t *testing.T) {
 	s := startServer(t, Config{})
 	_, tok := login(t, s, testDeviceID)

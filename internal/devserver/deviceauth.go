@@ -32,7 +32,8 @@ type deviceGrant struct {
 	state      grantState
 }
 
-// Sizes of MAS's codes (REFERENCE-IMPLEMENTATIONS.md §5.2).
+// Sizes of MAS's codes (docs/protocol-divergences.md "Device
+// authorization").
 const (
 	deviceCodeLength = 32
 	userCodeLength   = 6

@@ -14,8 +14,9 @@ func (s *Server) handleWellKnown(w http.ResponseWriter, _ *http.Request) {
 }
 
 // handleVersions advertises the 2024 rendezvous the way Synapse does
-// (REFERENCE-IMPLEMENTATIONS.md §3.1): unstable_features["org.matrix.msc4108"]
-// when msc4108_enabled. MSC4388 has no /versions flag (§2).
+// (docs/protocol-divergences.md "2024 rendezvous"):
+// unstable_features["org.matrix.msc4108"] when msc4108_enabled. MSC4388 has
+// no /versions flag ("MSC4388 discovery" there).
 func (s *Server) handleVersions(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"versions": []string{"v1.11", "v1.12", "v1.13", "v1.14", "v1.15"},

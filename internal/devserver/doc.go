@@ -5,7 +5,8 @@
 //   - discovery: /.well-known/matrix/client, /_matrix/client/versions and the
 //     OAuth 2.0 server metadata (/_matrix/client/v1/auth_metadata and the
 //     unstable MSC2965 path);
-//   - OAuth 2.0 as MAS does it (REFERENCE-IMPLEMENTATIONS.md §5): dynamic
+//   - OAuth 2.0 as MAS does it (docs/protocol-divergences.md "Client
+//     registration", "Device authorization" and "Token polling"): dynamic
 //     client registration with MAS's rules, the device authorization grant
 //     with MAS's HTTP 403 answers while polling, rotating refresh tokens,
 //     RFC 7009 revocation, and a consent page at the verification URI;
@@ -14,7 +15,7 @@
 //     devices/{id}, keys/upload, keys/query, room_keys/version;
 //   - one test account with a real cross-signing identity and a megolm key
 //     backup whose private keys the scripted phone can share in
-//     m.login.secrets (REFERENCE-IMPLEMENTATIONS.md §4.3);
+//     m.login.secrets (docs/protocol-divergences.md "m.login.secrets");
 //   - the rendezvous endpoints of both protocol generations, served by the
 //     rendezvous package's handler and gated the way Synapse's config does.
 //

@@ -139,7 +139,7 @@ func expect(t testing.TB, r response, status int, code string) {
 }
 
 // deviceClientMetadata is MAS's minimal device-code-only public client
-// (REFERENCE-IMPLEMENTATIONS.md §5.1).
+// (docs/protocol-divergences.md "Client registration").
 func deviceClientMetadata() map[string]any {
 	return map[string]any{
 		"client_name":                "qrlogin test",

@@ -190,8 +190,8 @@ func TestDeviceAuthorizationRefusals(t *testing.T) {
 }
 
 // TestTokenPollingStatusCodes: MAS answers pending, denied and expired
-// with 403 (REFERENCE-IMPLEMENTATIONS.md §5.3), a spent or unknown code
-// with 400 invalid_grant.
+// with 403 (docs/protocol-divergences.md "Token polling"), a spent or
+// unknown code with 400 invalid_grant.
 func TestTokenPollingStatusCodes(t *testing.T) {
 	clock := newFakeClock()
 	s := startServer(t, Config{Now: clock.Now, DeviceCodeLifetime: time.Minute})
@@ -271,7 +271,9 @@ func TestTokenExchangeCreatesDevice(t *testing.T) {
 
 func TestDeviceIDWithSlashIsFoundWhenEscaped(t *testing.T) {
 	s := startServer(t, Config{})
-	const rustID = "abcDEF0123+/xyz" // rust-sdk uses base64 identity keys (§5.4)
+	// rust-sdk uses base64 identity keys (docs/protocol-divergences.md
+	// "Device ID").
+	const rustID = "abcDEF0123+/xyz"
 	clientID := register(t, s, deviceClientMetadata())
 	da := startDeviceGrant(t, s, clientID, ScopeAPIUnstable+" "+ScopeDevicePrefixUnstable+rustID)
 	if err := s.Approve(da.UserCode); err != nil {

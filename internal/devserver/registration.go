@@ -15,8 +15,8 @@ import (
 )
 
 // clientMetadata is the RFC 7591 registration request, the fields MAS reads
-// (REFERENCE-IMPLEMENTATIONS.md §5.1). Localised variants ("client_name#fr")
-// are accepted and ignored.
+// (docs/protocol-divergences.md "Client registration"). Localised variants
+// ("client_name#fr") are accepted and ignored.
 type clientMetadata struct {
 	RedirectURIs            []string `json:"redirect_uris,omitempty"`
 	ResponseTypes           []string `json:"response_types,omitempty"`
@@ -59,13 +59,14 @@ func redirectError(format string, args ...any) error {
 const maxRegistrationBody = 64 << 10
 
 // parseClientMetadata decodes and checks a registration request with MAS's
-// rules (§5.1): grant_types defaults to authorization_code, which needs
-// redirect_uris; response_types ["code"] needs authorization_code;
-// client_uri is required, https, not localhost and not a public suffix;
-// logo/policy/tos URIs live on client_uri's host or a subdomain; native
-// redirect URIs are loopback http or a reverse-DNS scheme of that host.
-// Only public clients (token_endpoint_auth_method "none") are registered
-// here. It returns the normalised metadata.
+// rules (docs/protocol-divergences.md "Client registration"): grant_types
+// defaults to authorization_code, which needs redirect_uris; response_types
+// ["code"] needs authorization_code; client_uri is required, https, not
+// localhost and not a public suffix; logo/policy/tos URIs live on
+// client_uri's host or a subdomain; native redirect URIs are loopback http or
+// a reverse-DNS scheme of that host. Only public clients
+// (token_endpoint_auth_method "none") are registered here. It returns the
+// normalised metadata.
 func parseClientMetadata(body []byte) (clientMetadata, error) {
 	var m clientMetadata
 	if err := json.Unmarshal(body, &m); err != nil {

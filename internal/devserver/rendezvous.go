@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// Rendezvous paths as Synapse serves them (REFERENCE-IMPLEMENTATIONS.md §2,
-// §3.1), plus the MSC4388 text's /v1/ path.
+// Rendezvous paths as Synapse serves them (docs/protocol-divergences.md
+// "MSC4388 rendezvous on Synapse" and "2024 rendezvous"), plus the MSC4388
+// text's /v1/ path.
 const (
 	pathRendezvous2024Create = "/_matrix/client/unstable/org.matrix.msc4108/rendezvous"
 	pathRendezvous2024       = "/_synapse/client/rendezvous"
@@ -66,7 +67,8 @@ func closeRendezvous(h http.Handler) error {
 // and delegates the rest: a generation that is off answers 404
 // M_UNRECOGNIZED (its servlet is not registered); MSC4388's authenticated
 // mode needs an access token for discovery (GET) and create (POST) on the
-// base path only (§2).
+// base path only (docs/protocol-divergences.md "MSC4388 rendezvous on
+// Synapse").
 func (s *Server) handleRendezvous(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	under := func(prefix string) bool { return path == prefix || strings.HasPrefix(path, prefix+"/") }

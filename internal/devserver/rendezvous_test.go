@@ -69,7 +69,8 @@ func TestRendezvousAuthenticatedMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, do(t, "POST", s.URL()+pathRendezvousMSC4388, phone.AccessToken.Reveal(), nil), http.StatusOK, "")
-	// Reading and writing a session never needs a token (§2).
+	// Reading and writing a session never needs a token
+	// (docs/protocol-divergences.md "MSC4388 rendezvous on Synapse").
 	expect(t, do(t, "PUT", s.URL()+pathRendezvousMSC4388+"/01HX9K00Q1H6KPD47EG4G1T3XG", "", nil), http.StatusOK, "")
 	// The 2024 create takes no token either.
 	expect(t, do(t, "POST", s.URL()+pathRendezvous2024Create, "", nil), http.StatusOK, "")

@@ -8,7 +8,7 @@ import (
 
 // Matrix OAuth scopes (MSC2967): the C-S API scope and the device scope
 // prefix, each in the stable form and in the unstable form rust-sdk sends
-// (REFERENCE-IMPLEMENTATIONS.md §5.2).
+// (docs/protocol-divergences.md "Device authorization").
 const (
 	ScopeAPIStable            = "urn:matrix:client:api:*"
 	ScopeAPIUnstable          = "urn:matrix:org.matrix.msc2967.client:api:*"
@@ -39,10 +39,11 @@ func (g scopeGrant) String() string { return strings.Join(g.tokens, " ") }
 var otherAllowedScopes = map[string]bool{"openid": true, "email": true}
 
 // parseScope parses an RFC 6749 §3.3 scope string and applies MAS's
-// authorization_grant policy (§5.2): stable and unstable Matrix scopes are
-// never mixed, at most one device scope, a device scope needs the API
-// scope, device IDs match [A-Za-z0-9._~!$&'()*+,;=:@/-]{10,}, and nothing
-// outside openid/email/the Matrix scopes.
+// authorization_grant policy (docs/protocol-divergences.md "Device
+// authorization"): stable and unstable Matrix scopes are never mixed, at most
+// one device scope, a device scope needs the API scope, device IDs match
+// [A-Za-z0-9._~!$&'()*+,;=:@/-]{10,}, and nothing outside openid/email/the
+// Matrix scopes.
 func parseScope(raw string) (scopeGrant, error) {
 	var g scopeGrant
 	if raw == "" {

@@ -48,9 +48,9 @@ func requestClientID(r *http.Request) string {
 }
 
 // handleToken serves the device_code and refresh_token grants with MAS's
-// status codes (REFERENCE-IMPLEMENTATIONS.md §5.3): pending, denied and
-// expired answer HTTP 403 (not RFC 8628's 400); a spent or unknown code is
-// 400 invalid_grant; a client without the grant type is 401
+// status codes (docs/protocol-divergences.md "Token polling"): pending,
+// denied and expired answer HTTP 403 (not RFC 8628's 400); a spent or unknown
+// code is 400 invalid_grant; a client without the grant type is 401
 // unauthorized_client.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	form, ok := readForm(w, r)
@@ -105,8 +105,9 @@ func (s *Server) exchangeDeviceCode(client *oauthClient, deviceCode string) (int
 	// Approved.
 	g.state = grantExchanged
 	sess := &oauthSession{clientID: client.id, userID: s.acct.userID, deviceID: g.scope.deviceID, scope: g.scope}
-	// MAS creates the Matrix device synchronously at exchange (§5.3), so
-	// the phone's GET /devices/{id} right after m.login.success finds it.
+	// MAS creates the Matrix device synchronously at exchange
+	// (docs/protocol-divergences.md "Token polling"), so the phone's GET
+	// /devices/{id} right after m.login.success finds it.
 	if sess.deviceID != "" && s.devices[sess.deviceID] == nil {
 		s.devices[sess.deviceID] = &device{id: sess.deviceID, createdAt: s.cfg.Now()}
 	}

@@ -8,7 +8,8 @@ import (
 )
 
 // The built binary answers the packaging check's `qrlogin --version` and the
-// usage contract of issue 2, end to end through main.go.
+// usage contract of README.md "Signing in from the terminal", end to end
+// through main.go.
 func TestBinaryCommandLine(t *testing.T) {
 	if code, out, _ := runBinary(t, nil, "--version"); code != 0 || out != identity.BinaryName+" "+identity.Version+"\n" {
 		t.Errorf("--version: exit %d, stdout %q", code, out)

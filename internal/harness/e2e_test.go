@@ -17,13 +17,13 @@ import (
 	"github.com/qrlogin/qrlogin/internal/phone"
 )
 
-// TestEndToEndSignInThroughTheWindow is issue 6's end-to-end test: the
-// real binary, on the test session's X server, signs in to the development
-// homeserver running in this test process. The test only does what a
-// person does: it reads the QR code off the window's pixels (zbarimg and
-// gozxing, decoders independent of the app's encoder), lets the scripted
-// phone scan it, types the phone's check code on the keyboard, has the
-// phone approve, and waits for the window's title to say "Signed in".
+// TestEndToEndSignInThroughTheWindow is the end-to-end test of the window:
+// the real binary, on the test session's X server, signs in to the
+// development homeserver running in this test process. The test only does
+// what a person does: it reads the QR code off the window's pixels (zbarimg
+// and gozxing, decoders independent of the app's encoder), lets the scripted
+// phone scan it, types the phone's check code on the keyboard, has the phone
+// approve, and waits for the window's title to say "Signed in".
 func TestEndToEndSignInThroughTheWindow(t *testing.T) {
 	requireGUITools(t)
 	RequireSecretService(t) // the app stores the account in the keyring

@@ -191,11 +191,11 @@ func windowTitle(ctx context.Context, windowID string) (string, error) {
 var errNoQR = errors.New("no QR code in the screenshot")
 
 // readQR decodes the QR code in a window's screenshot file with zbarimg,
-// exact bytes (-Sbinary; BUILD-AND-TEST.md 3), and checks that gozxing, a
-// second independent decoder, reads the same bytes when it finds the code:
-// on a whole window (text beside the code) gozxing misses some symbols
-// that zbar reads, and a code stays on screen until it expires, so a miss
-// would stall the caller for a minute.
+// exact bytes (-Sbinary; docs/build-notes.md "QR decoders"), and checks that
+// gozxing, a second independent decoder, reads the same bytes when it finds
+// the code: on a whole window (text beside the code) gozxing misses some
+// symbols that zbar reads, and a code stays on screen until it expires, so a
+// miss would stall the caller for a minute.
 func readQR(ctx context.Context, path string) ([]byte, image.Image, error) {
 	ctx, cancel := context.WithTimeout(ctx, toolTimeout)
 	defer cancel()
@@ -244,7 +244,8 @@ func screenshotFile(ctx context.Context, windowID, path string) error {
 }
 
 // readQRWithGozxing returns the byte segments of the QR code: GetText is
-// charset-guessed and does not round-trip bytes ≥ 0x80 (BUILD-AND-TEST.md 3).
+// charset-guessed and does not round-trip bytes ≥ 0x80 (docs/build-notes.md
+// "QR decoders").
 func readQRWithGozxing(img image.Image) ([]byte, error) {
 	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
 	if err != nil {

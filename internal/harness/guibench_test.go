@@ -16,11 +16,12 @@ import (
 	"github.com/qrlogin/qrlogin/internal/identity"
 )
 
-// The GUI benchmarks of issue 6 item 4. Each reports qrlogin's figure, the
-// figure of a minimal Fyne window (internal/benchapp/hello: a label and a
-// button, same Fyne, same plain build flags) measured in the same run on
-// the same Xvfb, and their ratio (or difference), with b.ReportMetric.
-// `make bench` runs them under scripts/with-test-session. Targets:
+// The GUI benchmarks (docs/build-notes.md "Benchmarks"). Each reports
+// qrlogin's figure, the figure of a minimal Fyne window
+// (internal/benchapp/hello: a label and a button, same Fyne, same plain build
+// flags) measured in the same run on the same Xvfb, and their ratio (or
+// difference), with b.ReportMetric. `make bench` runs them under
+// scripts/with-test-session. Targets:
 //
 //	start-up (process start → QR code readable) ≤ 1.5 × hello's (window drawn)
 //	resident memory while showing the QR        ≤ 1.15 × hello's

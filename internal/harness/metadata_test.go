@@ -14,8 +14,8 @@ import (
 )
 
 // The app ID, name and version are written in several files for several
-// tools; this test keeps them equal to internal/identity (FIELD-NOTES D.1:
-// one ID everywhere).
+// tools; this test keeps them equal to internal/identity (one ID
+// everywhere: docs/design-notes.md "App ID").
 func TestMetadataAgrees(t *testing.T) {
 	root, err := moduleRoot()
 	if err != nil {

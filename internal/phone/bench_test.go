@@ -118,12 +118,13 @@ func (t *hopTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// BenchmarkHeadlessLogin is the end-to-end sign-in on loopback (issue 5
-// item 5): the desktop flow (package login, product poll intervals) and a
-// scripted phone that answers at once, device-grant interval 1 s. ns/op
-// is one whole sign-in; hop-ms is the median time from a write on the
-// rendezvous to the other side reading it, desktop-hop-ms the same for the
-// hops the desktop reads (its PaceReply polling; target < 300 ms).
+// BenchmarkHeadlessLogin is the end-to-end sign-in on loopback
+// (docs/build-notes.md "Benchmarks"): the desktop flow (package login,
+// product poll intervals) and a scripted phone that answers at once,
+// device-grant interval 1 s. ns/op is one whole sign-in; hop-ms is the median
+// time from a write on the rendezvous to the other side reading it,
+// desktop-hop-ms the same for the hops the desktop reads (its PaceReply
+// polling; target < 300 ms).
 func BenchmarkHeadlessLogin(b *testing.B) {
 	for _, gen := range generations {
 		b.Run(string(gen), func(b *testing.B) {

@@ -7,13 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/msc4108"
-	"github.com/qrlogin/qrlogin/protocol/vocab"
-
 	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // handDrivenNewDevice plays the new device by hand (no login.Flow), so a

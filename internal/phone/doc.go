@@ -1,7 +1,8 @@
 // Package phone is a scripted existing device ("the phone") for tests and
 // demos: it scans the desktop's sign-in QR code and runs the existing
 // device's side of MSC4108 over either protocol generation, the way
-// matrix-rust-sdk's grant flow does it (REFERENCE-IMPLEMENTATIONS.md 4.2):
+// matrix-rust-sdk's grant flow does it (docs/protocol-divergences.md
+// "Existing-device flow"):
 //
 //  1. decode the QR code (a code whose intent is "existing device" is
 //     refused: two phones cannot sign each other in);

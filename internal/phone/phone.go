@@ -10,14 +10,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/msc4108"
-	"github.com/qrlogin/qrlogin/protocol/vocab"
-
 	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/protocol/matrix"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
+	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // Homeserver is what the phone needs from its (development) homeserver
@@ -120,7 +119,8 @@ func (p *run) run(ctx context.Context, qr []byte) error {
 	}
 	p.client = matrix.NewClient(p.cfg.HTTP, p.cfg.Homeserver.URL(), tokens.AccessToken.Reveal())
 
-	// m.login.protocols, at once (REFERENCE-IMPLEMENTATIONS.md 4.2).
+	// m.login.protocols, at once (docs/protocol-divergences.md
+	// "Existing-device flow").
 	if err := p.step(ctx, StepProtocols, p.protocolsMessage(payload.Generation)); err != nil {
 		return err
 	}
@@ -235,7 +235,7 @@ func (p *run) connect(ctx context.Context, q qrcode.Payload) error {
 }
 
 // protocolsMessage is m.login.protocols as each generation's reference
-// sends it (REFERENCE-IMPLEMENTATIONS.md 1.9 #15 and 3.4).
+// sends it (docs/protocol-divergences.md "base_url vs homeserver").
 func (p *run) protocolsMessage(gen vocab.Generation) msc4108.Protocols {
 	m := msc4108.Protocols{Type: msc4108.TypeProtocols, Protocols: []string{msc4108.ProtocolDeviceGrant}}
 	base := p.cfg.Homeserver.URL()

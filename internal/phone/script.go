@@ -72,7 +72,8 @@ type Script struct {
 	WrongSecrets bool
 	// HomeserverAsServerName (2024 generation) sends m.login.protocols'
 	// homeserver as a bare server name, as Element Web does, instead of a
-	// full URL as rust-sdk does (REFERENCE-IMPLEMENTATIONS.md 3.4).
+	// full URL as rust-sdk does (docs/protocol-divergences.md "base_url vs
+	// homeserver").
 	HomeserverAsServerName bool
 	// Delay is waited before each message the phone sends ("slow phone").
 	Delay time.Duration

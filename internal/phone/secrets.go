@@ -4,9 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 
-	"github.com/qrlogin/qrlogin/protocol/msc4108"
-
 	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/protocol/msc4108"
 )
 
 // secretsMessage builds m.login.secrets from the account's private keys,

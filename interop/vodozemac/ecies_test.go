@@ -16,7 +16,8 @@ import (
 
 // (c) The 2024 MSC4108 ECIES channel between our Go code and the real
 // vodozemac, each in both roles: the QR code, LoginInitiate, LoginOk, the
-// check code, then JSON messages both ways (REFERENCE-IMPLEMENTATIONS.md 3.2).
+// check code, then JSON messages both ways (docs/protocol-divergences.md
+// "ECIES channel").
 
 const (
 	initiatePlaintext = "MATRIX_QR_CODE_LOGIN_INITIATE"

@@ -84,7 +84,8 @@ func TestWasmParsesOurQRCodes(t *testing.T) {
 				}
 			case vocab.MSC4388:
 				// QrCodeData hands the base URL out parsed, with the path "/"
-				// (REFERENCE-IMPLEMENTATIONS.md 1.9 #6/#7).
+				// (docs/protocol-divergences.md "Base URL in the QR" and
+				// "Base URL in the AAD").
 				if got.Kind != "msc4388" || str(got.RendezvousID) != tc.p.RendezvousID ||
 					strings.TrimSuffix(str(got.BaseURL), "/") != tc.p.BaseURL {
 					t.Errorf("vodozemac read %+v", got)
@@ -100,7 +101,8 @@ func TestWasmParsesOurQRCodes(t *testing.T) {
 // The MSC4388 forms vodozemac 18.9 does not read: the MSC text's 1-byte ID
 // length (our default, what rust-sdk PR #6173 reads) and the stable MATRIX
 // prefix with type 0x03. Pinned so a wasm upgrade that starts reading them
-// shows up here (REFERENCE-IMPLEMENTATIONS.md 1.9, section 7 #2).
+// shows up here (docs/protocol-divergences.md "QR rendezvous-ID length" and
+// "QR prefix").
 func TestWasmRejectsMSCTextQRForms(t *testing.T) {
 	peer := startPeer(t)
 	base := qrcode.Payload{
@@ -118,7 +120,7 @@ func TestWasmRejectsMSCTextQRForms(t *testing.T) {
 		got, err := peer.parseQR(base64.StdEncoding.EncodeToString(raw))
 		var pe *peerError
 		if !errors.As(err, &pe) {
-			t.Errorf("%s: vodozemac 18.9 now parses it (%+v, %v): update REFERENCE-IMPLEMENTATIONS.md 1.9 and the default QR form", name, got, err)
+			t.Errorf("%s: vodozemac 18.9 now parses it (%+v, %v): update docs/protocol-divergences.md (\"QR prefix\", \"QR rendezvous-ID length\") and the default QR form", name, got, err)
 			continue
 		}
 		t.Logf("%s: %v", name, pe)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
-
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 )
 

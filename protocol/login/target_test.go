@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/protocol/rendezvous/server"
-
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous/server"
 )
 
 // countingServer is the project's rendezvous server on 127.0.0.1 that

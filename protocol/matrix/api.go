@@ -14,8 +14,8 @@ type Whoami struct {
 }
 
 // Whoami asks who the access token belongs to (Matrix spec
-// "GET /_matrix/client/v3/account/whoami"; REFERENCE-IMPLEMENTATIONS.md §4.1
-// step 9).
+// "GET /_matrix/client/v3/account/whoami"; docs/protocol-divergences.md
+// "New-device flow").
 func (c *Client) Whoami(ctx context.Context) (*Whoami, error) {
 	var w Whoami
 	if err := c.do(ctx, http.MethodGet, "/_matrix/client/v3/account/whoami", nil, &w); err != nil {

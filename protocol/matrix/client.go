@@ -158,5 +158,5 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, body []byte
 }
 
 // pathEscape escapes one path segment (a device ID may contain '/' or '+',
-// REFERENCE-IMPLEMENTATIONS.md §5.4).
+// docs/protocol-divergences.md "Device ID").
 func pathEscape(s string) string { return url.PathEscape(s) }

@@ -23,9 +23,9 @@ type DeviceIdentity struct {
 }
 
 // NewDeviceIdentity creates a fresh Olm account (ed25519 + curve25519
-// identity keys) and one fallback key for userID/deviceID (REFERENCE-
-// IMPLEMENTATIONS.md §4.1 step 5; our device ID is the random [A-Z0-9] one,
-// not the curve25519 key, see §5.4).
+// identity keys) and one fallback key for userID/deviceID
+// (docs/protocol-divergences.md "New-device flow"; our device ID is the
+// random [A-Z0-9] one, not the curve25519 key, see "Device ID" there).
 func NewDeviceIdentity(userID, deviceID string) (*DeviceIdentity, error) {
 	if userID == "" || deviceID == "" {
 		return nil, errors.New("matrix: device identity needs a user ID and a device ID")

@@ -69,7 +69,8 @@ func TestDevicePickleRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Must fit one Windows credential (2560 bytes, BUILD-AND-TEST.md §4).
+	// Must fit one Windows credential (2560 bytes, docs/build-notes.md
+	// "Keyring size limits").
 	if len(p) > 2560 {
 		t.Fatalf("pickle is %d bytes", len(p))
 	}

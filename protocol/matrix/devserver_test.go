@@ -1,7 +1,7 @@
 package matrix_test
 
 // End-to-end tests of the new device's path after the secure channel is up
-// (REFERENCE-IMPLEMENTATIONS.md §4.1 steps 5-13) against the development
+// (docs/protocol-divergences.md "New-device flow") against the development
 // homeserver that imitates Synapse + MAS (internal/devserver).
 
 import (
@@ -65,7 +65,8 @@ func signIn(t *testing.T, srv *devserver.Server, deviceID string) (*oauth.Client
 	return c, tok
 }
 
-// secretsMessage is what the scripted phone sends (§4.3).
+// secretsMessage is what the scripted phone sends
+// (docs/protocol-divergences.md "m.login.secrets").
 func secretsMessage(t *testing.T, srv *devserver.Server, replaceSelfSigning bool) []byte {
 	t.Helper()
 	as, err := srv.AccountSecrets()
@@ -101,7 +102,8 @@ func TestNewDeviceEndToEndWithDevServer(t *testing.T) {
 	if err != nil || who.UserID != srv.UserID() || who.DeviceID != deviceID {
 		t.Fatalf("whoami %+v %v", who, err)
 	}
-	// MAS creates the device at exchange time (§5.3).
+	// MAS creates the device at exchange time (docs/protocol-divergences.md
+	// "Token polling").
 	if _, err := mc.Device(ctx, deviceID); err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,9 @@ import (
 const BackupAlgorithmCurve25519 = "m.megolm_backup.v1.curve25519-aes-sha2"
 
 // Secrets is a parsed m.login.secrets message (MSC4108 "Secret sharing and
-// device verification" step 2, REFERENCE-IMPLEMENTATIONS.md §4.3). Nothing
-// in it is trusted until VerifyCrossSigning / VerifyBackup passed. Call Zero
-// when done.
+// device verification" step 2, docs/protocol-divergences.md
+// "m.login.secrets"). Nothing in it is trusted until VerifyCrossSigning /
+// VerifyBackup passed. Call Zero when done.
 type Secrets struct {
 	MasterKey      *PrivateKey // ed25519 seed of the master cross-signing key
 	SelfSigningKey *PrivateKey // ed25519 seed of the self-signing key

@@ -8,7 +8,8 @@ import (
 
 // KeyMismatchError says which shared secret does not match what the server
 // publishes (MSC4108 "Secret sharing and device verification": we verify
-// before trusting, unlike rust-sdk, REFERENCE-IMPLEMENTATIONS.md §4.1 step 12).
+// before trusting, unlike rust-sdk, docs/protocol-divergences.md "New-device
+// flow").
 type KeyMismatchError struct {
 	Key    string // "master", "self_signing", "user_signing", "backup" or "backup_version"
 	Reason string

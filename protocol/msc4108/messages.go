@@ -25,8 +25,9 @@ const (
 const ProtocolDeviceGrant = "device_authorization_grant"
 
 // Reasons of m.login.failure. A peer may send reasons not listed here
-// (matrix-rust-sdk main and js-sdk lack the last one, REFERENCE-
-// IMPLEMENTATIONS.md 1.9 #16): keep unknown ones as given.
+// (matrix-rust-sdk main and js-sdk lack the last one,
+// docs/protocol-divergences.md "Failure reasons"): keep unknown ones as
+// given.
 const (
 	ReasonAuthorizationExpired        = "authorization_expired"
 	ReasonDeviceAlreadyExists         = "device_already_exists"
@@ -45,8 +46,8 @@ var ErrMalformed = errors.New("msc4108: malformed message")
 
 // Protocols is m.login.protocols, sent by the existing device. The current
 // MSC text sends base_url; the 2024 generation sends homeserver, a full URL
-// (rust-sdk) or a bare server name (Element Web) (REFERENCE-
-// IMPLEMENTATIONS.md 3.4).
+// (rust-sdk) or a bare server name (Element Web)
+// (docs/protocol-divergences.md "base_url vs homeserver").
 type Protocols struct {
 	Type       string   `json:"type"`
 	Protocols  []string `json:"protocols"`
@@ -81,9 +82,9 @@ type Simple struct {
 	Type string `json:"type"`
 }
 
-// Secrets is m.login.secrets as it travels (REFERENCE-IMPLEMENTATIONS.md
-// 4.3): unpadded base64 private keys. It never prints its keys; parse it
-// with protocol/matrix.ParseSecrets to use them.
+// Secrets is m.login.secrets as it travels (docs/protocol-divergences.md
+// "m.login.secrets"): unpadded base64 private keys. It never prints its
+// keys; parse it with protocol/matrix.ParseSecrets to use them.
 type Secrets struct {
 	Type         string             `json:"type"`
 	CrossSigning CrossSigningSecret `json:"cross_signing"`

@@ -1,8 +1,9 @@
 // Package oauth is the OAuth 2.0 client the new device uses to obtain its
 // Matrix access token (MSC4108 "Login via OAuth 2.0 device authorization
-// flow", REFERENCE-IMPLEMENTATIONS.md §5): server metadata discovery,
-// dynamic client registration as a public native client, the RFC 8628
-// device authorization grant with a poller that understands
+// flow"; docs/protocol-divergences.md "Client registration", "Device
+// authorization" and "Token polling"): server metadata discovery, dynamic
+// client registration as a public native client, the RFC 8628 device
+// authorization grant with a poller that understands
 // matrix-authentication-service's HTTP 403 answers, refresh-token rotation
 // and RFC 7009 revocation.
 //

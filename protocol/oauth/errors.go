@@ -61,8 +61,8 @@ type errorBody struct {
 
 // parseError turns any non-success body into *Error, whatever the status:
 // matrix-authentication-service uses 403 where RFC 8628 says 400
-// (REFERENCE-IMPLEMENTATIONS.md §5.3). A body that is not an error object
-// still yields an *Error with an empty Code.
+// (docs/protocol-divergences.md "Token polling"). A body that is not an
+// error object still yields an *Error with an empty Code.
 func parseError(endpoint string, status int, body []byte) *Error {
 	e := &Error{Endpoint: endpoint, Status: status}
 	var eb errorBody

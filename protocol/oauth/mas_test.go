@@ -13,9 +13,10 @@ import (
 )
 
 // fakeMAS imitates matrix-authentication-service as
-// REFERENCE-IMPLEMENTATIONS.md §5 describes it, including its HTTP 403
-// answers for pending/denied/expired device codes, 400 invalid_grant for a
-// re-used code and refresh-token rotation.
+// docs/protocol-divergences.md "Client registration" and "Token polling"
+// describe it, including its HTTP 403 answers for pending/denied/expired
+// device codes, 400 invalid_grant for a re-used code and refresh-token
+// rotation.
 type fakeMAS struct {
 	t   *testing.T
 	srv *httptest.Server

@@ -20,7 +20,7 @@ const GrantTypeRefreshToken = "refresh_token"
 
 // Discovery paths: the stable endpoint of the Matrix spec (v1.15 "Server
 // metadata discovery") and the MSC2965 unstable one older servers serve
-// (REFERENCE-IMPLEMENTATIONS.md §3.4, last row).
+// (docs/protocol-divergences.md "Auth metadata").
 const (
 	authMetadataPath         = "/_matrix/client/v1/auth_metadata"
 	authMetadataUnstablePath = "/_matrix/client/unstable/org.matrix.msc2965/auth_metadata"

@@ -12,8 +12,9 @@ import (
 
 // clientMetadata is the RFC 7591 §2 registration request. Its shape is the
 // minimal device-code-only public client MAS accepts
-// (REFERENCE-IMPLEMENTATIONS.md §5.1): no redirect_uris and no
-// response_types, because those would require the authorization_code grant.
+// (docs/protocol-divergences.md "Client registration"): no redirect_uris and
+// no response_types, because those would require the authorization_code
+// grant.
 type clientMetadata struct {
 	ClientName              string   `json:"client_name"`
 	ClientURI               string   `json:"client_uri"`

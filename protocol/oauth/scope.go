@@ -7,8 +7,8 @@ import (
 
 // Matrix OAuth 2.0 API scopes (Matrix spec v1.15 "Scope", MSC2967). MAS
 // accepts either family but never both in one request
-// (REFERENCE-IMPLEMENTATIONS.md §5.2): rust-sdk sends the unstable pair,
-// js-sdk and the MSC4108 text the stable one.
+// (docs/protocol-divergences.md "Device authorization"): rust-sdk sends the
+// unstable pair, js-sdk and the MSC4108 text the stable one.
 const (
 	scopeAPIStable        = "urn:matrix:client:api:*"
 	scopeDevicePrefix     = "urn:matrix:client:device:"
@@ -55,9 +55,9 @@ func checkDeviceID(id string) error {
 }
 
 // NewDeviceID returns a fresh random device ID of 12 characters from
-// [A-Z0-9] (crypto/rand). REFERENCE-IMPLEMENTATIONS.md §5.4: an ID without
-// '/' or '+' survives the phone's GET /devices/{id} behind proxies that
-// decode %2F.
+// [A-Z0-9] (crypto/rand). An ID without '/' or '+' survives the phone's
+// GET /devices/{id} behind proxies that decode %2F
+// (docs/protocol-divergences.md "Device ID").
 func NewDeviceID() string {
 	out := make([]byte, 0, generatedDeviceIDSize)
 	var buf [32]byte

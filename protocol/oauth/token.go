@@ -84,7 +84,7 @@ func ParseToken(body []byte, now time.Time) (*Token, error) {
 
 // requestToken posts form to the token endpoint. Any non-200 body is parsed
 // as an RFC 6749 §5.2 error whatever its status (MAS uses 403 for the
-// device-grant states, REFERENCE-IMPLEMENTATIONS.md §5.3).
+// device-grant states, docs/protocol-divergences.md "Token polling").
 func (c *Client) requestToken(ctx context.Context, form url.Values, now func() time.Time) (*Token, error) {
 	resp, err := postForm(ctx, c.HTTP, c.Metadata.TokenEndpoint, form)
 	if err != nil {

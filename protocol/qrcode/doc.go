@@ -6,11 +6,11 @@
 //   - MSC4388 "QR code format", type 0x03: prefix ‖ 0x03 ‖ intent ‖ 32-byte
 //     Curve25519 key ‖ rendezvous ID ‖ homeserver base URL. The prefix is
 //     IO_ELEMENT_MSC4388 while the MSC is unstable ("Unstable prefix"; the
-//     only one the reference code parses, REFERENCE-IMPLEMENTATIONS.md 1.9 #5)
-//     or the stable MATRIX.
+//     only one the reference code parses, docs/protocol-divergences.md "QR
+//     prefix") or the stable MATRIX.
 //   - The 2024 MSC4108 format still spoken by released phones, MATRIX ‖ 0x02 ‖
 //     mode ‖ key ‖ rendezvous URL ‖ [server name]
-//     (REFERENCE-IMPLEMENTATIONS.md 3.3).
+//     (docs/protocol-divergences.md "2024 QR format").
 //
 // Decode recognises every form and says which generation it found; a bad
 // payload yields a *FormatError that wraps one of the Err* sentinels.

@@ -140,7 +140,7 @@ func checkServerName(s string, offset int) error {
 }
 
 // trimLoneSlash drops the "/" of a base URL whose path is just "/", as the
-// reference encoder does (REFERENCE-IMPLEMENTATIONS.md 1.9 #6):
+// reference encoder does (docs/protocol-divergences.md "Base URL in the QR"):
 // "https://example.org/" becomes "https://example.org"; a real path such as
 // "https://example.org/matrix/" is kept.
 func trimLoneSlash(baseURL string) string {

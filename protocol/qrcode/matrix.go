@@ -40,7 +40,7 @@ func (m Matrix) Dark(x, y int) bool {
 // and its examples use. Forcing byte mode matters: a mixed-mode encoder
 // splits ASCII runs such as "MATRIX" or a ULID into alphanumeric segments,
 // which some decoders then hand back without those bytes
-// (BUILD-AND-TEST.md section 3).
+// (docs/build-notes.md "QR encoding").
 func NewMatrix(payload []byte) (Matrix, error) {
 	if len(payload) > MaxPayload {
 		return Matrix{}, encodeErr(ErrPayloadTooLarge, "payload", "%d bytes, at most %d", len(payload), MaxPayload)

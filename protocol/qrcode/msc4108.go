@@ -2,9 +2,9 @@ package qrcode
 
 import "github.com/qrlogin/qrlogin/protocol/vocab"
 
-// The 2024 MSC4108 format (REFERENCE-IMPLEMENTATIONS.md 3.3): MATRIX ‖ 0x02 ‖
-// mode ‖ key ‖ u16 len ‖ rendezvous URL ‖ (mode 0x04 only) u16 len ‖ server
-// name.
+// The 2024 MSC4108 format (docs/protocol-divergences.md "2024 QR format"):
+// MATRIX ‖ 0x02 ‖ mode ‖ key ‖ u16 len ‖ rendezvous URL ‖ (mode 0x04 only)
+// u16 len ‖ server name.
 const (
 	version2024 = 0x02
 	// mode2024Offset maps an Intent to the 2024 mode byte: 0x03 "login"

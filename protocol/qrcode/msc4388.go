@@ -51,11 +51,11 @@ func (p Payload) encodeMSC4388() ([]byte, error) {
 
 // decodeMSC4388 parses what follows prefix ‖ 0x03. The rendezvous-ID length
 // is one byte in the MSC text but two in rust-sdk main and wasm 18.9
-// (REFERENCE-IMPLEMENTATIONS.md 1.9 #4). Both forms are tried; they cannot
-// both succeed, because a valid ID is 1-255 bytes: a 2-byte length starts
-// with 0x00, which as a 1-byte length means an empty (invalid) ID, and a
-// non-zero first length byte read as the high half of a 2-byte length means
-// an ID longer than 255 bytes.
+// (docs/protocol-divergences.md "QR rendezvous-ID length"). Both forms are
+// tried; they cannot both succeed, because a valid ID is 1-255 bytes: a
+// 2-byte length starts with 0x00, which as a 1-byte length means an empty
+// (invalid) ID, and a non-zero first length byte read as the high half of a
+// 2-byte length means an ID longer than 255 bytes.
 func decodeMSC4388(b []byte, prefix Prefix) (Payload, error) {
 	p, err := decodeMSC4388Width(b, prefix, 1)
 	if err == nil {

@@ -42,8 +42,8 @@ type Prefix string
 
 const (
 	// PrefixUnstable is MSC4388 "Unstable QR code format". It is the only
-	// MSC4388 prefix the reference code parses (REFERENCE-IMPLEMENTATIONS.md
-	// 1.9 #5), hence the default.
+	// MSC4388 prefix the reference code parses (docs/protocol-divergences.md
+	// "QR prefix"), hence the default.
 	PrefixUnstable Prefix = "IO_ELEMENT_MSC4388"
 	// PrefixStable is the MSC text's MATRIX. rust-sdk routes every MATRIX
 	// payload to its 2024 parser, which rejects type 0x03, so only emit this
@@ -76,15 +76,16 @@ type Payload struct {
 	// IDLengthWidth (MSC4388 only) is the size of the rendezvous-ID length
 	// field: 1 byte as in the MSC text since 2026-06-03 (the default when
 	// 0), or 2 bytes big-endian as rust-sdk main and matrix-sdk-crypto-wasm
-	// 18.9 emit (REFERENCE-IMPLEMENTATIONS.md 1.9 #4). Decode sets it to what
-	// it found, so re-encoding reproduces the input.
+	// 18.9 emit (docs/protocol-divergences.md "QR rendezvous-ID length").
+	// Decode sets it to what it found, so re-encoding reproduces the input.
 	IDLengthWidth int
 	// RendezvousID (MSC4388 only), an opaque identifier of 1 to 255 bytes.
 	RendezvousID string
 	// BaseURL (MSC4388 only) is the homeserver's client-server base URL as
 	// carried in the QR code. Encode drops a lone trailing "/" as the
-	// reference encoder does (1.9 #6); the channel's AAD normalises it
-	// separately (1.9 #7).
+	// reference encoder does (docs/protocol-divergences.md "Base URL in the
+	// QR"); the channel's AAD normalises it separately ("Base URL in the
+	// AAD").
 	BaseURL string
 
 	// RendezvousURL (2024 only) is the full URL of the rendezvous session.

@@ -21,8 +21,8 @@ import (
 
 // decodeWithGozxing reads a rendered code with the pure-Go ZXing port. It
 // returns the concatenated BYTE_SEGMENTS (the exact bytes; GetText is
-// charset-guessed and does not round-trip, BUILD-AND-TEST.md section 3), how
-// many byte segments there were, and the data codewords.
+// charset-guessed and does not round-trip, docs/build-notes.md "QR
+// decoders"), how many byte segments there were, and the data codewords.
 func decodeWithGozxing(img image.Image) (payload []byte, byteSegments int, raw []byte, err error) {
 	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
 	if err != nil {

@@ -11,7 +11,8 @@ import (
 )
 
 // Published vectors: MSC4388 "QR code format" / "Unstable prefix" examples and
-// REFERENCE-IMPLEMENTATIONS.md 6.1 (rust-sdk, wasm 18.9, MSC4108 2024).
+// the QR payloads of docs/protocol-divergences.md "Test vectors" (rust-sdk,
+// wasm 18.9, MSC4108 2024).
 
 const (
 	mscKeyB64   = "2IZoarIZe3gOMAqdSiFHSAcA15KfOasxueUUNwJI7Ws"
@@ -138,7 +139,7 @@ func TestPublishedVectors(t *testing.T) {
 	}
 }
 
-// The MSC text's sizes, also quoted in BUILD-AND-TEST.md section 3.
+// The MSC text's sizes, also quoted in docs/build-notes.md "QR encoding".
 func TestMSCExampleSizes(t *testing.T) {
 	v := publishedVectors(t)
 	if n := len(v[0].payload); n != 111 {
@@ -150,7 +151,7 @@ func TestMSCExampleSizes(t *testing.T) {
 }
 
 // The encoder writes the 1-byte ID length of the current MSC text unless
-// told otherwise (REFERENCE-IMPLEMENTATIONS.md 1.9 #4).
+// told otherwise (docs/protocol-divergences.md "QR rendezvous-ID length").
 func TestEncodeDefaultsToOneByteIDLength(t *testing.T) {
 	p := publishedVectors(t)[3].want // decoded from the 2-byte form
 	p.IDLengthWidth = 0
@@ -166,7 +167,7 @@ func TestEncodeDefaultsToOneByteIDLength(t *testing.T) {
 }
 
 // The default prefix is the unstable one; the stable one is selectable
-// (1.9 #5), also via the channel variant.
+// (docs/protocol-divergences.md "QR prefix"), also via the channel variant.
 func TestPrefixSelection(t *testing.T) {
 	p := publishedVectors(t)[0].want
 	for _, c := range []struct {
@@ -189,8 +190,9 @@ func TestPrefixSelection(t *testing.T) {
 	}
 }
 
-// A lone trailing "/" is dropped from the base URL when encoding (1.9 #6);
-// a real path keeps its slash; Decode reports the URL as carried.
+// A lone trailing "/" is dropped from the base URL when encoding
+// (docs/protocol-divergences.md "Base URL in the QR"); a real path keeps its
+// slash; Decode reports the URL as carried.
 func TestEncodeTrimsLoneTrailingSlash(t *testing.T) {
 	p := publishedVectors(t)[0].want
 	for in, want := range map[string]string{

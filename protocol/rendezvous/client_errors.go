@@ -93,7 +93,8 @@ const (
 )
 
 // newHTTPError maps a status and body to an *HTTPError with its sentinel
-// (MSC4388 response code lists; REFERENCE-IMPLEMENTATIONS.md 2 and 3.1).
+// (MSC4388 response code lists; docs/protocol-divergences.md "MSC4388
+// rendezvous on Synapse" and "2024 rendezvous").
 func newHTTPError(op opKind, status int, body []byte) *HTTPError {
 	m := httpx.ParseError(status, nil, body)
 	e := &HTTPError{Status: status, Errcode: m.Errcode, Message: m.Message}

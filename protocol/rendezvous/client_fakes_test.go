@@ -15,9 +15,10 @@ import (
 )
 
 // The fakes below imitate the servers' wire behaviour as
-// REFERENCE-IMPLEMENTATIONS.md sections 2 and 3.1 describe Synapse, with
-// hooks to inject the failures the clients must survive. They are
-// deliberately independent of this package's own server.
+// docs/protocol-divergences.md "MSC4388 rendezvous on Synapse" and "2024
+// rendezvous" describe Synapse, with hooks to inject the failures the
+// clients must survive. They are deliberately independent of the
+// rendezvous server package.
 
 // fastRetry keeps the retry tests quick while exercising the same paths.
 var fastRetry = RetryPolicy{Attempts: 4, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxRateLimitWait: time.Second}

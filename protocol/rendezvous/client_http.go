@@ -47,7 +47,7 @@ type PollConfig struct {
 	// answers at once, and each hop costs on average half an interval.
 	Reply time.Duration
 	// Human is the interval for PaceHuman (default 1 s, what rust-sdk and
-	// js-sdk poll at, REFERENCE-IMPLEMENTATIONS.md 2 and 3.1).
+	// js-sdk poll at, docs/protocol-divergences.md "Poll intervals").
 	Human time.Duration
 }
 

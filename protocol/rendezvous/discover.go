@@ -13,7 +13,8 @@ import (
 )
 
 // Unstable feature flag with which a homeserver advertises the 2024
-// MSC4108 rendezvous in /versions (REFERENCE-IMPLEMENTATIONS.md 3.1).
+// MSC4108 rendezvous in /versions (docs/protocol-divergences.md "Generation
+// choice").
 const Feature2024 = "org.matrix.msc4108"
 
 // isLoopbackHost reports whether host (no port, no brackets) is a loopback

@@ -12,11 +12,12 @@ import (
 )
 
 // Path2024 is where a homeserver serves the 2024 MSC4108 rendezvous create
-// endpoint (REFERENCE-IMPLEMENTATIONS.md 3.1).
+// endpoint (docs/protocol-divergences.md "2024 rendezvous").
 const Path2024 = "/_matrix/client/unstable/org.matrix.msc4108/rendezvous"
 
 // default2024TTL is assumed when a response does not let us compute the
-// expiry: Synapse's fixed 60 s (REFERENCE-IMPLEMENTATIONS.md 3.1).
+// expiry: Synapse's fixed 60 s (docs/protocol-divergences.md "Session
+// lifetime and clocks").
 const default2024TTL = 60 * time.Second
 
 // maxCreateRedirects bounds the 307s followed on create (Synapse's
@@ -153,7 +154,8 @@ func (c *ETagClient) Join(ctx context.Context, sessionURL string) (*ETagSession,
 
 // newTextRequest builds a request with a text/plain body. The header is set
 // by hand to exactly "text/plain": Synapse compares it verbatim and answers
-// 400 to "text/plain; charset=utf-8" (REFERENCE-IMPLEMENTATIONS.md 3.1).
+// 400 to "text/plain; charset=utf-8" (docs/protocol-divergences.md "2024
+// rendezvous").
 func newTextRequest(ctx context.Context, method, target, body string) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader([]byte(body)))
 	if err != nil {
@@ -252,9 +254,10 @@ func (s *ETagSession) Send(ctx context.Context, payload string) error {
 
 // Receive polls with If-None-Match until a 200 brings a non-empty text/plain
 // payload under an ETag this device has not seen (rust-sdk's acceptance
-// rule, REFERENCE-IMPLEMENTATIONS.md 3.1); 304 means nothing new. Synapse's
-// ETags are content-addressed, so a peer writing byte-identical data to the
-// last payload is invisible; the secure channel's payloads never repeat.
+// rule, docs/protocol-divergences.md "ETag handling"); 304 means nothing
+// new. Synapse's ETags are content-addressed, so a peer writing
+// byte-identical data to the last payload is invisible; the secure channel's
+// payloads never repeat.
 func (s *ETagSession) Receive(ctx context.Context, pace vocab.Pace) (string, error) {
 	return s.poll(ctx, s.c.cfg.Poll, pace, s.receiveOnce)
 }

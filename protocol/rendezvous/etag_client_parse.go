@@ -10,9 +10,10 @@ import (
 )
 
 // parse2024CreateURL finds the session URL in a create answer: the JSON
-// {"url": ...} that Synapse sends (REFERENCE-IMPLEMENTATIONS.md 3.1), else
-// the Location header that node-http-rendezvous-server sends (a bare ID,
-// relative to the request URL). Relative URLs resolve against requestURL.
+// {"url": ...} that Synapse sends (docs/protocol-divergences.md "2024
+// rendezvous"), else the Location header that node-http-rendezvous-server
+// sends (a bare ID, relative to the request URL). Relative URLs resolve
+// against requestURL.
 func parse2024CreateURL(requestURL *url.URL, location string, body []byte) (string, error) {
 	var created struct {
 		URL *string `json:"url"`

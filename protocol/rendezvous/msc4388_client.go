@@ -17,7 +17,8 @@ type APIPath string
 
 const (
 	// PathUnstable is what Synapse serves today (MSC4388 "Unstable prefix";
-	// REFERENCE-IMPLEMENTATIONS.md 2: no v1 path is registered). Default.
+	// docs/protocol-divergences.md "MSC4388 rendezvous on Synapse": no v1
+	// path is registered). Default.
 	PathUnstable APIPath = "/_matrix/client/unstable/io.element.msc4388/rendezvous"
 	// PathStable is the MSC text's path, for when the MSC is merged.
 	PathStable APIPath = "/_matrix/client/v1/rendezvous"
@@ -243,9 +244,9 @@ func (s *MSC4388Session) failed(ex *exchange) error {
 }
 
 // Receive polls until the token differs from the last one this device saw
-// (REFERENCE-IMPLEMENTATIONS.md 2: a GET always returns the current payload,
-// our own PUT's token comes back until the peer writes) and returns the
-// peer's payload. The first GET goes out at once.
+// (docs/protocol-divergences.md "Sequence tokens": a GET always returns the
+// current payload, our own PUT's token comes back until the peer writes) and
+// returns the peer's payload. The first GET goes out at once.
 func (s *MSC4388Session) Receive(ctx context.Context, pace vocab.Pace) (string, error) {
 	return s.poll(ctx, s.c.cfg.Poll, pace, s.receiveOnce)
 }

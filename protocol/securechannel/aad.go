@@ -20,8 +20,9 @@ var ErrAAD = errors.New("securechannel: cannot bind the channel to the rendezvou
 
 // AADFieldTooLongError reports an AAD field longer than its length prefix
 // can express. rust-sdk PR #6173 refuses the same inputs (LimitedString,
-// LimitedUrl; REFERENCE-IMPLEMENTATIONS.md 1.6). The field's content is not
-// kept: a sequence token is a capability and must not end up in a log.
+// LimitedUrl; docs/protocol-divergences.md "AAD layout"). The field's
+// content is not kept: a sequence token is a capability and must not end up
+// in a log.
 type AADFieldTooLongError struct {
 	Field  string // "base URL", "rendezvous ID" or "sequence token"
 	Length int    // bytes
@@ -43,10 +44,10 @@ type aadBinding struct {
 }
 
 // newAADBinding normalises the base URL the way the reference
-// implementation's URL parser serialises it (REFERENCE-IMPLEMENTATIONS.md
-// 1.6: rust-sdk puts Url::as_str() into the AAD, e.g. with a trailing "/")
-// and checks both lengths up front, so that a bad binding fails before any
-// message is sealed or awaited.
+// implementation's URL parser serialises it (rust-sdk puts Url::as_str()
+// into the AAD, e.g. with a trailing "/"; docs/protocol-divergences.md "Base
+// URL in the AAD") and checks both lengths up front, so that a bad binding
+// fails before any message is sealed or awaited.
 func newAADBinding(b Binding) (aadBinding, error) {
 	u, err := NormalizeBaseURL(b.BaseURL)
 	if err != nil {

@@ -22,8 +22,8 @@ func baseURLError(format string, args ...any) error {
 // (Rust's url crate, which rust-sdk uses) serialises it. rust-sdk binds that
 // serialisation, not the QR string, into every AAD: the QR carries
 // "https://matrix-client.matrix.org" while the AAD has
-// "https://matrix-client.matrix.org/" (REFERENCE-IMPLEMENTATIONS.md 1.6, 1.9
-// rows 6 and 7). So both sides must normalise, or the first open fails.
+// "https://matrix-client.matrix.org/" (docs/protocol-divergences.md "Base
+// URL in the AAD"). So both sides must normalise, or the first open fails.
 //
 // Covered, for the http and https schemes only: leading/trailing C0 controls
 // and spaces trimmed, tabs and newlines removed; scheme and host lower-cased;

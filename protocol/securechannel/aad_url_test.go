@@ -7,8 +7,8 @@ import (
 )
 
 // What Rust's url crate (WHATWG URL Standard) serialises for each input,
-// which is what rust-sdk binds into the AAD (REFERENCE-IMPLEMENTATIONS.md
-// 1.6, 1.9 row 7).
+// which is what rust-sdk binds into the AAD (docs/protocol-divergences.md
+// "Base URL in the AAD").
 var baseURLCases = []struct{ in, want string }{
 	{"https://matrix-client.matrix.org", "https://matrix-client.matrix.org/"},
 	{"https://matrix-client.matrix.org/", "https://matrix-client.matrix.org/"},

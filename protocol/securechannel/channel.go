@@ -195,7 +195,8 @@ func (c *Channel) Receive(ctx context.Context, pace vocab.Pace) ([]byte, error) 
 		return nil, err
 	}
 	// Open with the token that was current when the peer wrote: ours from
-	// the last PUT, snapshotted before polling (REFERENCE-IMPLEMENTATIONS 1.6).
+	// the last PUT, snapshotted before polling (docs/protocol-divergences.md
+	// "AAD token snapshot").
 	var aad []byte
 	if c.aad != nil {
 		var err error

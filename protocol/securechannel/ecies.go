@@ -1,7 +1,7 @@
 package securechannel
 
 // The 2024 MSC4108 secure channel as vodozemac's `ecies` module builds it
-// (REFERENCE-IMPLEMENTATIONS.md 3.2, pitfall 6 in section 7). It is what
+// (docs/protocol-divergences.md "ECIES channel"). It is what
 // released phones speak: Element X through matrix-rust-sdk, Element Web
 // through matrix-sdk-crypto-wasm.
 //
@@ -49,7 +49,8 @@ type eciesSecrets struct {
 // deriveECIES runs the key schedule: X25519, then HKDF-SHA512 with no salt
 // (RFC 5869 turns that into 64 zero bytes). Both the 2024 MSC text and
 // vodozemac's module doc say SHA-256; the code uses SHA-512, and only that
-// decrypts (REFERENCE-IMPLEMENTATIONS.md 3.2, checked against wasm 18.9).
+// decrypts (docs/protocol-divergences.md "ECIES channel", checked against
+// wasm 18.9).
 // crypto/ecdh refuses an all-zero (non-contributory) shared secret, as
 // vodozemac does.
 func deriveECIES(priv *ecdh.PrivateKey, peer *ecdh.PublicKey, gp, sp []byte) (eciesSecrets, error) {
@@ -147,8 +148,9 @@ func scanECIES(ctx context.Context, peer *ecdh.PublicKey, sess Transport) (*Chan
 }
 
 // scanECIESWithKey is S's half with a given ephemeral key (tests pass the
-// fixed key of REFERENCE-IMPLEMENTATIONS.md 6.2): send LoginInitiateMessage,
-// wait for LoginOkMessage (G is a program, so poll at reply pace), check it.
+// fixed key of docs/protocol-divergences.md "Test vectors"): send
+// LoginInitiateMessage, wait for LoginOkMessage (G is a program, so poll at
+// reply pace), check it.
 func scanECIESWithKey(ctx context.Context, peer *ecdh.PublicKey, ephemeral *ecdh.PrivateKey, sess Transport) (*Channel, error) {
 	sp := ephemeral.PublicKey().Bytes()
 	secrets, err := deriveECIES(ephemeral, peer, peer.Bytes(), sp)

@@ -12,7 +12,8 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
-// Sizes fixed by vodozemac's ECIES (REFERENCE-IMPLEMENTATIONS.md 3.2).
+// Sizes fixed by vodozemac's ECIES (docs/protocol-divergences.md "ECIES
+// channel").
 const (
 	eciesKeySize   = 32 // X25519 public keys and ChaCha20-Poly1305 keys
 	eciesTagSize   = chacha20poly1305.Overhead

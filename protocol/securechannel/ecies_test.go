@@ -15,8 +15,9 @@ import (
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
-// The fixed-key ECIES transcript of REFERENCE-IMPLEMENTATIONS.md 6.2, first
-// proven against the real vodozemac (wasm 18.9.0) in both roles.
+// The fixed-key ECIES transcript (docs/protocol-divergences.md "Test
+// vectors"), first proven against the real vodozemac (wasm 18.9.0) in both
+// roles.
 const (
 	vecGs            = "0a028395d8e9b6b21c890355276a6c85cbaa786567dfdcb56a1c12de49560d43"
 	vecGp            = "EW1Q2z//zks+SEbAHMFNWybM8ZLbKRGlgMEC1tfF3CE"

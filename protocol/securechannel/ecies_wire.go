@@ -6,7 +6,8 @@ import (
 	"strings"
 )
 
-// Text encoding of the 2024 ECIES messages (REFERENCE-IMPLEMENTATIONS.md 3.2):
+// Text encoding of the 2024 ECIES messages (docs/protocol-divergences.md
+// "ECIES channel" and "Base64 padding"):
 //
 //	LoginInitiateMessage = b64(ciphertext‖tag) "|" b64(Sp)
 //	every later message  = b64(ciphertext‖tag)

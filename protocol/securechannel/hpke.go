@@ -14,14 +14,16 @@ import (
 
 // MSC4388 secure channel: HPKE base mode with DHKEM(X25519, HKDF-SHA256),
 // HKDF-SHA256 and ChaCha20-Poly1305, info "MATRIX_QR_CODE_LOGIN" (MSC4388
-// "Secure channel"; REFERENCE-IMPLEMENTATIONS.md 1.1). S is the HPKE sender,
-// G the recipient; G answers through a response context (hpke_response.go).
+// "Secure channel"; docs/protocol-divergences.md "HPKE suite"). S is the
+// HPKE sender, G the recipient; G answers through a response context
+// (hpke_response.go).
 //
-// Sequence tokens in the AAD (REFERENCE-IMPLEMENTATIONS.md 1.6, worked
-// sequence POST→T1; S seals Initiate with T1, PUT→T2; G opens with T1, seals
-// LoginOk with T2, PUT→T3; S opens with T2; …): a seal uses the session's
-// current token (from the GET that delivered the last message), an open the
-// token snapshotted before polling (our own last PUT, or G's POST).
+// Sequence tokens in the AAD (docs/protocol-divergences.md "AAD token
+// snapshot"; worked sequence POST→T1; S seals Initiate with T1, PUT→T2; G
+// opens with T1, seals LoginOk with T2, PUT→T3; S opens with T2; …): a seal
+// uses the session's current token (from the GET that delivered the last
+// message), an open the token snapshotted before polling (our own last PUT,
+// or G's POST).
 
 // hpkeSenderContext is what S needs of its primary context.
 type hpkeSenderContext interface {
@@ -32,7 +34,7 @@ type hpkeSenderContext interface {
 // hpkeHooks are the handshake's sources of randomness. Production uses
 // crypto/hpke's own ephemeral key and crypto/rand. crypto/hpke takes no
 // caller-chosen ephemeral key, so tests replace both to replay the
-// fixed-key transcript of REFERENCE-IMPLEMENTATIONS.md 6.2.
+// fixed-key HPKE transcript (docs/protocol-divergences.md "Test vectors").
 type hpkeHooks struct {
 	// setupSender is RFC 9180 SetupBaseS: enc (= Sp) and S's context.
 	setupSender func(pk *ecdh.PublicKey) (enc []byte, ctx hpkeSenderContext, err error)

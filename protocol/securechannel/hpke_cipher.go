@@ -18,10 +18,11 @@ type hpkeOpener interface {
 }
 
 // hpkeCipher is the MSC4388 messageCipher. Four counters run in total, two
-// per device (REFERENCE-IMPLEMENTATIONS.md 1.7): S seals with the primary
-// sender context and opens with the response context; G seals with the
-// response context and opens with the primary recipient context. Each
-// continues after the handshake message it carried (the next is 1).
+// per device (docs/protocol-divergences.md "Sequence numbers and nonces"):
+// S seals with the primary sender context and opens with the response
+// context; G seals with the response context and opens with the primary
+// recipient context. Each continues after the handshake message it carried
+// (the next is 1).
 type hpkeCipher struct {
 	mu       sync.Mutex
 	sealer   hpkeSealer

@@ -11,7 +11,7 @@ import (
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
-// Seeds shared by the three decoders: the 6.2 vector's messages, their
+// Seeds shared by the three decoders: the HPKE vector's messages, their
 // padded forms, truncations and junk.
 func addHPKEWireSeeds(f *testing.F) {
 	v := loadHPKEVector(f)

@@ -7,7 +7,7 @@ import (
 )
 
 // Fixed strings of the MSC4388 channel (MSC4388 "Establishment" steps 4-6;
-// REFERENCE-IMPLEMENTATIONS.md 1.1-1.4).
+// docs/protocol-divergences.md "HPKE suite" and "Handshake messages").
 const (
 	hpkeInfo              = "MATRIX_QR_CODE_LOGIN"
 	hpkeInitiatePlaintext = "MATRIX_QR_CODE_LOGIN_INITIATE"
@@ -17,7 +17,8 @@ const (
 )
 
 // hpkeLabels are the exporter contexts, which is where the MSC text and
-// vodozemac differ (REFERENCE-IMPLEMENTATIONS.md 1.9 rows 1 and 2).
+// vodozemac differ (docs/protocol-divergences.md "Response secret label"
+// and "Check code").
 type hpkeLabels struct {
 	variant vocab.Variant
 }

@@ -16,7 +16,8 @@ import (
 // responseContext is the OHTTP-style "response" context of MSC4388 step 5
 // (RFC 9458 section 4.4): G seals with it, S opens with it. Go's crypto/hpke
 // cannot build a context from a raw key and base nonce, so this is the RFC
-// 9180 AEAD context by hand (REFERENCE-IMPLEMENTATIONS.md 1.3 and 6.3):
+// 9180 AEAD context by hand (docs/protocol-divergences.md "Response
+// context" and "Go crypto notes"):
 //
 //	salt      = Sp || RN
 //	prk       = HKDF-Extract(SHA-256, salt, secret)

@@ -59,7 +59,8 @@ func TestHPKEBothVariantsInterop(t *testing.T) {
 }
 
 // TestHPKEVariantMismatchFailsCleanly: a reference G and an MSC-text S
-// derive different response keys (REFERENCE-IMPLEMENTATIONS.md 1.9 row 1),
+// derive different response keys (docs/protocol-divergences.md "Response
+// secret label"),
 // so S cannot open LoginOk and says so; G cannot tell and would wait.
 func TestHPKEVariantMismatchFailsCleanly(t *testing.T) {
 	for _, c := range []struct{ g, s vocab.Variant }{{vocab.VariantReference, vocab.VariantMSCText}, {vocab.VariantMSCText, vocab.VariantReference}} {
@@ -530,7 +531,8 @@ func TestHPKECloseZeroes(t *testing.T) {
 }
 
 func TestHPKECheckDigits(t *testing.T) {
-	// vodozemac's NoLeadingZero unit tests (REFERENCE-IMPLEMENTATIONS.md 6.1).
+	// vodozemac's NoLeadingZero unit tests (docs/protocol-divergences.md
+	// "Test vectors" and "Check code").
 	for _, c := range []struct {
 		b0, b1 byte
 		want   string

@@ -19,7 +19,8 @@ import (
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
-// hpkeVector is testdata/hpke-vector-6.2.json (REFERENCE-IMPLEMENTATIONS.md 6.2).
+// hpkeVector is testdata/hpke-vector-6.2.json, the HPKE vector of
+// docs/protocol-divergences.md "Test vectors".
 type hpkeVector struct {
 	GeneratorPrivateHex        string   `json:"generator_private_hex"`
 	GeneratorPublicB64         string   `json:"generator_public_b64"`
@@ -213,8 +214,9 @@ func TestFixedKeySenderMatchesCryptoHPKE(t *testing.T) {
 
 // TestHPKEVectorKeySchedule pins the G-side derivations with crypto/hpke:
 // response secret, key and nonce, the AAD layout and both check codes,
-// including the MSC-text negative controls (REFERENCE-IMPLEMENTATIONS.md 1.9
-// rows 1-3): a label mix-up gives "60" and another secret.
+// including the MSC-text negative controls (docs/protocol-divergences.md
+// "Response secret label" and "Check code"): a label mix-up gives "60" and
+// another secret.
 func TestHPKEVectorKeySchedule(t *testing.T) {
 	v := loadHPKEVector(t)
 	gs, _ := ecdh.X25519().NewPrivateKey(mustHex(t, v.GeneratorPrivateHex))
@@ -287,7 +289,7 @@ func TestHPKEVectorKeySchedule(t *testing.T) {
 	}
 }
 
-// TestHPKEVectorEndToEnd replays the whole 6.2 transcript through
+// TestHPKEVectorEndToEnd replays the whole HPKE vector transcript through
 // acceptHPKE/scanHPKE and the Channel, with the vector's keys, nonce and
 // tokens: every wire message must match byte for byte.
 func TestHPKEVectorEndToEnd(t *testing.T) {

@@ -3,7 +3,8 @@ package securechannel
 import "errors"
 
 // Wire formats of the MSC4388 channel as vodozemac writes them
-// (REFERENCE-IMPLEMENTATIONS.md 1.2, 1.4, 1.7):
+// (docs/protocol-divergences.md "Handshake messages", "Payload encoding"
+// and "Base64 padding"):
 //
 //	LoginInitiateMessage = b64(Sp(32) || ciphertext||tag)
 //	LoginOkMessage       = b64(RN(32) || ciphertext||tag)

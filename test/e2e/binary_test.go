@@ -73,7 +73,7 @@ func shareKeyringLock(dir string) error {
 
 // qrloginBinary builds the real binary once per `go test` run, with plain
 // flags (no -race, no -trimpath): any new flag set would rebuild Fyne's
-// cgo driver from cold (BUILD-AND-TEST.md 1).
+// cgo driver from cold (docs/build-notes.md "Build times").
 func qrloginBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {

@@ -25,12 +25,14 @@ const (
 
 var generations = []string{gen4388, gen2024}
 
-// phonePoll: the phone answers at once, as the benchmark asks;
-// the desktop polls with its own defaults.
+// phonePoll: the phone answers at once, as the benchmarks assume
+// (docs/build-notes.md "Benchmarks"); the desktop polls with its own
+// defaults.
 var phonePoll = rendezvous.PollConfig{Reply: 100 * time.Millisecond, Human: 250 * time.Millisecond}
 
 // startServer runs a dev server on 127.0.0.1 with a 1 s device-grant
-// interval (the test setting) and the given overrides.
+// interval (the benchmarks' setting, docs/build-notes.md "Benchmarks") and
+// the given overrides.
 func startServer(t *testing.T, cfg devserver.Config) *devserver.Server {
 	t.Helper()
 	if cfg.PollInterval == 0 {

@@ -1,7 +1,8 @@
-// Package demo is qrlogin's phone-free demonstration (issue 6 item 2): the
-// development homeserver in-process on 127.0.0.1, the real sign-in screens
-// pointed at it, and a second small window that plays the phone. A newcomer
-// sees the whole journey in a minute with no phone and no network.
+// Package demo is qrlogin's phone-free demonstration (docs/design-notes.md
+// "Demo"): the development homeserver in-process on 127.0.0.1, the real
+// sign-in screens pointed at it, and a second small window that plays the
+// phone. A newcomer sees the whole journey in a minute with no phone and no
+// network.
 //
 // Nothing here touches the user's real accounts or settings: the demo's
 // account lives in an in-memory keyring that is gone when the demo ends,

@@ -40,9 +40,12 @@ func Start(parent context.Context) (*Session, error) {
 		cancel()
 		return nil, errors.Join(err, srv.Close())
 	}
+	// The demo account's tokens stay in memory: they never reach the OS
+	// keyring, so they cannot mix with the user's real accounts, and they
+	// vanish with the demo.
 	s := &Session{
 		Server:  srv,
-		store:   accounts.New(newMemoryKeyring(), filepath.Join(lockDir, "accounts.lock")),
+		store:   accounts.New(accounts.NewMemoryKeyring(), filepath.Join(lockDir, "accounts.lock")),
 		lockDir: lockDir,
 		cancel:  cancel,
 	}

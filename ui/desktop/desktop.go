@@ -47,8 +47,9 @@ func run(homeserver, grantUser string) int {
 	w := a.NewWindow(identity.DisplayName)
 	// ui.New sets the content and takes over closing, so that closing the
 	// window cancels a sign-in and tells the phone.
-	// (issue 6 demo/e2e hooks, ui/desktop/demo.go and title.go: the start
-	// screen's "Try it without a phone", and the title saying "Signed in".)
+	// (Demo and end-to-end hooks, ui/desktop/demo.go and title.go: the start
+	// screen's "Try it without a phone" (docs/design-notes.md "Demo"), and
+	// the title saying "Signed in".)
 	svc := ui.DefaultServices()
 	svc.TryWithoutPhone = tryWithoutPhone(a, w)
 	svc = withStartupRelease(withSignedInTitle(w, identity.DisplayName, svc))
@@ -72,8 +73,8 @@ func run(homeserver, grantUser string) int {
 // means: only the main goroutine touches widgets, others go through fyne.Do.
 //
 // The window icon is the 256 px PNG, not the SVG: GLFW wants a 256 px
-// bitmap, and rasterising the SVG for it took ~190 ms of CPU at every start,
-// 40% of the start-up CPU (profiled for issue 6's start-up benchmark).
+// bitmap, and rasterising the SVG for it costs CPU at every start
+// (docs/build-notes.md "Benchmarks").
 func newApp() fyne.App {
 	icon := fyne.NewStaticResource(identity.AppID+".png", assets.IconPNG256)
 	app.SetMetadata(fyne.AppMetadata{

@@ -13,16 +13,14 @@ import (
 	"github.com/qrlogin/qrlogin/ui"
 )
 
-// Building the first screens allocates ~18 MiB that is garbage a moment
-// later (font faces parsed for bold, monospace and heading text, text
-// measured for the start, connecting and QR screens). The Go heap grows to
-// twice its live size before collecting, and the freed pages return to the
-// system only slowly, so a window idling on the QR code kept ~20 MiB more
-// resident than it uses (measured for issue 6's memory benchmark: 163 MiB
-// against hello world's 136 MiB, with 18 MiB live heap in both). Once the
-// first QR code (or, without a sign-in, the start screen) has settled,
-// one forced collection returns that memory; it costs a few milliseconds,
-// once per process.
+// Building the first screens allocates ~18 MiB that is garbage a moment later
+// (font faces parsed for bold, monospace and heading text, text measured for
+// the start, connecting and QR screens). The Go heap grows to twice its live
+// size before collecting, and the freed pages return to the system only
+// slowly, so a window idling on the QR code keeps more resident than it uses
+// (docs/build-notes.md "Benchmarks"). Once the first QR code (or, without a
+// sign-in, the start screen) has settled, one forced collection returns that
+// memory; it costs a few milliseconds, once per process.
 const settleBeforeRelease = time.Second
 
 var releaseOnce sync.Once

@@ -1,8 +1,9 @@
-// Command hello is the yardstick for qrlogin's GUI benchmarks (issue 6 item
-// 4): the smallest useful Fyne window, a label and a button, built with the
-// same Fyne version and the same plain build flags as qrlogin, so that
-// internal/harness can report qrlogin's start-up time, memory and idle CPU
-// as ratios against it, measured in the same run on the same X server.
+// Command hello is the yardstick for qrlogin's GUI benchmarks
+// (docs/build-notes.md "Benchmarks"): the smallest useful Fyne window, a
+// label and a button, built with the same Fyne version and the same plain
+// build flags as qrlogin, so that internal/harness can report qrlogin's
+// start-up time, memory and idle CPU as ratios against it, measured in the
+// same run on the same X server.
 package main
 
 import (

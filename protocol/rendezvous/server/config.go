@@ -10,7 +10,8 @@ import (
 // Mode is the server's policy for MSC4388 session creation. MSC4388
 // ("POST /_matrix/client/v1/rendezvous") leaves it to server policy; the
 // names are Synapse's experimental_features.msc4388_mode values
-// (REFERENCE-IMPLEMENTATIONS.md §2). The zero value is ModeOpen.
+// (docs/protocol-divergences.md "MSC4388 rendezvous on Synapse"). The zero
+// value is ModeOpen.
 type Mode int
 
 const (
@@ -68,7 +69,7 @@ const (
 	// the token.
 	RetryRuleMSC RetryRule = iota
 	// RetryRuleSynapse is Synapse's narrower is_idempotent_retry
-	// (REFERENCE-IMPLEMENTATIONS.md §1.9 row 17, §2): the supplied token
+	// (docs/protocol-divergences.md "Idempotent PUT"): the supplied token
 	// must also be the one from before the last write. A blind retry with
 	// an older token gets 409.
 	RetryRuleSynapse
@@ -81,7 +82,7 @@ type DiscoveryPolicy int
 
 const (
 	// DiscoveryUnauthorized answers 401 M_MISSING_TOKEN, as Synapse does
-	// (REFERENCE-IMPLEMENTATIONS.md §1.9 row 18).
+	// (docs/protocol-divergences.md "MSC4388 discovery").
 	DiscoveryUnauthorized DiscoveryPolicy = iota
 	// DiscoveryCreateUnavailable answers 200 {"create_available": false},
 	// the MSC4388 text's reading: the API is there, but this requester

@@ -12,8 +12,9 @@ import (
 )
 
 // The 2024 MSC4108 rendezvous API as Synapse serves it
-// (REFERENCE-IMPLEMENTATIONS.md §3.1): text/plain bodies, content-addressed
-// ETags, If-Match / If-None-Match, 201/200/304/202/412/204.
+// (docs/protocol-divergences.md "2024 rendezvous" and "ETag handling"):
+// text/plain bodies, content-addressed ETags, If-Match / If-None-Match,
+// 201/200/304/202/412/204.
 
 // etagSnapshot is what the 2024 headers describe, copied out under the
 // store's lock.

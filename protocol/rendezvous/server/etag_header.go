@@ -17,7 +17,8 @@ var errBadEntityTags = errors.New("rendezvous server: malformed entity-tag list"
 //	etagc      = %x21 / %x23-7E / %x80-FF
 //
 // Unquoted values are refused, as Synapse refuses them with 400
-// (REFERENCE-IMPLEMENTATIONS.md §3.1). It scans without allocating.
+// (docs/protocol-divergences.md "ETag handling"). It scans without
+// allocating.
 func etagListMatches(field, current string, weak bool) (bool, error) {
 	isOWS := func(c byte) bool { return c == ' ' || c == '\t' }
 	start, end := 0, len(field)

@@ -39,7 +39,8 @@ func checkETagHeaders(t *testing.T, resp testResponse, etag string, modified, ex
 }
 
 // TestETagLifecycle walks a 2024 session through create, poll,
-// 304, write, stale write, delete (REFERENCE-IMPLEMENTATIONS.md §3.1).
+// 304, write, stale write, delete (docs/protocol-divergences.md "2024
+// rendezvous").
 func TestETagLifecycle(t *testing.T) {
 	env := newTestEnv(t, Config{PublicURL: "https://rv.example.org/", ETagTTL: 60 * time.Second})
 	created0 := env.clock.Now()

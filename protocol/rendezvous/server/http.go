@@ -20,11 +20,10 @@ const (
 	errcodeUnknownToken = "M_UNKNOWN_TOKEN"
 )
 
-// corsHeaders are sent on every response. Synapse's JSON defaults
-// (REFERENCE-IMPLEMENTATIONS.md §2) plus what the 2024 API needs (§3.1):
-// browsers must be allowed to send If-Match/If-None-Match and to read the
-// ETag. Authorization is listed explicitly because a wildcard would not
-// cover it.
+// corsHeaders are sent on every response. Synapse's JSON defaults plus what
+// the 2024 API needs (docs/protocol-divergences.md "CORS"): browsers must be
+// allowed to send If-Match/If-None-Match and to read the ETag. Authorization
+// is listed explicitly because a wildcard would not cover it.
 var corsHeaders = map[string]string{
 	"Access-Control-Allow-Origin":   "*",
 	"Access-Control-Allow-Methods":  "GET, HEAD, POST, PUT, DELETE, OPTIONS",
@@ -78,13 +77,13 @@ func writeLimited(w http.ResponseWriter, message string, retryAfter time.Duratio
 }
 
 // isBrowserNavigation applies Synapse's four Fetch Metadata rules
-// (REFERENCE-IMPLEMENTATIONS.md §2) that MSC4388 "GET …/{rendezvousId}"
-// asks for: a payload must never be served to a browser that will render
-// it, because anyone can write one ("Unsafe content"). A request is
-// refused when Sec-Fetch-Dest is present and not "empty", Sec-Fetch-Mode is
-// "navigate", Sec-Fetch-User is "?1", or Sec-Fetch-Site is "none". A
-// script's fetch() (dest empty, mode cors) and non-browser clients, which
-// send none of these headers, pass.
+// (docs/protocol-divergences.md "MSC4388 rendezvous on Synapse") that MSC4388
+// "GET …/{rendezvousId}" asks for: a payload must never be served to a
+// browser that will render it, because anyone can write one ("Unsafe
+// content"). A request is refused when Sec-Fetch-Dest is present and not
+// "empty", Sec-Fetch-Mode is "navigate", Sec-Fetch-User is "?1", or
+// Sec-Fetch-Site is "none". A script's fetch() (dest empty, mode cors) and
+// non-browser clients, which send none of these headers, pass.
 func isBrowserNavigation(h http.Header) bool {
 	if dest, present := h["Sec-Fetch-Dest"]; present && (len(dest) == 0 || dest[0] != "empty") {
 		return true

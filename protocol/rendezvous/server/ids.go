@@ -59,7 +59,7 @@ func (m *tokenMinter) token(sessionID string, writes uint64, data string) string
 }
 
 // etagOf is the 2024 API's entity tag for a payload, as Synapse makes
-// it (REFERENCE-IMPLEMENTATIONS.md §3.1): quoted, strong and
+// it (docs/protocol-divergences.md "ETag handling"): quoted, strong and
 // content-addressed, i.e. URL-safe unpadded base64 of SHA-256(body). The
 // same body always gets the same tag.
 func etagOf(body []byte) string {

@@ -180,7 +180,7 @@ func (s *Server) msc4388Put(w http.ResponseWriter, r *http.Request, stable bool)
 // is narrower (RetryRuleSynapse): the token must be the one from before
 // the last write, i.e. the request must be a repeat of that write; a
 // request carrying an older token, or a made-up one, gets 409 although
-// the text would accept it (REFERENCE-IMPLEMENTATIONS.md §1.9 row 17).
+// the text would accept it (docs/protocol-divergences.md "Idempotent PUT").
 func (s *Server) isIdempotentRetry(sess *session, supplied string) bool {
 	if s.cfg.RetryRule == RetryRuleSynapse {
 		return sess.previousToken != "" && supplied == sess.previousToken

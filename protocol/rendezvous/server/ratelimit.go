@@ -19,7 +19,7 @@ import (
 // RequestRate is a sustained request rate with a burst allowance: a token
 // bucket that holds Burst tokens and gains Requests tokens per Per. MSC4388
 // marks every rendezvous endpoint "Rate-limited: Yes" (Synapse applies no
-// limit; REFERENCE-IMPLEMENTATIONS.md §2).
+// limit; docs/protocol-divergences.md "MSC4388 rendezvous on Synapse").
 type RequestRate struct {
 	Requests int           // requests allowed per Per; ≤ 0 means unlimited
 	Per      time.Duration // the period; ≤ 0 means unlimited

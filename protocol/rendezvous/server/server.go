@@ -189,11 +189,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // serveVersions advertises the 2024 API the way Synapse does when
-// msc4108_enabled is set (REFERENCE-IMPLEMENTATIONS.md §3.1): Element Web
-// checks this flag before creating a session on a server. MSC4388 has no
-// flag; clients probe GET …/rendezvous (§1.9 row 19). The versions list
-// is required by the spec; a standalone rendezvous server implements no
-// other endpoint, so it names only the oldest stable version.
+// msc4108_enabled is set (docs/protocol-divergences.md "2024 rendezvous"):
+// Element Web checks this flag before creating a session on a server.
+// MSC4388 has no flag; clients probe GET …/rendezvous ("MSC4388 discovery"
+// there). The versions list is required by the spec; a standalone
+// rendezvous server implements no other endpoint, so it names only the
+// oldest stable version.
 func (s *Server) serveVersions(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"versions":          []string{"v1.1"},

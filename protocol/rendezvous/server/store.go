@@ -29,7 +29,7 @@ type session struct {
 	writes   uint64
 	modified time.Time
 	// expires is fixed at creation: writes do not extend a session
-	// (Synapse, REFERENCE-IMPLEMENTATIONS.md §2 and §3.1).
+	// (Synapse, docs/protocol-divergences.md "Session lifetime and clocks").
 	expires time.Time
 }
 
