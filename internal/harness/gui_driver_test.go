@@ -199,7 +199,7 @@ var errNoQR = errors.New("no QR code in the screenshot")
 func readQR(ctx context.Context, path string) ([]byte, image.Image, error) {
 	ctx, cancel := context.WithTimeout(ctx, toolTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "zbarimg", "--nodbus", "--raw", "-q", "-Sbinary", path).Output()
+	out, err := exec.CommandContext(ctx, "zbarimg", "--nodbus", "--raw", "-q", "-Sdisable", "-Sqrcode.enable", "-Sbinary", path).Output()
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) && exitErr.ExitCode() == 4 { // zbarimg: no symbol found
 		return nil, nil, errNoQR
