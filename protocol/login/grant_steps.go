@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
+
 	"github.com/qrlogin/qrlogin/protocol/matrix"
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
@@ -214,11 +216,7 @@ func (g *Grant) awaitDevice(ctx context.Context, acct *account, deviceID string)
 		if wait <= 0 {
 			break
 		}
-		t := time.NewTimer(min(wait, deviceCheckInterval))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if httpx.Sleep(ctx, min(wait, deviceCheckInterval)) != nil {
 			return ErrCancelled
 		}
 	}
@@ -233,12 +231,7 @@ func (g *Grant) awaitDevice(ctx context.Context, acct *account, deviceID string)
 // message, then deletes the rendezvous (nobody writes after it). A
 // cancellation only shortens the wait: the grant is done.
 func (g *Grant) leaveLastMessage(ctx context.Context) {
-	t := time.NewTimer(g.grace)
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	t.Stop()
+	_ = httpx.Sleep(ctx, g.grace)
 	deleteQuietly(g.session())
 }
 
