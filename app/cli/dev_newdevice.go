@@ -2,13 +2,10 @@ package cli
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
-	"time"
 
 	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/internal/phone"
@@ -59,60 +56,40 @@ func parseNewDeviceLine(fields []string) (newDeviceLine, error) {
 	if len(fields) == 0 {
 		return l, errors.New("new-device: want a QR payload (base64)")
 	}
-	qr, err := base64.StdEncoding.DecodeString(fields[0])
+	s := &l.script
+	qr, err := scriptWords{
+		parseStep: phone.ParseNewDeviceStep, deny: &s.Deny, failAt: &s.FailAt, failReason: &s.FailReason,
+		unexpectedAt: &s.UnexpectedAt, tamperAt: &s.TamperAt, silentAt: &s.SilentAt, delay: &s.Delay,
+		own: func(name, value string) (bool, error) {
+			switch name {
+			case "approve":
+				l.approve = true
+			case "declined":
+				s.AnswerDeclined = true
+			case "device-id":
+				l.deviceID = value
+				if value == "" {
+					return true, errors.New("device-id=: want device-id=ID")
+				}
+			case "existing-device":
+				l.existingDevice = true
+			case "skip-token":
+				s.SkipToken = true
+			case "protocol":
+				s.Protocol = value
+				if value == "" {
+					return true, errors.New("protocol=: want protocol=NAME")
+				}
+			default:
+				return false, nil
+			}
+			return true, nil
+		},
+	}.parse(fields)
 	if err != nil {
-		return l, fmt.Errorf("the QR payload is not standard base64: %v", err)
+		return l, err
 	}
 	l.qr = qr
-	s := &l.script
-	for _, word := range fields[1:] {
-		name, value, _ := strings.Cut(word, "=")
-		step := func() (phone.Step, error) { return phone.ParseNewDeviceStep(value) }
-		switch name {
-		case "approve":
-			l.approve = true
-		case "deny":
-			s.Deny = true
-		case "declined":
-			s.AnswerDeclined = true
-		case "device-id":
-			if value == "" {
-				err = errors.New("device-id=: want device-id=ID")
-			}
-			l.deviceID = value
-		case "existing-device":
-			l.existingDevice = true
-		case "skip-token":
-			s.SkipToken = true
-		case "protocol":
-			if value == "" {
-				err = errors.New("protocol=: want protocol=NAME")
-			}
-			s.Protocol = value
-		case "fail":
-			st, reason, found := strings.Cut(value, ":")
-			if !found || reason == "" {
-				return l, fmt.Errorf("fail=%s: want fail=STEP:REASON", value)
-			}
-			if s.FailAt, err = phone.ParseNewDeviceStep(st); err != nil {
-				return l, err
-			}
-			s.FailReason = reason
-		case "unexpected":
-			s.UnexpectedAt, err = step()
-		case "tamper":
-			s.TamperAt, err = step()
-		case "silent":
-			s.SilentAt, err = step()
-		case "delay":
-			s.Delay, err = time.ParseDuration(value)
-		default:
-			err = fmt.Errorf("unknown word %q", word)
-		}
-		if err != nil {
-			return l, err
-		}
-	}
 	if l.approve && s.Deny {
 		return l, errors.New("approve and deny: choose one")
 	}

@@ -3,11 +3,9 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/internal/phone"
@@ -22,6 +20,7 @@ events), optionally followed by words that script the phone:
   fail=STEP:REASON       send m.login.failure REASON instead of STEP
   unexpected=STEP        send a message of an unexpected type at STEP
   tamper=STEP            flip a ciphertext bit of STEP's message on the wire
+  replay=STEP            replay the phone's previous ciphertext instead of STEP's
   silent=STEP            skip STEP and only listen (the other side must time out)
   wrong-secrets          share keys that do not belong to the account
   server-name            2024 generation: send the homeserver as a bare name
@@ -95,44 +94,26 @@ func runDevServerPhone(ctx context.Context, srv *devserver.Server, stdio Stdio) 
 // parsePhoneLine reads "BASE64 [word...]" (devServerPhoneHelp).
 func parsePhoneLine(line string) ([]byte, phone.Script, error) {
 	var s phone.Script
-	fields := strings.Fields(line)
-	qr, err := base64.StdEncoding.DecodeString(fields[0])
+	qr, err := scriptWords{
+		parseStep: phone.ParseStep, deny: &s.Deny, failAt: &s.FailAt, failReason: &s.FailReason,
+		unexpectedAt: &s.UnexpectedAt, tamperAt: &s.TamperAt, silentAt: &s.SilentAt, delay: &s.Delay,
+		own: func(name, value string) (bool, error) {
+			var err error
+			switch name {
+			case "wrong-secrets":
+				s.WrongSecrets = true
+			case "server-name":
+				s.HomeserverAsServerName = true
+			case "replay":
+				s.ReplayAt, err = phone.ParseStep(value)
+			default:
+				return false, nil
+			}
+			return true, err
+		},
+	}.parse(strings.Fields(line))
 	if err != nil {
-		return nil, s, fmt.Errorf("the QR payload is not standard base64: %v", err)
-	}
-	for _, word := range fields[1:] {
-		name, value, _ := strings.Cut(word, "=")
-		step := func() (phone.Step, error) { return phone.ParseStep(value) }
-		switch name {
-		case "deny":
-			s.Deny = true
-		case "wrong-secrets":
-			s.WrongSecrets = true
-		case "server-name":
-			s.HomeserverAsServerName = true
-		case "fail":
-			st, reason, found := strings.Cut(value, ":")
-			if !found || reason == "" {
-				return nil, s, fmt.Errorf("fail=%s: want fail=STEP:REASON", value)
-			}
-			if s.FailAt, err = phone.ParseStep(st); err != nil {
-				return nil, s, err
-			}
-			s.FailReason = reason
-		case "unexpected":
-			s.UnexpectedAt, err = step()
-		case "tamper":
-			s.TamperAt, err = step()
-		case "silent":
-			s.SilentAt, err = step()
-		case "delay":
-			s.Delay, err = time.ParseDuration(value)
-		default:
-			err = fmt.Errorf("unknown word %q", word)
-		}
-		if err != nil {
-			return nil, s, err
-		}
+		return nil, s, err
 	}
 	return qr, s, s.Validate()
 }

@@ -237,6 +237,24 @@ const (
 // alternating launches of each per iteration; the medians (and the
 // spread) are reported.
 func BenchmarkGUIStartup(b *testing.B) {
+	appS, helloS := benchAgainstHello(b, startupLaunches, "s", func(l *launcher, homeserver string) (app, hello float64) {
+		h := l.hello()
+		h.proc.stop(b)
+		a := l.app(homeserver)
+		a.proc.stop(b)
+		return a.startup.Seconds(), h.startup.Seconds()
+	})
+	b.ReportMetric(appS/helloS, "ratio")
+}
+
+// benchAgainstHello is what the GUI benchmarks share: the X tools, the dev
+// homeserver and both binaries, then perIteration measurements of qrlogin
+// against hello per iteration (measure launches both, measures and stops
+// them), reported as app-unit and hello-unit with their spread
+// (reportSpread) and the retries/op metric. It returns the two medians,
+// for the caller's ratio or difference.
+func benchAgainstHello(b *testing.B, perIteration int, unit string, measure func(l *launcher, homeserver string) (app, hello float64)) (appMid, helloMid float64) {
+	b.Helper()
 	requireGUITools(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -247,19 +265,15 @@ func BenchmarkGUIStartup(b *testing.B) {
 	b.ResetTimer()
 	var app, hello []float64
 	for range b.N {
-		for range startupLaunches {
-			h := l.hello()
-			hello = append(hello, h.startup.Seconds())
-			h.proc.stop(b)
-			a := l.app(srv.URL())
-			app = append(app, a.startup.Seconds())
-			a.proc.stop(b)
+		for range perIteration {
+			a, h := measure(l, srv.URL())
+			app, hello = append(app, a), append(hello, h)
 		}
 	}
-	appS := reportSpread(b, "app", "s", app)
-	helloS := reportSpread(b, "hello", "s", hello)
-	b.ReportMetric(appS/helloS, "ratio")
+	appMid = reportSpread(b, "app", unit, app)
+	helloMid = reportSpread(b, "hello", unit, hello)
 	l.report()
+	return appMid, helloMid
 }
 
 // memorySettle is how long after the QR code shows resident memory is read:
@@ -271,30 +285,16 @@ const memorySettle = 4 * time.Second
 // code, against hello's drawn window, both read memorySettle after
 // qrlogin's QR code became readable; rounds fresh pairs per iteration.
 func BenchmarkGUIMemory(b *testing.B) {
-	requireGUITools(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	srv := startDevServer(b, ctx)
-	qrloginBinary(b)
-	helloBinary(b)
-	l := &launcher{b: b, ctx: ctx}
-	b.ResetTimer()
-	var app, hello []float64
-	for range b.N {
-		for range rounds {
-			h := l.hello()
-			a := l.app(srv.URL())
-			time.Sleep(memorySettle)
-			hello = append(hello, rssMiB(b, h.proc))
-			app = append(app, rssMiB(b, a.proc))
-			h.proc.stop(b)
-			a.proc.stop(b)
-		}
-	}
-	appM := reportSpread(b, "app", "MiB", app)
-	helloM := reportSpread(b, "hello", "MiB", hello)
+	appM, helloM := benchAgainstHello(b, rounds, "MiB", func(l *launcher, homeserver string) (app, hello float64) {
+		h := l.hello()
+		a := l.app(homeserver)
+		time.Sleep(memorySettle)
+		hello, app = rssMiB(b, h.proc), rssMiB(b, a.proc)
+		h.proc.stop(b)
+		a.proc.stop(b)
+		return app, hello
+	})
 	b.ReportMetric(appM/helloM, "ratio")
-	l.report()
 }
 
 // Idle CPU is sampled over idleWindow once per round, each round a fresh
@@ -308,35 +308,21 @@ const idleWindow = 10 * time.Second
 // polled), against hello idle. Both run at the same time, so they see the
 // same machine load.
 func BenchmarkGUIIdleCPU(b *testing.B) {
-	requireGUITools(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	srv := startDevServer(b, ctx)
-	qrloginBinary(b)
-	helloBinary(b)
-	l := &launcher{b: b, ctx: ctx}
-	b.ResetTimer()
-	var app, hello []float64
-	for range b.N {
-		for range rounds {
-			h := l.hello()
-			a := l.app(srv.URL())
-			time.Sleep(2 * time.Second) // let start-up work (GC, font caches) finish
-			h0, a0 := cpuTime(b, h.proc), cpuTime(b, a.proc)
-			start := time.Now()
-			time.Sleep(idleWindow)
-			h1, a1 := cpuTime(b, h.proc), cpuTime(b, a.proc)
-			wall := time.Since(start)
-			hello = append(hello, 100*float64(h1-h0)/float64(wall))
-			app = append(app, 100*float64(a1-a0)/float64(wall))
-			h.proc.stop(b)
-			a.proc.stop(b)
-		}
-	}
-	appP := reportSpread(b, "app", "%cpu", app)
-	helloP := reportSpread(b, "hello", "%cpu", hello)
+	appP, helloP := benchAgainstHello(b, rounds, "%cpu", func(l *launcher, homeserver string) (app, hello float64) {
+		h := l.hello()
+		a := l.app(homeserver)
+		time.Sleep(2 * time.Second) // let start-up work (GC, font caches) finish
+		h0, a0 := cpuTime(b, h.proc), cpuTime(b, a.proc)
+		start := time.Now()
+		time.Sleep(idleWindow)
+		h1, a1 := cpuTime(b, h.proc), cpuTime(b, a.proc)
+		wall := time.Since(start)
+		hello, app = 100*float64(h1-h0)/float64(wall), 100*float64(a1-a0)/float64(wall)
+		h.proc.stop(b)
+		a.proc.stop(b)
+		return app, hello
+	})
 	b.ReportMetric(appP-helloP, "diff-pp")
-	l.report()
 }
 
 func rssMiB(b *testing.B, p *guiProcess) float64 {

@@ -12,7 +12,7 @@ func FuzzMessageType(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		typ, err := messageType(raw)
+		typ, err := messageType(raw, ErrMalformedMessage)
 		if err == nil && typ == "" {
 			t.Fatal("empty type accepted")
 		}

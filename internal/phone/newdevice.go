@@ -16,7 +16,6 @@ import (
 	"github.com/qrlogin/qrlogin/protocol/oauth"
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -152,11 +151,13 @@ func RunNewDevice(ctx context.Context, cfg NewDeviceConfig, qr []byte) (*NewDevi
 	if cfg.DeviceID == "" {
 		cfg.DeviceID = NewDeviceIDString()
 	}
-	d := &newDevice{cfg: cfg, res: &NewDeviceResult{}}
+	d := &newDevice{cfg: cfg, res: &NewDeviceResult{}, scanEnd: scanEnd{
+		role: newDeviceRole, http: cfg.HTTP, poll: cfg.Poll, onCheckCode: cfg.OnCheckCode,
+		delay: cfg.Script.Delay, delaySends: true, tamperAt: cfg.Script.TamperAt,
+	}}
 	err := d.run(ctx, qr)
-	if d.ch != nil {
-		d.ch.Close()
-	}
+	d.close()
+	d.res.Generation, d.res.Variant, d.res.CheckCode = d.generation, d.variant, d.checkCode
 	return d.res, err
 }
 
@@ -191,10 +192,9 @@ func randIndex(n int) int {
 }
 
 type newDevice struct {
+	scanEnd
 	cfg    NewDeviceConfig
 	res    *NewDeviceResult
-	sess   *tamperingSession
-	ch     *securechannel.Channel
 	base   string
 	client *oauth.Client
 	auth   *oauth.DeviceAuthorization
@@ -202,14 +202,8 @@ type newDevice struct {
 }
 
 func (d *newDevice) run(ctx context.Context, qr []byte) error {
-	payload, err := qrcode.Decode(qr)
+	payload, err := d.scan(ctx, qr)
 	if err != nil {
-		return fmt.Errorf("phone: reading the QR code: %w", err)
-	}
-	if payload.Intent != qrcode.IntentExistingDevice {
-		return ErrNotExistingDeviceCode
-	}
-	if err := d.connect(ctx, payload); err != nil {
 		return err
 	}
 
@@ -219,7 +213,7 @@ func (d *newDevice) run(ctx context.Context, qr []byte) error {
 	case actFail:
 		return d.fail(ctx, d.cfg.Script.FailReason, nil)
 	case actUnexpected:
-		return d.unexpected(ctx, StepProtocol)
+		return d.unexpected(ctx, StepProtocol, vocab.PaceHuman)
 	}
 	if err := d.authorize(ctx, payload); err != nil {
 		return err
@@ -231,7 +225,7 @@ func (d *newDevice) run(ctx context.Context, qr []byte) error {
 	// One message: protocol_accepted, or a failure. Anything else ends the
 	// run without a word, as js-sdk does. The existing device waits for a
 	// person typing the check code first, hence the human pace.
-	if err := d.expect(ctx, msc4108.TypeProtocolAccepted); err != nil {
+	if err := d.expect(ctx, vocab.PaceHuman, msc4108.TypeProtocolAccepted, nil); err != nil {
 		return err
 	}
 	d.res.Accepted = true
@@ -248,7 +242,7 @@ func (d *newDevice) run(ctx context.Context, qr []byte) error {
 	case actFail:
 		return d.fail(ctx, d.cfg.Script.FailReason, nil)
 	case actUnexpected:
-		return d.unexpected(ctx, StepSuccess)
+		return d.unexpected(ctx, StepSuccess, vocab.PaceHuman)
 	}
 	if err := d.send(ctx, StepSuccess, msc4108.Simple{Type: msc4108.TypeSuccess}); err != nil {
 		return err
@@ -256,7 +250,7 @@ func (d *newDevice) run(ctx context.Context, qr []byte) error {
 	d.res.SuccessSent = true
 
 	// The existing device looks for the device (up to 10 s) first.
-	raw, err := d.receive(ctx)
+	raw, err := d.receive(ctx, vocab.PaceHuman)
 	if err != nil {
 		return err
 	}
@@ -268,53 +262,6 @@ func (d *newDevice) run(ctx context.Context, qr []byte) error {
 			&UnexpectedMessageError{Got: typ, Want: msc4108.TypeSecrets, From: "the existing device"})
 	}
 	d.res.Secrets = d.reportSecrets(ctx, raw)
-	return nil
-}
-
-// connect joins the rendezvous named by the QR code and completes the
-// secure channel as the scanning device.
-func (d *newDevice) connect(ctx context.Context, q qrcode.Payload) error {
-	var (
-		sess    rendezvous.Session
-		bind    securechannel.Binding
-		variant = vocab.VariantReference
-		err     error
-	)
-	switch q.Generation {
-	case vocab.MSC4388:
-		path := rendezvous.PathUnstable
-		if q.Prefix != "" && q.Prefix != qrcode.PrefixUnstable {
-			variant, path = vocab.VariantMSCText, rendezvous.PathStable
-		}
-		c, cerr := rendezvous.NewClient(rendezvous.ClientConfig{BaseURL: q.BaseURL, HTTPClient: d.cfg.HTTP, Path: path, Poll: d.cfg.Poll})
-		if cerr != nil {
-			return cerr
-		}
-		sess, err = c.Join(ctx, q.BaseURL, q.RendezvousID)
-		bind = securechannel.Binding{BaseURL: q.BaseURL, RendezvousID: q.RendezvousID}
-	case vocab.MSC4108v2024:
-		c, cerr := rendezvous.NewETagClient(rendezvous.ETagConfig{HTTPClient: d.cfg.HTTP, Poll: d.cfg.Poll})
-		if cerr != nil {
-			return cerr
-		}
-		sess, err = c.Join(ctx, q.RendezvousURL)
-	default:
-		return fmt.Errorf("phone: unknown QR generation %q", q.Generation)
-	}
-	if err != nil {
-		return fmt.Errorf("phone: joining the rendezvous: %w", err)
-	}
-	d.res.Generation, d.res.Variant = q.Generation, variant
-	d.sess = &tamperingSession{Session: sess}
-	ch, err := securechannel.Scan(ctx, q.Generation, variant, d.sess, q.PublicKey[:], bind)
-	if err != nil {
-		return fmt.Errorf("phone: secure channel: %w", err)
-	}
-	d.ch = ch
-	d.res.CheckCode = ch.CheckCode().String()
-	if d.cfg.OnCheckCode != nil {
-		d.cfg.OnCheckCode(d.res.CheckCode)
-	}
 	return nil
 }
 
@@ -501,111 +448,12 @@ func (d *newDevice) verifySecrets(ctx context.Context, s *matrix.Secrets) error 
 	return matrix.VerifyBackup(s.Backup, current)
 }
 
-// send seals and writes one message after the script's delay, tampering
-// with it if the script says so.
-func (d *newDevice) send(ctx context.Context, st Step, msg any) error {
-	if err := d.sleep(ctx); err != nil {
-		return err
-	}
-	b, err := json.Marshal(msg)
-	if err != nil {
-		return err
-	}
-	if st != StepNone && d.cfg.Script.TamperAt == st {
-		d.sess.armed.Store(true)
-	}
-	if err := d.ch.Send(ctx, b); err != nil {
-		return fmt.Errorf("phone: sending %s: %w", messageName(st, msg), err)
-	}
-	return nil
-}
-
-func messageName(st Step, msg any) string {
-	if st != StepNone {
-		return string(st)
-	}
-	if b, err := json.Marshal(msg); err == nil {
-		if typ, err := msc4108.TypeOf(b); err == nil {
-			return typ
-		}
-	}
-	return "a message"
-}
-
-// fail sends m.login.failure with reason and ends the run.
-func (d *newDevice) fail(ctx context.Context, reason string, cause error) error {
-	if err := d.send(ctx, StepNone, msc4108.Failure{Type: msc4108.TypeFailure, Reason: reason}); err != nil {
-		return err
-	}
-	return &SentFailureError{Reason: reason, Err: cause}
-}
-
-// unexpected sends a message of a type nobody expects in place of the
-// step's message and reports what the existing device answers.
-func (d *newDevice) unexpected(ctx context.Context, st Step) error {
-	if err := d.send(ctx, st, msc4108.Simple{Type: typeUnexpected}); err != nil {
-		return err
-	}
-	_, err := d.receive(ctx)
-	if err == nil {
-		err = &UnexpectedMessageError{Got: "a reply", Want: "m.login.failure after an unexpected message", From: "the existing device"}
-	}
-	return err
-}
-
 // listen stays silent and reports whatever ends the wait (the rendezvous
 // expiring or deleted, a failure from the existing device, ctx).
 func (d *newDevice) listen(ctx context.Context, st Step) error {
-	_, err := d.receive(ctx)
+	_, err := d.receive(ctx, vocab.PaceHuman)
 	if err == nil {
 		err = fmt.Errorf("phone: stayed silent at %s but the existing device wrote", st)
 	}
 	return err
-}
-
-// receive reads the existing device's next message; m.login.failure
-// becomes *ExistingDeviceFailure.
-func (d *newDevice) receive(ctx context.Context) ([]byte, error) {
-	raw, err := d.ch.Receive(ctx, vocab.PaceHuman)
-	if err != nil {
-		return nil, fmt.Errorf("phone: receiving: %w", err)
-	}
-	typ, err := msc4108.TypeOf(raw)
-	if err != nil {
-		clear(raw)
-		return nil, fmt.Errorf("%w: %v", ErrMalformedFromExisting, err)
-	}
-	if typ == msc4108.TypeFailure {
-		var f msc4108.Failure
-		_ = json.Unmarshal(raw, &f)
-		return nil, &ExistingDeviceFailure{Reason: f.Reason, Homeserver: f.Homeserver}
-	}
-	return raw, nil
-}
-
-// expect receives a message and checks that its type is want.
-func (d *newDevice) expect(ctx context.Context, want string) error {
-	raw, err := d.receive(ctx)
-	if err != nil {
-		return err
-	}
-	typ, _ := msc4108.TypeOf(raw)
-	if typ != want {
-		return &UnexpectedMessageError{Got: typ, Want: want, From: "the existing device"}
-	}
-	return nil
-}
-
-func (d *newDevice) sleep(ctx context.Context) error {
-	if d.cfg.Script.Delay <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d.cfg.Script.Delay)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

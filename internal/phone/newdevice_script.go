@@ -23,12 +23,7 @@ var NewDeviceSteps = []Step{StepProtocol, StepSuccess}
 // ParseNewDeviceStep reads a new-device step name as the command line and
 // tests spell it.
 func ParseNewDeviceStep(name string) (Step, error) {
-	for _, s := range NewDeviceSteps {
-		if string(s) == name {
-			return s, nil
-		}
-	}
-	return StepNone, fmt.Errorf("phone: unknown new-device step %q (want protocol or success)", name)
+	return parseStepIn(NewDeviceSteps, "new-device step", name)
 }
 
 // NewDeviceScript says how the scripted new device misbehaves. The zero
@@ -73,16 +68,8 @@ type NewDeviceScript struct {
 
 // Validate rejects contradictory scripts.
 func (s NewDeviceScript) Validate() error {
-	for _, st := range []Step{s.FailAt, s.UnexpectedAt, s.TamperAt, s.SilentAt} {
-		if st == StepNone {
-			continue
-		}
-		if _, err := ParseNewDeviceStep(string(st)); err != nil {
-			return err
-		}
-	}
-	if (s.FailAt == StepNone) != (s.FailReason == "") {
-		return fmt.Errorf("phone: FailAt and FailReason go together")
+	if err := validateSteps(ParseNewDeviceStep, s.FailAt, s.FailReason, s.UnexpectedAt, s.TamperAt, s.SilentAt); err != nil {
+		return err
 	}
 	if s.SkipToken && s.Deny {
 		return fmt.Errorf("phone: SkipToken never asks for consent, so there is nothing to deny")
@@ -94,13 +81,5 @@ func (s NewDeviceScript) Validate() error {
 }
 
 func (s NewDeviceScript) actionAt(st Step) action {
-	switch st {
-	case s.SilentAt:
-		return actSilent
-	case s.FailAt:
-		return actFail
-	case s.UnexpectedAt:
-		return actUnexpected
-	}
-	return actNormal
+	return actionOf(st, s.SilentAt, s.FailAt, s.UnexpectedAt)
 }

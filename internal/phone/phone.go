@@ -2,7 +2,6 @@ package phone
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,9 +12,7 @@ import (
 	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/protocol/matrix"
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
-	"github.com/qrlogin/qrlogin/protocol/qrcode"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
-	"github.com/qrlogin/qrlogin/protocol/securechannel"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -86,31 +83,26 @@ func Run(ctx context.Context, cfg Config, qr []byte) (*Result, error) {
 	if cfg.DeviceID == "" {
 		cfg.DeviceID = DefaultDeviceID
 	}
-	p := &run{cfg: cfg, res: &Result{}}
+	p := &run{cfg: cfg, res: &Result{}, scanEnd: scanEnd{
+		role: phoneRole, http: cfg.HTTP, poll: cfg.Poll, homeserverURL: cfg.Homeserver.URL(), onCheckCode: cfg.OnCheckCode,
+		delay: cfg.Script.Delay, tamperAt: cfg.Script.TamperAt, replayAt: cfg.Script.ReplayAt,
+	}}
 	err := p.run(ctx, qr)
-	if p.ch != nil {
-		p.ch.Close()
-	}
+	p.close()
+	p.res.Generation, p.res.Variant, p.res.CheckCode = p.generation, p.variant, p.checkCode
 	return p.res, err
 }
 
 type run struct {
+	scanEnd
 	cfg    Config
 	res    *Result
-	sess   *tamperingSession
-	ch     *securechannel.Channel
 	client *matrix.Client
 }
 
 func (p *run) run(ctx context.Context, qr []byte) error {
-	payload, err := qrcode.Decode(qr)
+	payload, err := p.scan(ctx, qr)
 	if err != nil {
-		return fmt.Errorf("phone: reading the QR code: %w", err)
-	}
-	if payload.Intent != qrcode.IntentNewDevice {
-		return ErrNotNewDeviceCode
-	}
-	if err := p.connect(ctx, payload); err != nil {
 		return err
 	}
 	tokens, err := p.cfg.Homeserver.LoginDevice(p.cfg.DeviceID)
@@ -187,53 +179,6 @@ func (p *run) run(ctx context.Context, qr []byte) error {
 	return p.step(ctx, StepSecrets, secrets)
 }
 
-// connect joins the rendezvous named by the QR code and completes the
-// secure channel as the scanning device.
-func (p *run) connect(ctx context.Context, q qrcode.Payload) error {
-	var (
-		sess    rendezvous.Session
-		bind    securechannel.Binding
-		variant = vocab.VariantReference
-		err     error
-	)
-	switch q.Generation {
-	case vocab.MSC4388:
-		path := rendezvous.PathUnstable
-		if q.Prefix != "" && q.Prefix != qrcode.PrefixUnstable {
-			variant, path = vocab.VariantMSCText, rendezvous.PathStable
-		}
-		c, cerr := rendezvous.NewClient(rendezvous.ClientConfig{BaseURL: q.BaseURL, HTTPClient: p.cfg.HTTP, Path: path, Poll: p.cfg.Poll})
-		if cerr != nil {
-			return cerr
-		}
-		sess, err = c.Join(ctx, q.BaseURL, q.RendezvousID)
-		bind = securechannel.Binding{BaseURL: q.BaseURL, RendezvousID: q.RendezvousID}
-	case vocab.MSC4108v2024:
-		c, cerr := rendezvous.NewETagClient(rendezvous.ETagConfig{HomeserverURL: p.cfg.Homeserver.URL(), HTTPClient: p.cfg.HTTP, Poll: p.cfg.Poll})
-		if cerr != nil {
-			return cerr
-		}
-		sess, err = c.Join(ctx, q.RendezvousURL)
-	default:
-		return fmt.Errorf("phone: unknown QR generation %q", q.Generation)
-	}
-	if err != nil {
-		return fmt.Errorf("phone: joining the rendezvous: %w", err)
-	}
-	p.res.Generation, p.res.Variant = q.Generation, variant
-	p.sess = &tamperingSession{Session: sess}
-	ch, err := securechannel.Scan(ctx, q.Generation, variant, p.sess, q.PublicKey[:], bind)
-	if err != nil {
-		return fmt.Errorf("phone: secure channel: %w", err)
-	}
-	p.ch = ch
-	p.res.CheckCode = ch.CheckCode().String()
-	if p.cfg.OnCheckCode != nil {
-		p.cfg.OnCheckCode(p.res.CheckCode)
-	}
-	return nil
-}
-
 // protocolsMessage is m.login.protocols as each generation's reference
 // sends it (docs/protocol-divergences.md "base_url vs homeserver").
 func (p *run) protocolsMessage(gen vocab.Generation) msc4108.Protocols {
@@ -268,88 +213,13 @@ func (p *run) step(ctx context.Context, st Step, msg any) error {
 		}
 		return p.fail(ctx, p.cfg.Script.FailReason, nil)
 	case actUnexpected:
-		msg = msc4108.Simple{Type: typeUnexpected}
-		if err := p.send(ctx, st, msg); err != nil {
-			return err
-		}
 		// The new device must answer unexpected_message_received.
-		_, err := p.receive(ctx, vocab.PaceReply)
-		if err == nil {
-			err = &UnexpectedMessageError{Got: "a reply", Want: "m.login.failure after an unexpected message"}
-		}
-		return err
+		return p.unexpected(ctx, st, vocab.PaceReply)
 	}
 	if err := p.sleep(ctx); err != nil {
 		return err
 	}
 	return p.send(ctx, st, msg)
-}
-
-// send seals and writes one message, tampering with it if the script says so.
-func (p *run) send(ctx context.Context, st Step, msg any) error {
-	b, err := json.Marshal(msg)
-	if err != nil {
-		return err
-	}
-	defer clear(b) // m.login.secrets carries the account's private keys
-	if st != StepNone && p.cfg.Script.TamperAt == st {
-		p.sess.armed.Store(true)
-	}
-	if st != StepNone && p.cfg.Script.ReplayAt == st {
-		p.sess.replay.Store(true)
-	}
-	if err := p.ch.Send(ctx, b); err != nil {
-		return fmt.Errorf("phone: sending %s: %w", st, err)
-	}
-	return nil
-}
-
-// fail sends m.login.failure with reason and ends the run.
-func (p *run) fail(ctx context.Context, reason string, cause error) error {
-	if err := p.send(ctx, StepNone, msc4108.Failure{Type: msc4108.TypeFailure, Reason: reason}); err != nil {
-		return err
-	}
-	return &SentFailureError{Reason: reason, Err: cause}
-}
-
-// receive reads the new device's next message.
-func (p *run) receive(ctx context.Context, pace vocab.Pace) ([]byte, error) {
-	raw, err := p.ch.Receive(ctx, pace)
-	if err != nil {
-		return nil, fmt.Errorf("phone: receiving: %w", err)
-	}
-	typ, err := messageType(raw)
-	if err != nil {
-		return nil, err
-	}
-	switch typ {
-	case msc4108.TypeFailure:
-		var f msc4108.Failure
-		_ = json.Unmarshal(raw, &f)
-		return nil, &PeerFailure{Reason: f.Reason}
-	case msc4108.TypeDeclined:
-		return nil, ErrDeclined
-	}
-	return raw, nil
-}
-
-// expect receives a message of type want into v. Another type ends the
-// run as rust-sdk's grant flow does: without telling the new device.
-func (p *run) expect(ctx context.Context, pace vocab.Pace, want string, v any) error {
-	raw, err := p.receive(ctx, pace)
-	if err != nil {
-		return err
-	}
-	typ, _ := messageType(raw)
-	if typ != want {
-		return &UnexpectedMessageError{Got: typ, Want: want}
-	}
-	if v != nil {
-		if err := json.Unmarshal(raw, v); err != nil {
-			return fmt.Errorf("%w: %v", ErrMalformedMessage, err)
-		}
-	}
-	return nil
 }
 
 // consent opens the verification URI the new device sent, as the phone's
@@ -439,22 +309,3 @@ func (p *run) waitForDevice(ctx context.Context, deviceID string) error {
 // from the consent page): long enough for a new device polling at the
 // human pace (1 s) to have read the previous message.
 const consentReadGrace = 1500 * time.Millisecond
-
-// sleep waits the script's delay.
-func (p *run) sleep(ctx context.Context) error { return p.sleepAtLeast(ctx, 0) }
-
-// sleepAtLeast waits the script's delay, or min if that is longer.
-func (p *run) sleepAtLeast(ctx context.Context, min time.Duration) error {
-	d := max(p.cfg.Script.Delay, min)
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

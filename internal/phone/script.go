@@ -2,6 +2,7 @@ package phone
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -35,13 +36,22 @@ const (
 var Steps = []Step{StepProtocols, StepProtocolAccepted, StepConsent, StepSuccess, StepSecrets}
 
 // ParseStep reads a step name as the command line and tests spell it.
-func ParseStep(name string) (Step, error) {
-	for _, s := range Steps {
+func ParseStep(name string) (Step, error) { return parseStepIn(Steps, "step", name) }
+
+// parseStepIn reads a step name among steps; kind names them in the error.
+func parseStepIn(steps []Step, kind, name string) (Step, error) {
+	names := make([]string, len(steps))
+	for i, s := range steps {
 		if string(s) == name {
 			return s, nil
 		}
+		names[i] = string(s)
 	}
-	return StepNone, fmt.Errorf("phone: unknown step %q (want one of protocols, protocol_accepted, consent, success, secrets)", name)
+	want := "one of " + strings.Join(names, ", ")
+	if len(names) == 2 {
+		want = names[0] + " or " + names[1]
+	}
+	return StepNone, fmt.Errorf("phone: unknown %s %q (want %s)", kind, name, want)
 }
 
 // Script says how the phone behaves. The zero value is a well-behaved phone
@@ -84,16 +94,8 @@ type Script struct {
 
 // Validate rejects contradictory scripts.
 func (s Script) Validate() error {
-	for _, st := range []Step{s.FailAt, s.UnexpectedAt, s.TamperAt, s.ReplayAt, s.SilentAt} {
-		if st == StepNone {
-			continue
-		}
-		if _, err := ParseStep(string(st)); err != nil {
-			return err
-		}
-	}
-	if (s.FailAt == StepNone) != (s.FailReason == "") {
-		return fmt.Errorf("phone: FailAt and FailReason go together")
+	if err := validateSteps(ParseStep, s.FailAt, s.FailReason, s.UnexpectedAt, s.TamperAt, s.ReplayAt, s.SilentAt); err != nil {
+		return err
 	}
 	if s.TamperAt == StepConsent || s.ReplayAt == StepConsent || s.UnexpectedAt == StepConsent {
 		return fmt.Errorf("phone: the consent step sends no message to tamper with, replay or replace")
@@ -117,14 +119,35 @@ const (
 	actSilent
 )
 
-func (s Script) actionAt(st Step) action {
+func (s Script) actionAt(st Step) action { return actionOf(st, s.SilentAt, s.FailAt, s.UnexpectedAt) }
+
+// actionOf says what a script with these steps does at st.
+func actionOf(st, silentAt, failAt, unexpectedAt Step) action {
 	switch st {
-	case s.SilentAt:
+	case silentAt:
 		return actSilent
-	case s.FailAt:
+	case failAt:
 		return actFail
-	case s.UnexpectedAt:
+	case unexpectedAt:
 		return actUnexpected
 	}
 	return actNormal
+}
+
+// validateSteps checks what both scripts (Script, NewDeviceScript) require
+// of their steps: each one set is a step parse knows, and FailAt goes with
+// FailReason.
+func validateSteps(parse func(string) (Step, error), failAt Step, failReason string, others ...Step) error {
+	for _, st := range append([]Step{failAt}, others...) {
+		if st == StepNone {
+			continue
+		}
+		if _, err := parse(string(st)); err != nil {
+			return err
+		}
+	}
+	if (failAt == StepNone) != (failReason == "") {
+		return fmt.Errorf("phone: FailAt and FailReason go together")
+	}
+	return nil
 }

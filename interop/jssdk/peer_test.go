@@ -1,38 +1,37 @@
 package jssdk_test
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/qrlogin/qrlogin/interop/nodepeer"
 )
 
-// The npm packages the peer runs; their versions are pinned in package.json
-// and package-lock.json.
+// suite is the npm packages the peer runs; their versions are pinned in
+// package.json and package-lock.json.
+var suite = &nodepeer.Suite{
+	Name: "matrix-js-sdk",
+	// js-sdk 43 declares node >= 22 in "engines", but its rendezvous, OAuth
+	// and discovery code runs on Node 20, the floor the repository's README
+	// sets for the interop tests.
+	MinNodeMajor: 20,
+	Packages: map[string]string{
+		jsSDKPackage: jsSDKPackageVersion,
+		wasmPackage:  wasmPackageVersion,
+	},
+}
+
 const (
 	jsSDKPackage        = "matrix-js-sdk"
 	jsSDKPackageVersion = "43.0.0"
 	wasmPackage         = "@matrix-org/matrix-sdk-crypto-wasm"
 	wasmPackageVersion  = "18.9.0"
-	// minNodeMajor: js-sdk 43 declares node >= 22 in "engines", but its
-	// rendezvous, OAuth and discovery code runs on Node 20, the floor the
-	// repository's README sets for the interop tests.
-	minNodeMajor = 20
-	npmTimeout   = 5 * time.Minute
 	// eventTimeout bounds the wait for one event. A 2024 rendezvous lives
 	// 60 s on Synapse and on the dev server, so a sign-in ends before that.
 	eventTimeout = 90 * time.Second
@@ -40,98 +39,6 @@ const (
 	// HTTP request it made) even when the test passes.
 	peerLogEnv = "QRLOGIN_JSSDK_LOG"
 )
-
-// requireNode returns the node binary, or skips the test (fails it when the
-// CI environment variable is set: CI must run the interop tests).
-func requireNode(t *testing.T) string {
-	t.Helper()
-	missing := func(format string, args ...any) string {
-		msg := fmt.Sprintf(format, args...)
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s (CI is set, so the matrix-js-sdk interop tests must run)", msg)
-		}
-		t.Skipf("%s; skipping the matrix-js-sdk interop tests (install Node.js >= %d and npm to run them)", msg, minNodeMajor)
-		return ""
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return missing("node is not on PATH")
-	}
-	out, err := exec.Command(node, "--version").Output()
-	if err != nil {
-		return missing("node --version failed: %v", err)
-	}
-	v := strings.TrimPrefix(strings.TrimSpace(string(out)), "v")
-	major, _ := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
-	if major < minNodeMajor {
-		return missing("node %s is older than %d", v, minNodeMajor)
-	}
-	return node
-}
-
-var (
-	installOnce sync.Once
-	installErr  error
-)
-
-// installedVersion reads node_modules/<pkg>/package.json's version, "" if
-// the package is not installed.
-func installedVersion(pkg string) string {
-	raw, err := os.ReadFile(filepath.Join("node_modules", filepath.FromSlash(pkg), "package.json"))
-	if err != nil {
-		return ""
-	}
-	var p struct{ Version string }
-	if json.Unmarshal(raw, &p) != nil {
-		return ""
-	}
-	return p.Version
-}
-
-// ensureModules runs `npm ci` in this folder once, unless the pinned
-// packages are installed already.
-func ensureModules(t *testing.T) {
-	t.Helper()
-	installOnce.Do(func() {
-		if installedVersion(jsSDKPackage) == jsSDKPackageVersion && installedVersion(wasmPackage) == wasmPackageVersion {
-			return
-		}
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			installErr = errors.New("node_modules is missing and npm is not on PATH")
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund").CombinedOutput()
-		if err != nil {
-			installErr = fmt.Errorf("npm ci: %v\n%s", err, out)
-		}
-	})
-	if installErr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(installErr)
-		}
-		t.Skipf("%v; skipping the matrix-js-sdk interop tests", installErr)
-	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // newDevicePeerOptions tunes the js-sdk new device.
 type newDevicePeerOptions struct {
@@ -145,11 +52,8 @@ type newDevicePeerOptions struct {
 // scanned a QR code. Its methods wait for the peer's events in order; each
 // may be called in any order after the event it reads has arrived.
 type newDevicePeer struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan []byte
-	stderr *lockedBuffer
+	t    *testing.T
+	proc *nodepeer.Process
 
 	seen map[string]json.RawMessage // event name -> its line
 	done *newDeviceResult
@@ -253,46 +157,9 @@ func startNewDevicePeer(t *testing.T, qr []byte) *newDevicePeer {
 // startNewDevicePeerWith is startNewDevicePeer with options.
 func startNewDevicePeerWith(t *testing.T, qr []byte, opts newDevicePeerOptions) *newDevicePeer {
 	t.Helper()
-	node := requireNode(t)
-	ensureModules(t)
-
-	cmd := exec.Command(node, "newdevice.mjs")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &newDevicePeer{t: t, cmd: cmd, stdin: stdin, lines: make(chan []byte, 16),
-		stderr: &lockedBuffer{}, seen: map[string]json.RawMessage{}}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
-		for sc.Scan() {
-			p.lines <- append([]byte(nil), sc.Bytes()...)
-		}
-		close(p.lines)
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close() // newdevice.mjs exits when its input ends
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() || os.Getenv(peerLogEnv) != "" {
-			t.Logf("newdevice.mjs stderr:\n%s", p.stderr)
-		}
-	})
+	// newdevice.mjs exits when its input ends, which is when the test ends.
+	p := &newDevicePeer{t: t, proc: suite.Start(t, "newdevice.mjs", nodepeer.Options{LogEnv: peerLogEnv}),
+		seen: map[string]json.RawMessage{}}
 
 	var ready struct {
 		JSSDK string `json:"js_sdk"`
@@ -303,15 +170,9 @@ func startNewDevicePeerWith(t *testing.T, qr []byte, opts newDevicePeerOptions) 
 		t.Fatalf("newdevice.mjs runs matrix-js-sdk %s with wasm %s, want %s with %s (run npm ci in interop/jssdk)",
 			ready.JSSDK, ready.Wasm, jsSDKPackageVersion, wasmPackageVersion)
 	}
-	req, err := json.Marshal(map[string]any{
+	p.proc.Send(map[string]any{
 		"op": "scan", "qr": base64.StdEncoding.EncodeToString(qr), "device_id": opts.DeviceID,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stdin.Write(append(req, '\n')); err != nil {
-		t.Fatalf("writing to newdevice.mjs: %v\nstderr:\n%s", err, p.stderr)
-	}
 	return p
 }
 
@@ -344,9 +205,9 @@ func (p *newDevicePeer) await(name string) (json.RawMessage, bool) {
 			return nil, false
 		}
 		select {
-		case line, ok := <-p.lines:
+		case line, ok := <-p.proc.Lines:
 			if !ok {
-				p.t.Fatalf("newdevice.mjs exited without finishing (waiting for %q)\nstderr:\n%s", name, p.stderr)
+				p.t.Fatalf("newdevice.mjs exited without finishing (waiting for %q)\nstderr:\n%s", name, p.proc.Stderr)
 			}
 			var head struct {
 				Event string `json:"event"`
@@ -367,7 +228,7 @@ func (p *newDevicePeer) await(name string) (json.RawMessage, bool) {
 			}
 			p.seen[head.Event] = line
 		case <-deadline.C:
-			p.t.Fatalf("newdevice.mjs sent no %q within %v\nstderr:\n%s", name, eventTimeout, p.stderr)
+			p.t.Fatalf("newdevice.mjs sent no %q within %v\nstderr:\n%s", name, eventTimeout, p.proc.Stderr)
 		}
 	}
 }

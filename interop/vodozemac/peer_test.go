@@ -1,172 +1,40 @@
 package vodozemac_test
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/qrlogin/qrlogin/interop/nodepeer"
 )
 
-// wasmPackage is the npm package whose vodozemac the tests talk to; its
-// version is pinned in package.json and package-lock.json.
-const (
-	wasmPackage        = "@matrix-org/matrix-sdk-crypto-wasm"
-	wasmPackageVersion = "18.9.0"
-	minNodeMajor       = 18 // the package's "engines"
-	callTimeout        = 30 * time.Second
-	npmTimeout         = 5 * time.Minute
-)
-
-// requireNode returns the node binary, or skips the test (fails it when the
-// CI environment variable is set: CI must run the interop tests).
-func requireNode(t *testing.T) string {
-	t.Helper()
-	missing := func(format string, args ...any) string {
-		msg := fmt.Sprintf(format, args...)
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s (CI is set, so the vodozemac interop tests must run)", msg)
-		}
-		t.Skipf("%s; skipping the vodozemac interop tests (install Node.js >= %d and npm to run them)", msg, minNodeMajor)
-		return ""
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return missing("node is not on PATH")
-	}
-	out, err := exec.Command(node, "--version").Output()
-	if err != nil {
-		return missing("node --version failed: %v", err)
-	}
-	v := strings.TrimPrefix(strings.TrimSpace(string(out)), "v")
-	major, _ := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
-	if major < minNodeMajor {
-		return missing("node %s is older than %d", v, minNodeMajor)
-	}
-	return node
+// suite is the npm package whose vodozemac the tests talk to; its version
+// is pinned in package.json and package-lock.json.
+var suite = &nodepeer.Suite{
+	Name:         "vodozemac",
+	MinNodeMajor: 18, // the package's "engines"
+	Packages:     map[string]string{"@matrix-org/matrix-sdk-crypto-wasm": "18.9.0"},
 }
 
-var (
-	installOnce sync.Once
-	installErr  error
-)
-
-// ensureModules runs `npm ci` in this folder once, when the pinned package
-// is not installed yet.
-func ensureModules(t *testing.T) {
-	t.Helper()
-	installOnce.Do(func() {
-		pkgJSON := filepath.Join("node_modules", filepath.FromSlash(wasmPackage), "package.json")
-		if raw, err := os.ReadFile(pkgJSON); err == nil {
-			var pkg struct{ Version string }
-			if json.Unmarshal(raw, &pkg) == nil && pkg.Version == wasmPackageVersion {
-				return
-			}
-		}
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			installErr = errors.New("node_modules is missing and npm is not on PATH")
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			installErr = fmt.Errorf("npm ci: %v\n%s", err, out)
-		}
-	})
-	if installErr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(installErr)
-		}
-		t.Skipf("%v; skipping the vodozemac interop tests", installErr)
-	}
-}
+const callTimeout = 30 * time.Second
 
 // wasmPeer is a running peer.js.
 type wasmPeer struct {
 	t      *testing.T
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan []byte
-	stderr *lockedBuffer
+	proc   *nodepeer.Process
 	nextID int
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startPeer launches peer.js and waits until the wasm module is loaded.
-// The process ends with the test.
+// The process ends with the test (peer.js exits at end of input).
 func startPeer(t *testing.T) *wasmPeer {
 	t.Helper()
-	node := requireNode(t)
-	ensureModules(t)
-
-	cmd := exec.Command(node, "peer.js")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &wasmPeer{t: t, cmd: cmd, stdin: stdin, lines: make(chan []byte, 16), stderr: &lockedBuffer{}}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
-		for sc.Scan() {
-			p.lines <- append([]byte(nil), sc.Bytes()...)
-		}
-		close(p.lines)
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close() // peer.js exits at end of input
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-
+	p := &wasmPeer{t: t, proc: suite.Start(t, "peer.js", nodepeer.Options{})}
 	var ready struct {
 		Ready bool `json:"ready"`
 	}
 	if err := p.read(0, &ready); err != nil || !ready.Ready {
-		t.Fatalf("peer.js did not start: %v\nstderr:\n%s", err, p.stderr)
+		t.Fatalf("peer.js did not start: %v\nstderr:\n%s", err, p.proc.Stderr)
 	}
 	return p
 }
@@ -185,22 +53,16 @@ func (p *wasmPeer) call(op string, args map[string]any, resp any) error {
 	for k, v := range args {
 		req[k] = v
 	}
-	line, err := json.Marshal(req)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	if _, err := p.stdin.Write(append(line, '\n')); err != nil {
-		p.t.Fatalf("writing to peer.js: %v\nstderr:\n%s", err, p.stderr)
-	}
+	p.proc.Send(req)
 	return p.read(p.nextID, resp)
 }
 
 func (p *wasmPeer) read(id int, resp any) error {
 	p.t.Helper()
 	select {
-	case line, ok := <-p.lines:
+	case line, ok := <-p.proc.Lines:
 		if !ok {
-			p.t.Fatalf("peer.js exited\nstderr:\n%s", p.stderr)
+			p.t.Fatalf("peer.js exited\nstderr:\n%s", p.proc.Stderr)
 		}
 		var head struct {
 			ID    *int   `json:"id"`
@@ -223,7 +85,7 @@ func (p *wasmPeer) read(id int, resp any) error {
 		}
 		return nil
 	case <-time.After(callTimeout):
-		p.t.Fatalf("peer.js did not answer within %v\nstderr:\n%s", callTimeout, p.stderr)
+		p.t.Fatalf("peer.js did not answer within %v\nstderr:\n%s", callTimeout, p.proc.Stderr)
 		return nil
 	}
 }
