@@ -163,7 +163,7 @@ func TestClientKey(t *testing.T) {
 		{req("192.0.2.1:5000", "garbage"), true, "192.0.2.1"},
 		{req("not-an-address"), false, "not-an-address"},
 	} {
-		if got := clientKey(tc.r, tc.trust); got != tc.want {
+		if got := newProxyPolicy(nil, tc.trust).clientKey(tc.r); got != tc.want {
 			t.Errorf("key(%s, %v, trust=%v) = %q, want %q", tc.r.RemoteAddr, tc.r.Header.Values("X-Forwarded-For"), tc.trust, got, tc.want)
 		}
 	}
