@@ -95,7 +95,7 @@ func TestSessionsPerClientFreed(t *testing.T) {
 	// The 2024 session expires first; a read finds it expired.
 	env.clock.Advance(50 * time.Second)
 	env.do(http.MethodGet, etagURL, "").expectStatus(t, http.StatusNotFound)
-	env.createETag("5")
+	env.create4388(pathMSC4388Unstable, "5") // expires at 150 s
 	env.createAs().expectStatus(t, http.StatusTooManyRequests)
 
 	// At 100 s the first MSC4388 session has expired unread: the create

@@ -228,7 +228,7 @@ func TestSweeper(t *testing.T) {
 // TestStoreShrinks: after a burst the map is rebuilt smaller, so its
 // buckets do not stay at the peak size.
 func TestStoreShrinks(t *testing.T) {
-	st := newStore(-1)
+	st := newStore(-1, 0)
 	now := time.Unix(0, 0)
 	for i := range 5000 {
 		st.add(now, fmt.Sprint(i), &session{kind: kindMSC4388, expires: now.Add(time.Duration(i%10+1) * time.Second)})
