@@ -14,8 +14,10 @@ var _ interface{ Close() } = (*server.Server)(nil)
 // protocol/rendezvous/server). The dev server gates the paths itself
 // (generation off → 404, MSC4388 authenticated mode → its own token
 // check), so the rendezvous server runs in open mode for an authenticated
-// dev server and never calls back into whoami. No rate limit: tests poll
-// hard.
+// dev server and never calls back into whoami. No request rate and no
+// per-client session or creation limits (Config's zero values, unlike
+// server.DefaultConfig): every test client is 127.0.0.1, and tests poll
+// hard and create sessions fast.
 var defaultRendezvousFactory RendezvousFactory = func(o RendezvousOptions) (http.Handler, error) {
 	mode := server.ModeOpen
 	if o.MSC4388 == MSC4388Off {

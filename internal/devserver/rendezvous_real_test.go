@@ -61,3 +61,17 @@ func TestRealRendezvousAuthenticated(t *testing.T) {
 	}
 	expect(t, do(t, "POST", s.URL()+pathRendezvousMSC4388, phone.AccessToken.Reveal(), map[string]string{"data": ""}), http.StatusOK, "")
 }
+
+// TestRealRendezvousNoPerClientLimits: the development homeserver's
+// rendezvous has none of the public server's per-client limits
+// (server.DefaultConfig): every test client there is 127.0.0.1, and tests
+// create sessions fast.
+func TestRealRendezvousNoPerClientLimits(t *testing.T) {
+	s := startServer(t, Config{})
+	for i := range 50 {
+		r := do(t, "POST", s.URL()+pathRendezvousMSC4388, "", map[string]string{"data": "x"})
+		if r.status != http.StatusOK {
+			t.Fatalf("create %d from one client: %d %s", i+1, r.status, r.body)
+		}
+	}
+}

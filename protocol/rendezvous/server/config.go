@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -109,6 +110,32 @@ const (
 	DefaultTokenCacheTTL = time.Minute
 )
 
+// Per-client session limits of DefaultConfig. Without them one client
+// under its request rate fills the whole DefaultMaxSessions cap within a
+// minute and locks every other sign-in out for a session lifetime.
+//
+// A sign-in holds one session at a time: the device that shows the QR
+// code creates it, the other only reads and writes it (MSC4388 "Concept"),
+// and a fresh QR code after an expiry replaces a session that is gone. One
+// person signing in a few devices therefore holds one to three sessions; a
+// NAT'd office or household shares one IPv4 address (an IPv6 site shares
+// a /64), so DefaultMaxSessionsPerClient leaves room for about twenty
+// sign-ins under way at once behind one address. Filling the server then
+// takes DefaultMaxSessions / DefaultMaxSessionsPerClient = 50 addresses
+// or /64s instead of one.
+//
+// DefaultCreateRate bounds churn, which the live limit does not see: a
+// client that creates and deletes sessions in a loop. A person creates one
+// session per attempt and one per QR code refresh (every 60 to 300 s), so
+// 30 per minute, with a burst of 30, lets that office start all its
+// sign-ins at once and still retry every two seconds, while staying 40
+// times below DefaultRequestRate, which polling needs.
+const DefaultMaxSessionsPerClient = 20
+
+// DefaultCreateRate is the per-client creation limit of DefaultConfig (see
+// DefaultMaxSessionsPerClient for why).
+var DefaultCreateRate = RequestRate{Requests: 30, Per: time.Minute}
+
 // DefaultRequestRate is the per-client limit of DefaultConfig: a device
 // polls about once per second (rust-sdk and js-sdk) or four times per
 // second (PaceReply), and both devices of one sign-in may share an address,
@@ -116,12 +143,16 @@ const (
 var DefaultRequestRate = RequestRate{Requests: 1200, Per: time.Minute, Burst: 100}
 
 // Config configures New. Zero fields take the defaults named on them,
-// except Rate, whose zero value means "no rate limit".
+// except the per-client limits (Rate, CreateRate, MaxSessionsPerClient),
+// whose zero values mean "no limit": embedders such as the development
+// homeserver serve every test client from 127.0.0.1. DefaultConfig sets
+// them for a public server.
 type Config struct {
 	// PublicURL is the base URL clients reach the server at, e.g.
 	// "https://matrix.example.org". 2024 session URLs are built from it
 	// (PublicURL + "/_synapse/client/rendezvous/" + id). Empty: derived from
-	// each request's Host header.
+	// each request, from X-Forwarded-Proto and X-Forwarded-Host when a
+	// TrustedProxies peer sent them, else from its scheme and Host header.
 	PublicURL string
 	// Mode is the MSC4388 creation policy. The 2024 ETag API is always open,
 	// as in Synapse (its POST takes no access token).
@@ -141,11 +172,30 @@ type Config struct {
 	// Rate is the per-client request limit (clients are told apart by
 	// remote IP, IPv6 by /64). Zero or negative Requests: unlimited.
 	Rate RequestRate
-	// MaxClients caps the rate limiter's per-client table; beyond it the
-	// least recently seen client is forgotten. Zero: DefaultMaxClients.
+	// CreateRate is the per-client limit on sessions created, both
+	// generations together; a creation refused for another reason is not
+	// charged. Zero: unlimited (DefaultConfig: DefaultCreateRate).
+	CreateRate RequestRate
+	// MaxSessionsPerClient caps the live sessions of one client, both
+	// generations together; when reached, its new ones are refused with 429
+	// until one of its sessions is deleted or expires. Zero or negative: no
+	// per-client cap (DefaultConfig: DefaultMaxSessionsPerClient).
+	MaxSessionsPerClient int
+	// MaxClients caps the per-client table of each rate limit (Rate,
+	// CreateRate); beyond it the least recently seen client is forgotten.
+	// Zero: DefaultMaxClients.
 	MaxClients int
+	// TrustedProxies are the reverse proxies in front of the server. For a
+	// request whose peer address is in one of them, the client is the
+	// last X-Forwarded-For hop that is not, and X-Forwarded-Proto and
+	// X-Forwarded-Host build session URLs when PublicURL is empty.
+	// Requests from other peers are taken as they come.
+	TrustedProxies []netip.Prefix
 	// TrustForwardedFor takes the client address from the last entry of
-	// X-Forwarded-For: set it only behind a reverse proxy that appends it.
+	// X-Forwarded-For whatever the peer: set it only behind a reverse proxy
+	// that appends it and cannot be bypassed. TrustedProxies is the
+	// narrower choice and takes precedence for the peers it names; this
+	// switch never makes the server believe X-Forwarded-Proto or -Host.
 	TrustForwardedFor bool
 	// RetryRule selects the idempotent-retry rule. Zero: RetryRuleMSC.
 	RetryRule RetryRule
@@ -177,16 +227,19 @@ type Config struct {
 
 // DefaultConfig returns the configuration of a standalone public
 // rendezvous server: open mode, 300 s sessions, DefaultMaxSessions,
-// DefaultRequestRate, both path prefixes and both generations.
+// DefaultRequestRate, DefaultCreateRate, DefaultMaxSessionsPerClient, both
+// path prefixes and both generations.
 func DefaultConfig() Config {
 	return Config{
-		Mode:          ModeOpen,
-		TTL:           DefaultTTL,
-		MaxSessions:   DefaultMaxSessions,
-		Rate:          DefaultRequestRate,
-		MaxClients:    DefaultMaxClients,
-		TokenCacheTTL: DefaultTokenCacheTTL,
-		SweepInterval: DefaultSweepInterval,
+		Mode:                 ModeOpen,
+		TTL:                  DefaultTTL,
+		MaxSessions:          DefaultMaxSessions,
+		Rate:                 DefaultRequestRate,
+		CreateRate:           DefaultCreateRate,
+		MaxSessionsPerClient: DefaultMaxSessionsPerClient,
+		MaxClients:           DefaultMaxClients,
+		TokenCacheTTL:        DefaultTokenCacheTTL,
+		SweepInterval:        DefaultSweepInterval,
 	}
 }
 

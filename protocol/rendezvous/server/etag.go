@@ -81,7 +81,7 @@ func (s *Server) etagCreate(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.Now()
 	sess := &session{kind: kindETag, data: string(body), token: etagOf(body), modified: now, expires: now.Add(s.cfg.ETagTTL)}
 	snap := snapshotOf(sess) // before insert: then the session is shared
-	id, ok := s.insert(w, now, sess, nil)
+	id, ok := s.insert(w, r, now, sess, nil)
 	if !ok {
 		return
 	}
@@ -90,15 +90,17 @@ func (s *Server) etagCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 // sessionURL is where a 2024 session lives: under the server's public
-// base URL, at /_synapse/client/rendezvous/{id} as Synapse puts it.
+// base URL, at /_synapse/client/rendezvous/{id} as Synapse puts it. The
+// POST answers it absolute, so behind a reverse proxy it must name the
+// proxy: Config.PublicURL, else what a trusted proxy forwarded, else the
+// request's own scheme and Host.
 func (s *Server) sessionURL(r *http.Request, id string) string {
 	base := s.cfg.PublicURL
 	if base == "" {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
+		var forwarded bool
+		if base, forwarded = s.proxies.forwardedBase(r); !forwarded {
+			base = requestScheme(r) + "://" + r.Host
 		}
-		base = scheme + "://" + r.Host
 	}
 	return base + pathETagSession + id
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -47,6 +48,9 @@ func FuzzHandler(f *testing.F) {
 	server := New(Config{
 		TTL: 100 * time.Second, ETagTTL: 50 * time.Second, MaxSessions: 200,
 		Rate: RequestRate{Requests: 1000, Per: time.Second}, ServeVersions: true, Now: clock.Now,
+		// The fuzzed requests come from 192.0.2.1: X-Forwarded-For counts.
+		TrustedProxies:       []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")},
+		MaxSessionsPerClient: 150, CreateRate: RequestRate{Requests: 600, Per: time.Minute},
 	})
 	f.Cleanup(server.Close)
 
@@ -186,6 +190,47 @@ func FuzzMuxPath(f *testing.F) {
 		}
 		if err != nil || decoded != want {
 			t.Fatalf("%q → %q → %q, %v; want %q", p, escaped, decoded, err, want)
+		}
+	})
+}
+
+// FuzzProxyHeaders: whatever peer address and X-Forwarded-* headers a
+// request carries, deriving its client key and session base never panics;
+// a peer that is not a trusted proxy is keyed by its own address, as if
+// no proxy were configured; a forwarded base is http(s)://host and
+// nothing more.
+func FuzzProxyHeaders(f *testing.F) {
+	for _, s := range [][4]string{
+		{"10.0.0.1:443", "198.51.100.1", "https", "rv.example.org"},
+		{"10.0.0.1:443", "203.0.113.9, 198.51.100.1, 10.2.3.4", "https, http", "rv.example.org:8448, lan"},
+		{"[2001:db8:ffff::1]:1", "[2001:db8::1]:80", "HTTP", "[2001:db8::1]:8443"},
+		{"192.0.2.1:1", "198.51.100.1", "https", "rv.example.org"},
+		{"10.0.0.1:1", "garbage,,", "javascript", "rv.example.org/x?y#z"},
+		{"[::ffff:10.0.0.1]:1", "fe80::1%eth0", "", "user@host"},
+		{"not-an-address", "", "https", "[::1"},
+	} {
+		f.Add(s[0], s[1], s[2], s[3])
+	}
+	policy := newProxyPolicy([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8:ffff::/48")}, false)
+	direct := newProxyPolicy(nil, false)
+	f.Fuzz(func(t *testing.T, remote, xff, proto, host string) {
+		r := httptest.NewRequest(http.MethodPost, pathETagCreate, nil)
+		r.RemoteAddr = remote
+		r.Header["X-Forwarded-For"] = strings.Split(xff, "\n")
+		r.Header["X-Forwarded-Proto"] = []string{proto}
+		r.Header["X-Forwarded-Host"] = []string{host}
+		key := policy.clientKey(r)
+		if !policy.fromTrustedProxy(r) && key != direct.clientKey(r) {
+			t.Fatalf("untrusted peer %q keyed %q, not by its own address %q", remote, key, direct.clientKey(r))
+		}
+		base, ok := policy.forwardedBase(r)
+		if !ok {
+			return
+		}
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+			t.Fatalf("forwarded base %q (from proto %q, host %q): %+v, %v", base, proto, host, u, err)
 		}
 	})
 }

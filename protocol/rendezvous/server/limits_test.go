@@ -163,7 +163,7 @@ func TestClientKey(t *testing.T) {
 		{req("192.0.2.1:5000", "garbage"), true, "192.0.2.1"},
 		{req("not-an-address"), false, "not-an-address"},
 	} {
-		if got := clientKey(tc.r, tc.trust); got != tc.want {
+		if got := newProxyPolicy(nil, tc.trust).clientKey(tc.r); got != tc.want {
 			t.Errorf("key(%s, %v, trust=%v) = %q, want %q", tc.r.RemoteAddr, tc.r.Header.Values("X-Forwarded-For"), tc.trust, got, tc.want)
 		}
 	}
@@ -228,7 +228,7 @@ func TestSweeper(t *testing.T) {
 // TestStoreShrinks: after a burst the map is rebuilt smaller, so its
 // buckets do not stay at the peak size.
 func TestStoreShrinks(t *testing.T) {
-	st := newStore(-1)
+	st := newStore(-1, 0)
 	now := time.Unix(0, 0)
 	for i := range 5000 {
 		st.add(now, fmt.Sprint(i), &session{kind: kindMSC4388, expires: now.Add(time.Duration(i%10+1) * time.Second)})

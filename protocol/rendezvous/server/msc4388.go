@@ -86,7 +86,7 @@ func (s *Server) msc4388Create(w http.ResponseWriter, r *http.Request) {
 	data := *body.Data
 	sess := &session{kind: kindMSC4388, data: data, modified: now, expires: now.Add(s.cfg.TTL)}
 	var token string
-	id, ok := s.insert(w, now, sess, func(id string) string {
+	id, ok := s.insert(w, r, now, sess, func(id string) string {
 		token = s.minter.token(id, 0, data)
 		return token
 	})

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
-	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,6 +152,14 @@ func newClientLimiter(r RequestRate, maxClients int) *clientLimiter {
 // allow takes one token from key's bucket; when the bucket is empty it
 // takes nothing and says how long until a token is available.
 func (l *clientLimiter) allow(key string, now time.Time) (bool, time.Duration) {
+	taken, wait := l.take(key, now)
+	return taken != nil, wait
+}
+
+// take is allow that can be undone: taken.CancelAt(now) gives the token
+// back, for a request refused afterwards for another reason. A nil taken
+// means refused, with the wait until a token is available.
+func (l *clientLimiter) take(key string, now time.Time) (taken *rate.Reservation, wait time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var entry *clientBucket
@@ -172,13 +177,13 @@ func (l *clientLimiter) allow(key string, now time.Time) (bool, time.Duration) {
 	}
 	reservation := entry.bucket.ReserveN(now, 1)
 	if !reservation.OK() {
-		return false, time.Duration(math.MaxInt64)
+		return nil, time.Duration(math.MaxInt64)
 	}
 	if wait := reservation.DelayFrom(now); wait > 0 {
 		reservation.CancelAt(now)
-		return false, wait
+		return nil, wait
 	}
-	return true, 0
+	return reservation, 0
 }
 
 // sweep forgets clients whose bucket is full again.
@@ -201,38 +206,4 @@ func (l *clientLimiter) size() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.clients)
-}
-
-// clientKey names the client a request is counted against: its IP
-// address, or for IPv6 its /64 network, because one host commonly holds a
-// whole /64 and could otherwise rotate through fresh buckets.
-func clientKey(r *http.Request, trustForwardedFor bool) string {
-	if trustForwardedFor {
-		if values := r.Header.Values("X-Forwarded-For"); len(values) > 0 {
-			all := strings.Split(values[len(values)-1], ",")
-			if addr, err := netip.ParseAddr(strings.TrimSpace(all[len(all)-1])); err == nil {
-				return addrKey(addr)
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if addr, err := netip.ParseAddr(host); err == nil {
-		return addrKey(addr)
-	}
-	return host
-}
-
-func addrKey(addr netip.Addr) string {
-	addr = addr.Unmap().WithZone("")
-	if addr.Is4() {
-		return addr.String()
-	}
-	prefix, err := addr.Prefix(64)
-	if err != nil {
-		return addr.String()
-	}
-	return prefix.String()
 }

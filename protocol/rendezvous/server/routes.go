@@ -101,7 +101,7 @@ func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		if ok, wait := s.limiter.allow(clientKey(r, s.cfg.TrustForwardedFor), s.cfg.Now()); !ok {
+		if ok, wait := s.limiter.allow(s.proxies.clientKey(r), s.cfg.Now()); !ok {
 			writeLimited(w, "Too many requests", wait)
 			return
 		}

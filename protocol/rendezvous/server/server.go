@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 )
 
@@ -26,12 +28,15 @@ const (
 // Sessions live in memory; a background sweeper reclaims expired ones
 // until Close.
 type Server struct {
-	cfg      Config
-	store    *store
-	minter   *tokenMinter
-	limiter  *clientLimiter // nil: unlimited
-	verifier *tokenVerifier // nil: ModeAuthenticated is not in use
-	mux      *http.ServeMux
+	cfg     Config
+	store   *store
+	minter  *tokenMinter
+	limiter *clientLimiter // nil: unlimited
+	// creations limits the sessions each client creates; nil: unlimited.
+	creations *clientLimiter
+	proxies   proxyPolicy
+	verifier  *tokenVerifier // nil: ModeAuthenticated is not in use
+	mux       *http.ServeMux
 
 	stop        chan struct{}
 	sweeperDone chan struct{}
@@ -46,13 +51,17 @@ func New(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{
 		cfg:         cfg,
-		store:       newStore(cfg.MaxSessions),
+		store:       newStore(cfg.MaxSessions, cfg.MaxSessionsPerClient),
 		minter:      newTokenMinter(),
+		proxies:     newProxyPolicy(cfg.TrustedProxies, cfg.TrustForwardedFor),
 		stop:        make(chan struct{}),
 		sweeperDone: make(chan struct{}),
 	}
 	if !cfg.Rate.Unlimited() {
 		s.limiter = newClientLimiter(cfg.Rate, cfg.MaxClients)
+	}
+	if !cfg.CreateRate.Unlimited() {
+		s.creations = newClientLimiter(cfg.CreateRate, cfg.MaxClients)
 	}
 	if cfg.Mode == ModeAuthenticated {
 		s.verifier = newTokenVerifier(cfg.Homeserver, cfg.HTTPClient, cfg.TokenCacheTTL)
@@ -64,7 +73,7 @@ func New(cfg Config) *Server {
 
 // Validate reports configuration mistakes New would otherwise live
 // with: a missing Homeserver in ModeAuthenticated, malformed URLs, an
-// unknown mode.
+// unknown mode, an invalid trusted proxy prefix.
 func (c Config) Validate() error {
 	var problems []error
 	switch c.Mode {
@@ -79,6 +88,12 @@ func (c Config) Validate() error {
 	for _, u := range []struct{ name, value string }{{"public URL", c.PublicURL}, {"homeserver URL", c.Homeserver}} {
 		if u.value != "" && !strings.HasPrefix(u.value, "http://") && !strings.HasPrefix(u.value, "https://") {
 			problems = append(problems, errors.New(u.name+" must start with http:// or https://"))
+		}
+	}
+	for _, prefix := range c.TrustedProxies {
+		if !prefix.IsValid() {
+			problems = append(problems, errors.New("a trusted proxy is not a valid address prefix"))
+			break
 		}
 	}
 	if err := errors.Join(problems...); err != nil {
@@ -139,15 +154,39 @@ func (s *Server) sweep() {
 	if s.limiter != nil {
 		s.limiter.sweep(now)
 	}
+	if s.creations != nil {
+		s.creations.sweep(now)
+	}
 	if s.verifier != nil {
 		s.verifier.sweep(now)
 	}
 }
 
-// insert stores a new session under a fresh random ID; mint, when set,
-// derives the session's first token from the ID. It answers 429 itself
-// when the store is full and then returns ok == false.
-func (s *Server) insert(w http.ResponseWriter, now time.Time, sess *session, mint func(id string) string) (id string, ok bool) {
+// insert stores a new session, created by the client of r, under a fresh
+// random ID; mint, when set, derives the session's first token from the
+// ID. It answers 429 itself when the client may not create another
+// session now (CreateRate, MaxSessionsPerClient) or the store is full, and
+// then returns ok == false. Only a session actually stored is charged to
+// the creation rate.
+func (s *Server) insert(w http.ResponseWriter, r *http.Request, now time.Time, sess *session, mint func(id string) string) (id string, ok bool) {
+	if s.creations != nil || s.cfg.MaxSessionsPerClient > 0 {
+		sess.owner = s.proxies.clientKey(r)
+	}
+	var charged *rate.Reservation
+	if s.creations != nil {
+		var wait time.Duration
+		if charged, wait = s.creations.take(sess.owner, now); charged == nil {
+			writeLimited(w, "Too many rendezvous sessions created from this address; try again later", wait)
+			return "", false
+		}
+	}
+	refuse := func(message string, wait time.Duration) (string, bool) {
+		if charged != nil {
+			charged.CancelAt(now)
+		}
+		writeLimited(w, message, wait)
+		return "", false
+	}
 	// A duplicate among 2^128 IDs means a broken random source; a few
 	// attempts make the loop terminate regardless.
 	for range 4 {
@@ -159,10 +198,14 @@ func (s *Server) insert(w http.ResponseWriter, now time.Time, sess *session, min
 		switch result {
 		case added:
 			return id, true
+		case clientFull:
+			return refuse("Too many live rendezvous sessions from this address", wait)
 		case storeFull:
-			writeLimited(w, "Too many live rendezvous sessions on this server", wait)
-			return "", false
+			return refuse("Too many live rendezvous sessions on this server", wait)
 		}
+	}
+	if charged != nil {
+		charged.CancelAt(now)
 	}
 	writeError(w, http.StatusServiceUnavailable, rendezvous.ErrcodeUnknown, "Could not allocate a session ID")
 	return "", false
