@@ -181,7 +181,8 @@ type event map[string]any
 func (e event) name() string        { s, _ := e["event"].(string); return s }
 func (e event) str(k string) string { s, _ := e[k].(string); return s }
 
-// loginProcess is one running `qrlogin login --headless --json`.
+// loginProcess is one running `qrlogin login --headless --json` (or
+// grant, startHeadless).
 type loginProcess struct {
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
@@ -195,8 +196,15 @@ type loginProcess struct {
 
 func startLogin(t *testing.T, ctx context.Context, program string, env []string, args ...string) *loginProcess {
 	t.Helper()
+	return startHeadless(t, ctx, program, env, "login", args...)
+}
+
+// startHeadless runs `qrlogin COMMAND --headless --json ARGS` (login, or
+// grant to sign another device in), reading its JSON events.
+func startHeadless(t *testing.T, ctx context.Context, program string, env []string, command string, args ...string) *loginProcess {
+	t.Helper()
 	p := &loginProcess{events: make(chan event, 64), badLine: make(chan string, 16), exited: make(chan struct{})}
-	p.cmd = exec.CommandContext(ctx, program, append([]string{"login", "--headless", "--json"}, args...)...)
+	p.cmd = exec.CommandContext(ctx, program, append([]string{command, "--headless", "--json"}, args...)...)
 	p.cmd.Env = env
 	p.cmd.Stderr = &p.stderr
 	var err error

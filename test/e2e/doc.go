@@ -3,7 +3,10 @@
 // devserver, in process on 127.0.0.1) with the scripted phone (package
 // phone) on the other side, and checks the stable JSON event contract, the
 // exit codes, the keyring afterwards (`qrlogin accounts`, `token`,
-// `logout`), and that no secret reaches the binary's output.
+// `logout`), and that no secret reaches the binary's output. Signing
+// another device in (`qrlogin grant --headless --json`) runs all out of
+// process against `qrlogin dev-server`, whose scripted new device scans
+// the grant's QR code (grant_test.go).
 //
 // The tests need a D-Bus session with an unlocked Secret Service: `make
 // test` provides one (scripts/with-test-session). Run them alone with

@@ -7,7 +7,6 @@ import (
 
 	"fyne.io/fyne/v2"
 
-	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/internal/phone"
 )
 
@@ -26,8 +25,8 @@ type newDeviceHooks struct {
 // runNewDevice plays the new device that scanned qr (internal/phone's
 // scripted new device), until it is signed in or the attempt ends. Consent
 // is left to the person: they approve in the pretend browser
-// (Phone.OpenApprovalPage). Tests replace it.
-var runNewDevice = func(ctx context.Context, _ *devserver.Server, qr []byte, hooks newDeviceHooks) error {
+// (Phone.OpenApprovalPage).
+func runNewDevice(ctx context.Context, qr []byte, hooks newDeviceHooks) error {
 	_, err := phone.RunNewDevice(ctx, phone.NewDeviceConfig{
 		OnCheckCode:    hooks.checkCode,
 		OnProtocolSent: func(sent phone.ProtocolSent) { hooks.userCode(sent.UserCode) },
@@ -39,7 +38,7 @@ var runNewDevice = func(ctx context.Context, _ *devserver.Server, qr []byte, hoo
 func (p *Phone) runAsNewDevice(attempt int, qr []byte) {
 	ctx, cancel := context.WithCancel(p.ctx)
 	defer cancel()
-	err := runNewDevice(ctx, p.srv, qr, newDeviceHooks{
+	err := runNewDevice(ctx, qr, newDeviceHooks{
 		checkCode: func(code string) {
 			fyne.Do(func() { p.showCheckCode(attempt, code) })
 		},
