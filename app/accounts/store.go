@@ -121,6 +121,72 @@ func genItemName(userID string, gen int, field string) string {
 	return itemName(userID, "g"+strconv.Itoa(gen)+":"+field)
 }
 
+// A sign-in's secrets go to generation 1 or 2, whichever the meta item
+// does not point at, as a chunked value alternates between chunk sets a and
+// b: the generations in use stay known even when the meta item cannot be
+// read (docs/keyring-schema.md).
+const (
+	firstSlot  = 1
+	secondSlot = 2
+)
+
+// nextSlot is the generation a sign-in replacing generation current goes to.
+func nextSlot(current int) int {
+	if current == firstSlot {
+		return secondSlot
+	}
+	return firstSlot
+}
+
+// maxProbedGeneration bounds the search for the secrets of an account whose
+// meta item is damaged. Earlier version 2 writers counted generations up by
+// one per sign-in of a user, so an account they stored can be at any
+// generation; this many sign-ins of one user on one computer is far beyond
+// any real use.
+const maxProbedGeneration = 64
+
+// sweep lists the generations the secrets of userID can be in, given its
+// meta item m as read (merr): schema 1's names (0), both slots, and when m
+// reads, its generation and the ones an interrupted earlier writer could
+// leave next to it. When m is damaged, the generations above the slots that
+// hold any item are found by probing up to maxProbedGeneration. The error
+// is a keyring failure while probing (the list then holds what was found).
+func (s *Store) sweep(userID string, m storedMeta, merr error) ([]int, error) {
+	gens := []int{0, firstSlot, secondSlot}
+	var err error
+	switch {
+	case merr == nil:
+		gens = append(gens, m.Generation-1, m.Generation, m.Generation+1)
+	case errors.As(merr, new(*CorruptError)):
+		for g := secondSlot + 1; g <= maxProbedGeneration; g++ {
+			var found bool
+			if found, err = s.generationPresent(userID, g); err != nil {
+				break
+			}
+			if found {
+				gens = append(gens, g)
+			}
+		}
+	}
+	slices.Sort(gens)
+	gens = slices.Compact(gens)
+	return slices.DeleteFunc(gens, func(g int) bool { return g < 0 }), err
+}
+
+// generationPresent says whether any secret item of generation gen exists.
+func (s *Store) generationPresent(userID string, gen int) (bool, error) {
+	for _, f := range (&Account{}).secretFields() {
+		_, err := s.items.b.Get(s.items.service, genItemName(userID, gen, f.name))
+		switch err := classify(err); {
+		case err == nil:
+			return true, nil
+		case !errors.Is(err, ErrNotFound):
+			return false, err
+		}
+	}
+	return false, nil
+}
+
 // storedMeta is the meta item: the metadata and the generation whose
 // secrets are the account's. It is the account's pointer: a new sign-in's
 // secrets are written under a new generation and the meta item switched to
@@ -220,15 +286,16 @@ func (s *Store) Save(a *Account) (*Replaced, error) {
 			}
 		}
 		listed := slices.Contains(idx.Accounts, a.UserID)
-		gen := 1
+		gen := firstSlot
 		old, oldErr := s.readMeta(a.UserID)
 		switch {
 		case oldErr == nil:
-			gen = old.Generation + 1
+			gen = nextSlot(old.Generation)
 		case errors.Is(oldErr, ErrNotFound):
 		case errors.As(oldErr, new(*CorruptError)):
 			// A damaged meta item is replaced; its generation is unknown,
-			// and any leftovers under the new one are overwritten below.
+			// so after the switch every generation is swept (sweep), and
+			// any leftovers under the new one are overwritten below.
 		default:
 			return oldErr
 		}
@@ -252,18 +319,21 @@ func (s *Store) Save(a *Account) (*Replaced, error) {
 				return err
 			}
 		}
-		if oldErr == nil {
-			if listed {
-				replaced = &Replaced{Meta: old.Meta}
-				if prev, err := s.loadSecrets(old); err == nil {
-					replaced.AccessToken, replaced.RefreshToken = prev.AccessToken, prev.RefreshToken
-				}
+		if oldErr == nil && listed {
+			replaced = &Replaced{Meta: old.Meta}
+			if prev, err := s.loadSecrets(old); err == nil {
+				replaced.AccessToken, replaced.RefreshToken = prev.AccessToken, prev.RefreshToken
 			}
-			// The earlier sign-in, and what an earlier failed cleanup may
-			// have left; failing here loses nothing (Delete sweeps again).
-			s.dropGeneration(a.UserID, old.Generation)
-			if old.Generation > 0 {
-				s.dropGeneration(a.UserID, old.Generation-1)
+		}
+		if errors.Is(oldErr, ErrNotFound) {
+			return nil
+		}
+		// The earlier sign-in, and what an earlier failed cleanup may have
+		// left; failing here loses nothing (Delete sweeps again).
+		gens, _ := s.sweep(a.UserID, old, oldErr)
+		for _, g := range gens {
+			if g != gen {
+				s.dropGeneration(a.UserID, g)
 			}
 		}
 		return nil
@@ -357,8 +427,7 @@ func (s *Store) Remove(userID string, revoke func(m Meta, access, refresh Secret
 }
 
 // deleteLocked removes an account, index first; the caller holds the lock.
-// Besides the current generation it sweeps the ones an interrupted Save
-// can leave (the one before and the one after) and schema 1's names.
+// It sweeps every generation the account's secrets can be in (sweep).
 func (s *Store) deleteLocked(userID string) error {
 	idx, err := s.readIndex()
 	if err != nil {
@@ -370,16 +439,9 @@ func (s *Store) deleteLocked(userID string) error {
 			return err
 		}
 	}
-	gens := []int{0, 1}
-	if m, err := s.readMeta(userID); err == nil {
-		gens = append(gens, m.Generation-1, m.Generation, m.Generation+1)
-	}
-	slices.Sort(gens)
-	var first error
-	for _, gen := range slices.Compact(gens) {
-		if gen < 0 {
-			continue
-		}
+	m, merr := s.readMeta(userID)
+	gens, first := s.sweep(userID, m, merr)
+	for _, gen := range gens {
 		for _, f := range (&Account{}).secretFields() {
 			if err := s.items.del(genItemName(userID, gen, f.name)); err != nil && first == nil {
 				first = err
