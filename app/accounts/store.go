@@ -250,6 +250,16 @@ func (s *Store) loadSecrets(m storedMeta) (*Account, error) {
 	return a, nil
 }
 
+// readSecret reads one secret of generation gen; a secret not stored is
+// empty.
+func (s *Store) readSecret(userID string, gen int, field string) (Secret, error) {
+	v, err := s.items.get(genItemName(userID, gen, field))
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	return Secret(v), err
+}
+
 // Replaced is the earlier sign-in of the same user that Save replaced. Its
 // device's session is still open at the server: the caller ends it with
 // these tokens (empty when they could not be read).
@@ -411,15 +421,15 @@ func (s *Store) Remove(userID string, revoke func(m Meta, access, refresh Secret
 		if err != nil {
 			return err
 		}
-		var tokens [2]Secret
-		for i, field := range []string{"access_token", "refresh_token"} {
-			v, err := s.items.get(genItemName(userID, m.Generation, field))
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
-			tokens[i] = Secret(v)
+		access, err := s.readSecret(userID, m.Generation, "access_token")
+		if err != nil {
+			return err
 		}
-		if err := revoke(m.Meta, tokens[0], tokens[1]); err != nil {
+		refresh, err := s.readSecret(userID, m.Generation, "refresh_token")
+		if err != nil {
+			return err
+		}
+		if err := revoke(m.Meta, access, refresh); err != nil {
 			return err
 		}
 		return s.deleteLocked(userID)
@@ -480,15 +490,17 @@ func (s *Store) AccessToken(ctx context.Context, userID string, refresh Refreshe
 		if err != nil {
 			return err
 		}
-		a, err := s.loadSecrets(m)
+		// Only the tokens: the keys and the Olm account stay in the
+		// keyring (a grant asks for the token often).
+		if m.AccessExpiresAt.IsZero() || s.now().Add(refreshMargin).Before(m.AccessExpiresAt) {
+			out, err = s.readSecret(userID, m.Generation, "access_token")
+			return err
+		}
+		refreshToken, err := s.readSecret(userID, m.Generation, "refresh_token")
 		if err != nil {
 			return err
 		}
-		if a.AccessExpiresAt.IsZero() || s.now().Add(refreshMargin).Before(a.AccessExpiresAt) {
-			out = a.AccessToken
-			return nil
-		}
-		if a.RefreshToken == "" || refresh == nil {
+		if refreshToken == "" || refresh == nil {
 			return fmt.Errorf("accounts: the access token of %s has expired and cannot be refreshed; sign in again", userID)
 		}
 		if idx.Schema < SchemaVersion {
@@ -496,7 +508,7 @@ func (s *Store) AccessToken(ctx context.Context, userID string, refresh Refreshe
 				return err
 			}
 		}
-		access, newRefresh, exp, err := refresh(ctx, a.Meta, a.RefreshToken)
+		access, newRefresh, exp, err := refresh(ctx, m.Meta, refreshToken)
 		if err != nil {
 			return err
 		}
@@ -511,8 +523,8 @@ func (s *Store) AccessToken(ctx context.Context, userID string, refresh Refreshe
 		if err := s.items.set(genItemName(userID, m.Generation, "access_token"), string(access)); err != nil {
 			return err
 		}
-		a.AccessExpiresAt = exp
-		if err := s.writeMeta(a.Meta, m.Generation); err != nil {
+		m.AccessExpiresAt = exp
+		if err := s.writeMeta(m.Meta, m.Generation); err != nil {
 			return err
 		}
 		out = access
