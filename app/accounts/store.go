@@ -218,21 +218,60 @@ func (s *Store) List() ([]Meta, error) {
 	return out, nil
 }
 
+// loadAttempts bounds how often Load reads again without the lock because
+// a writer switched the account while it read.
+const loadAttempts = 3
+
 // Load returns one account with its secrets. A secret that is stored but
 // damaged is a *CorruptError.
+//
+// Load takes no lock, so reading does not wait for a refresh or a sign-out
+// at the server; but another process may meanwhile sign the user in again
+// (Save switches the meta item, then deletes the earlier generation) or
+// refresh its tokens. The meta item is read again after the secrets: when
+// it changed, what was read may mix the two states or miss deleted items,
+// and Load reads again, in the end under the lock.
 func (s *Store) Load(userID string) (*Account, error) {
+	for range loadAttempts {
+		a, stable, err := s.loadOnce(userID)
+		if stable {
+			return a, err
+		}
+	}
+	var a *Account
+	err := s.withLock(func() error {
+		var err error
+		a, _, err = s.loadOnce(userID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// loadOnce reads an account and says whether its meta item was the same
+// before and after (stable); an unstable result is to be thrown away.
+func (s *Store) loadOnce(userID string) (a *Account, stable bool, err error) {
 	idx, err := s.readIndex()
 	if err != nil {
-		return nil, err
+		return nil, true, err
 	}
 	if !slices.Contains(idx.Accounts, userID) {
-		return nil, ErrNotFound
+		return nil, true, ErrNotFound
 	}
-	m, err := s.readMeta(userID)
+	m, before, err := s.readMetaRaw(userID)
 	if err != nil {
-		return nil, err
+		return nil, true, err
 	}
-	return s.loadSecrets(m)
+	a, err = s.loadSecrets(m)
+	if _, after, rerr := s.readMetaRaw(userID); rerr != nil || after != before {
+		return nil, false, err
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	return a, true, nil
 }
 
 func (s *Store) loadSecrets(m storedMeta) (*Account, error) {
@@ -561,16 +600,22 @@ func (s *Store) writeIndex(idx index) error {
 }
 
 func (s *Store) readMeta(userID string) (storedMeta, error) {
+	m, _, err := s.readMetaRaw(userID)
+	return m, err
+}
+
+// readMetaRaw is readMeta that also returns the item as stored.
+func (s *Store) readMetaRaw(userID string) (storedMeta, string, error) {
 	v, err := s.items.get(itemName(userID, "meta"))
 	if err != nil {
-		return storedMeta{}, err
+		return storedMeta{}, "", err
 	}
 	var m storedMeta
 	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		return storedMeta{}, &CorruptError{Item: itemName(userID, "meta"), Reason: "not valid JSON: " + err.Error()}
+		return storedMeta{}, v, &CorruptError{Item: itemName(userID, "meta"), Reason: "not valid JSON: " + err.Error()}
 	}
 	if m.Generation < 0 {
-		return storedMeta{}, &CorruptError{Item: itemName(userID, "meta"), Reason: "a negative generation"}
+		return storedMeta{}, v, &CorruptError{Item: itemName(userID, "meta"), Reason: "a negative generation"}
 	}
-	return m, nil
+	return m, v, nil
 }
