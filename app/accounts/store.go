@@ -511,6 +511,9 @@ type Refresher func(ctx context.Context, m Meta, refreshToken Secret) (access, r
 // refreshMargin: refresh an access token this long before it expires.
 const refreshMargin = 60 * time.Second
 
+// refreshTimeout bounds a refresh, which the caller cannot cancel.
+const refreshTimeout = 60 * time.Second
+
 // AccessToken returns a valid access token for userID, refreshing it first
 // when it is about to expire. The new refresh token is stored (and read
 // back) before the new access token is handed out, all under the
@@ -547,7 +550,16 @@ func (s *Store) AccessToken(ctx context.Context, userID string, refresh Refreshe
 				return err
 			}
 		}
-		access, newRefresh, exp, err := refresh(ctx, m.Meta, refreshToken)
+		if err := ctx.Err(); err != nil {
+			return err // nothing sent yet
+		}
+		// Once the request is sent, the server may rotate the refresh
+		// token: a caller that gives up then must not lose the new one, so
+		// the refresh and the storing of its result run to the end on their
+		// own deadline.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		access, newRefresh, exp, err := refresh(rctx, m.Meta, refreshToken)
 		if err != nil {
 			return err
 		}

@@ -70,3 +70,35 @@ func TestAccessTokenReadsOnlyTheTokens(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshOutlivesTheCallersCancel: once the refresh is under way, the
+// server may already have rotated the refresh token; a caller cancelling
+// then must not lose the new one. The refresh runs on its own deadline.
+func TestRefreshOutlivesTheCallersCancel(t *testing.T) {
+	a := sampleAccount("@judy:example.org")
+	now := time.Now()
+	a.AccessExpiresAt = now.Add(10 * time.Second)
+	s := memoryStore(t, NewMemoryKeyring())
+	if _, err := s.Save(a); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	var deadline bool
+	_, _ = s.AccessToken(ctx, a.UserID, func(rctx context.Context, m Meta, rt Secret) (Secret, Secret, time.Time, error) {
+		// The server rotated the token; the caller gives up before the
+		// answer is read.
+		cancel()
+		_, deadline = rctx.Deadline()
+		if err := rctx.Err(); err != nil {
+			return "", "", time.Time{}, err
+		}
+		return "mat_fresh", "mar_fresh", now.Add(time.Hour), nil
+	})
+	got, err := s.Load(a.UserID)
+	if err != nil || got.RefreshToken != "mar_fresh" || got.AccessToken != "mat_fresh" {
+		t.Fatalf("the rotated tokens were not stored: %v", err)
+	}
+	if !deadline {
+		t.Fatal("the refresh runs without a deadline")
+	}
+}
