@@ -218,30 +218,13 @@ func (s *Store) List() ([]Meta, error) {
 	return out, nil
 }
 
-// loadAttempts bounds how often Load reads again without the lock because
-// a writer switched the account while it read.
-const loadAttempts = 3
-
 // Load returns one account with its secrets. A secret that is stored but
 // damaged is a *CorruptError.
-//
-// Load takes no lock, so reading does not wait for a refresh or a sign-out
-// at the server; but another process may meanwhile sign the user in again
-// (Save switches the meta item, then deletes the earlier generation) or
-// refresh its tokens. The meta item is read again after the secrets: when
-// it changed, what was read may mix the two states or miss deleted items,
-// and Load reads again, in the end under the lock.
 func (s *Store) Load(userID string) (*Account, error) {
-	for range loadAttempts {
-		a, stable, err := s.loadOnce(userID)
-		if stable {
-			return a, err
-		}
-	}
 	var a *Account
-	err := s.withLock(func() error {
+	err := s.readStable(userID, func(m storedMeta) error {
 		var err error
-		a, _, err = s.loadOnce(userID)
+		a, err = s.loadSecrets(m)
 		return err
 	})
 	if err != nil {
@@ -250,28 +233,92 @@ func (s *Store) Load(userID string) (*Account, error) {
 	return a, nil
 }
 
-// loadOnce reads an account and says whether its meta item was the same
-// before and after (stable); an unstable result is to be thrown away.
-func (s *Store) loadOnce(userID string) (a *Account, stable bool, err error) {
+// keyFields are the secrets another device may receive from this one.
+var keyFields = []string{"master_key", "self_signing_key", "user_signing_key", "backup_key"}
+
+// LoadKeys returns what signing in another device needs of an account: its
+// metadata and the keys it may send (the cross-signing seeds and the backup
+// key), not its tokens (AccessToken hands those out) nor its Olm account. A
+// key item that is damaged does not fail it: the account is returned with
+// no keys at all, and damaged names the item. err is for an account that
+// cannot be read.
+func (s *Store) LoadKeys(userID string) (a *Account, damaged *CorruptError, err error) {
+	err = s.readStable(userID, func(m storedMeta) error {
+		a, damaged = &Account{Meta: m.Meta}, nil
+		for _, f := range a.secretFields() {
+			if !slices.Contains(keyFields, f.name) {
+				continue
+			}
+			v, err := s.items.get(genItemName(m.UserID, m.Generation, f.name))
+			var corrupt *CorruptError
+			switch {
+			case errors.Is(err, ErrNotFound):
+				continue
+			case errors.As(err, &corrupt):
+				if damaged == nil {
+					damaged = corrupt
+				}
+				continue
+			case err != nil:
+				return err
+			}
+			*f.val = Secret(v)
+		}
+		if damaged != nil {
+			a = &Account{Meta: m.Meta}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, damaged, nil
+}
+
+// loadAttempts bounds how often readStable reads again without the lock
+// because a writer switched the account while it read.
+const loadAttempts = 3
+
+// readStable calls read with the meta item of a listed account.
+//
+// Reading takes no lock, so it does not wait for a refresh or a sign-out
+// at the server; but another process may meanwhile sign the user in again
+// (Save switches the meta item, then deletes the earlier generation) or
+// refresh its tokens. The meta item is read again after read: when it
+// changed, what was read may mix the two states or miss deleted items, and
+// the account is read again, in the end under the lock.
+func (s *Store) readStable(userID string, read func(storedMeta) error) error {
+	for range loadAttempts {
+		if stable, err := s.readOnce(userID, read); stable {
+			return err
+		}
+	}
+	return s.withLock(func() error {
+		_, err := s.readOnce(userID, read)
+		return err
+	})
+}
+
+// readOnce calls read once and says whether the account's meta item was
+// the same before and after (stable); an unstable read is to be thrown
+// away.
+func (s *Store) readOnce(userID string, read func(storedMeta) error) (stable bool, err error) {
 	idx, err := s.readIndex()
 	if err != nil {
-		return nil, true, err
+		return true, err
 	}
 	if !slices.Contains(idx.Accounts, userID) {
-		return nil, true, ErrNotFound
+		return true, ErrNotFound
 	}
 	m, before, err := s.readMetaRaw(userID)
 	if err != nil {
-		return nil, true, err
+		return true, err
 	}
-	a, err = s.loadSecrets(m)
+	err = read(m)
 	if _, after, rerr := s.readMetaRaw(userID); rerr != nil || after != before {
-		return nil, false, err
+		return false, err
 	}
-	if err != nil {
-		return nil, true, err
-	}
-	return a, true, nil
+	return true, err
 }
 
 func (s *Store) loadSecrets(m storedMeta) (*Account, error) {

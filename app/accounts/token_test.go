@@ -102,3 +102,36 @@ func TestRefreshOutlivesTheCallersCancel(t *testing.T) {
 		t.Fatal("the refresh runs without a deadline")
 	}
 }
+
+// TestLoadKeysReadsOnlyTheKeys: LoadKeys reads the metadata and the four
+// keys, no token and not the Olm account; a damaged key leaves every key
+// out and is named, a damaged item it does not read changes nothing.
+func TestLoadKeysReadsOnlyTheKeys(t *testing.T) {
+	a := sampleAccount("@kim:example.org")
+	log := &readLog{Backend: NewMemoryKeyring()}
+	s := memoryStore(t, log)
+	if _, err := s.Save(a); err != nil {
+		t.Fatal(err)
+	}
+	log.names = nil
+	got, damaged, err := s.LoadKeys(a.UserID)
+	if err != nil || damaged != nil || got.DeviceID != a.DeviceID || got.MasterKey != a.MasterKey || got.BackupKey != a.BackupKey ||
+		got.AccessToken != "" || got.OlmPickle != "" {
+		t.Fatalf("LoadKeys: %v, %v", damaged, err)
+	}
+	for _, n := range log.names {
+		if strings.Contains(n, "token") || strings.Contains(n, "olm_pickle") {
+			t.Fatalf("LoadKeys read %q", n)
+		}
+	}
+	for item, wantDamaged := range map[string]bool{"olm_pickle": false, "self_signing_key": true} {
+		_ = log.Backend.Set(memService, genItemName(a.UserID, 1, item), chunkHeader+"a:1:4:0123456789abcdef")
+		got, damaged, err := s.LoadKeys(a.UserID)
+		if err != nil || (damaged != nil) != wantDamaged {
+			t.Fatalf("%s damaged: LoadKeys %v, %v", item, damaged, err)
+		}
+		if wantDamaged && (got.MasterKey != "" || got.DeviceID != a.DeviceID || !strings.Contains(damaged.Item, item)) {
+			t.Fatalf("%s damaged: keys returned, or the metadata or the item's name missing", item)
+		}
+	}
+}

@@ -45,15 +45,15 @@ func (s *listStore) Delete(user string) error {
 	return nil
 }
 
-// Load hands back the account's metadata; the commands tested here read
-// no secrets.
-func (s *listStore) Load(user string) (*accounts.Account, error) {
+// LoadKeys hands back the account's metadata; the commands tested here
+// read no keys.
+func (s *listStore) LoadKeys(user string) (*accounts.Account, *accounts.CorruptError, error) {
 	for _, m := range s.metas {
 		if m.UserID == user {
-			return &accounts.Account{Meta: m}, nil
+			return &accounts.Account{Meta: m}, nil, nil
 		}
 	}
-	return nil, accounts.ErrNotFound
+	return nil, nil, accounts.ErrNotFound
 }
 
 func (s *listStore) AccessToken(_ context.Context, user string, _ accounts.Refresher) (accounts.Secret, error) {

@@ -221,7 +221,8 @@ func (p *eventPrinter) writeJSON(ev login.Event) {
 			UserID      string `json:"user_id"`
 			DeviceID    string `json:"device_id"`
 			SecretsSent bool   `json:"secrets_sent"`
-		}{e.Name(), e.UserID, e.DeviceID, e.SecretsSent}
+			KeysNotSent string `json:"keys_not_sent,omitempty"`
+		}{e.Name(), e.UserID, e.DeviceID, e.SecretsSent, e.KeysNotSent}
 	case login.Failed:
 		x := explainForTerminal(e.Err)
 		v = struct {
@@ -281,7 +282,13 @@ func (p *eventPrinter) writeHuman(ev login.Event) {
 		fmt.Fprintf(w, "Done: %s is signed in on this computer as device %s (%s).\n", e.UserID, e.DeviceID, verified)
 	case signin.GrantDone:
 		keys := "its encryption keys were sent, so it can verify itself"
-		if !e.SecretsSent {
+		switch {
+		case e.SecretsSent:
+		case e.KeysNotSent == signin.WarningStoredKeysDamaged:
+			keys = "no encryption keys were sent, because the ones stored here cannot be read: verify it from another device"
+		case e.KeysNotSent == login.WarningSecretsNotShared:
+			keys = "no encryption keys were sent, because this account is not verified on this computer: verify it from another device"
+		default:
 			keys = "no encryption keys were sent: verify it from another device"
 		}
 		fmt.Fprintf(w, "Done: the new device %s is signed in to %s; %s.\n", e.DeviceID, e.UserID, keys)

@@ -12,6 +12,7 @@ import (
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/signin"
 	"github.com/qrlogin/qrlogin/protocol/login"
+	"github.com/qrlogin/qrlogin/protocol/qrcode"
 )
 
 // runStdin is runWith with stdin.
@@ -281,5 +282,29 @@ func TestGrantHeadlessWithTheRealController(t *testing.T) {
 	evs := jsonEvents(t, out)
 	if last := evs[len(evs)-1]; last["event"] != "error" || last["code"] == "" || !strings.Contains(last["detail"].(string), "@a:x.org") {
 		t.Fatalf("last event %v", last)
+	}
+}
+
+// TestGrantDoneSaysWhyNoKeysWereSent: the done line says why the new
+// device got no keys (damaged keys here are not "not verified"), and the
+// JSON done event carries the reason's code.
+func TestGrantDoneSaysWhyNoKeysWereSent(t *testing.T) {
+	for _, c := range []struct {
+		reason, words string
+	}{
+		{login.WarningSecretsNotShared, "not verified"},
+		{signin.WarningStoredKeysDamaged, "cannot be read"},
+	} {
+		done := signin.GrantDone{UserID: "@a:x.org", DeviceID: "NEWPHONE", KeysNotSent: c.reason}
+		var out, errOut bytes.Buffer
+		newEventPrinter(Stdio{In: strings.NewReader(""), Out: &out, Err: &errOut}, false, qrcode.TerminalOptions{}, grantWords).event(done)
+		if !strings.Contains(out.String(), c.words) || (c.reason == signin.WarningStoredKeysDamaged && strings.Contains(out.String(), "not verified")) {
+			t.Errorf("%s: %q", c.reason, out.String())
+		}
+		out.Reset()
+		newEventPrinter(Stdio{In: strings.NewReader(""), Out: &out, Err: &errOut}, true, qrcode.TerminalOptions{}, grantWords).event(done)
+		if ev := jsonEvents(t, out.String())[0]; ev["secrets_sent"] != false || ev["keys_not_sent"] != c.reason {
+			t.Errorf("%s: JSON %v", c.reason, ev)
+		}
 	}
 }

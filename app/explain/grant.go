@@ -16,7 +16,7 @@ const (
 	// CodeSecretsNotShared: signing in another device from an account
 	// that is not verified here sends it no keys (MSC4108 "Secret sharing
 	// and device verification"); the flow warns with this code.
-	CodeSecretsNotShared = "secrets_not_shared"
+	CodeSecretsNotShared = login.WarningSecretsNotShared
 )
 
 var accountNotFound = Explanation{Code: CodeAccountNotFound, Message: "That account is not signed in on this computer.",
