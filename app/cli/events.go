@@ -28,9 +28,10 @@ type checkCodeTaker interface {
 // QR code and which one is signed in: `login` signs this computer in with
 // a phone, `grant` signs a new device in from this computer.
 type terminalWords struct {
-	scan      []string // under the QR code
-	checkCode string   // the prompt, without a line break
-	connected string   // the check code matched
+	scan             []string // under the QR code
+	checkCode        string   // the prompt, without a line break
+	checkCodeInvalid string   // a typed line that cannot be a check code (check_code_malformed)
+	connected        string   // the check code matched
 }
 
 var signInWords = terminalWords{
@@ -38,8 +39,9 @@ var signInWords = terminalWords{
 		"Scan this code with the Matrix app on your phone (in Element X: Settings → Link new device).",
 		"Never scan a code that someone sent you.",
 	},
-	checkCode: "Enter the code shown on your phone: ",
-	connected: "Connected securely to your phone.",
+	checkCode:        "Enter the code shown on your phone: ",
+	checkCodeInvalid: explain.Error(securechannel.ErrCheckCodeFormat).Sentence(),
+	connected:        "Connected securely to your phone.",
 }
 
 var grantWords = terminalWords{
@@ -48,7 +50,9 @@ var grantWords = terminalWords{
 		"Never show this code to anyone else: whoever scans it can ask to sign in to your account.",
 	},
 	checkCode: "Type the code the new device shows: ",
-	connected: "Connected securely to the new device.",
+	// The window's words (ui.GrantCheckCodeInvalid).
+	checkCodeInvalid: "Type only the digits the new device shows: one or two of them, like 07.",
+	connected:        "Connected securely to the new device.",
 }
 
 // eventPrinter shows the events of a sign-in or a grant in the terminal:
@@ -124,23 +128,23 @@ func (p *eventPrinter) readCheckCode() {
 	}
 }
 
-// askAgain says why a typed line is not a check code, in the words of the
-// error table, and asks again: in --json a warning (code
-// check_code_malformed) and a fresh check_code_needed. It reports false
-// when the flow no longer waits for a code.
+// askAgain says why a typed line is not a check code, in the command's
+// words, and asks again: in --json a warning (code check_code_malformed,
+// the error table's) and a fresh check_code_needed. It reports false when
+// the flow no longer waits for a code.
 func (p *eventPrinter) askAgain(err error) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.asking {
 		return false
 	}
-	x := explain.Error(err)
+	code, words := explain.Error(err).Code, p.words.checkCodeInvalid
 	if p.json {
-		p.writeJSON(login.Warning{Code: x.Code, Message: x.Message + " " + x.Next})
+		p.writeJSON(login.Warning{Code: code, Message: words})
 		p.writeJSON(login.CheckCodeNeeded{})
 		return true
 	}
-	fmt.Fprintf(p.stdio.Err, "%s %s\n", x.Message, x.Next)
+	fmt.Fprintln(p.stdio.Err, words)
 	p.writeHuman(login.CheckCodeNeeded{})
 	return true
 }
