@@ -43,6 +43,9 @@ const (
 	// than the one chosen; nothing was signed in.
 	CodeHomeserverMismatch = "homeserver_mismatch"
 	CodeAccountNotFound    = "account_not_found"
+	// CodeAccountSignedOut: the account's server no longer accepts this
+	// computer's session of it (signin.ErrSessionEnded).
+	CodeAccountSignedOut = "account_signed_out"
 )
 
 // Explanation is an error in words.

@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/config"
 	"github.com/qrlogin/qrlogin/protocol/login"
+	"github.com/qrlogin/qrlogin/protocol/matrix"
+	"github.com/qrlogin/qrlogin/protocol/oauth"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
@@ -51,6 +55,35 @@ type GrantDone struct {
 }
 
 func (GrantDone) Name() string { return "done" }
+
+// ErrSessionEnded marks a grant that failed because the account's server
+// no longer accepts this computer's session of the account: a request made
+// with its access token was refused (401), or its refresh token was
+// (invalid_grant). The session was most likely signed out from another
+// device; nothing works for the account here until it signs in again.
+var ErrSessionEnded = errors.New("signin: the server no longer accepts this computer's session of the account")
+
+// sessionEnded tells whether err, from a grant configured as cfg, is the
+// server refusing the account's session. A grant makes three kinds of
+// request with the account's credentials: rendezvous discovery and create
+// on the account's own server (a separate rendezvous server never gets the
+// token, so its wish for a signed-in device says nothing about the
+// session), the device checks on the homeserver, and the refresh.
+func sessionEnded(err error, cfg login.GrantConfig) bool {
+	var (
+		oauthErr  *oauth.Error
+		matrixErr *matrix.Error
+	)
+	switch {
+	case errors.Is(err, rendezvous.ErrNeedsAccount):
+		return cfg.RendezvousServer == ""
+	case errors.As(err, &oauthErr):
+		return oauthErr.Code == "invalid_grant"
+	case errors.As(err, &matrixErr):
+		return matrixErr.Status == http.StatusUnauthorized
+	}
+	return false
+}
 
 // WarningStoredKeysDamaged is the warning code when the account is
 // verified here but its stored keys cannot be read, so none are sent.
@@ -114,6 +147,9 @@ func StartGrant(parent context.Context, userID string, cfg login.GrantConfig, st
 		defer close(c.done)
 		defer cancel()
 		res, damaged, err := c.run(ctx, userID, cfg, store, emit)
+		if err != nil && sessionEnded(err, cfg) {
+			err = fmt.Errorf("%w: %w", ErrSessionEnded, err)
+		}
 		if err != nil {
 			err = &GrantError{UserID: userID, Err: err}
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,9 @@ import (
 	"github.com/qrlogin/qrlogin/app/config"
 	"github.com/qrlogin/qrlogin/internal/identity"
 	"github.com/qrlogin/qrlogin/protocol/login"
+	"github.com/qrlogin/qrlogin/protocol/matrix"
+	"github.com/qrlogin/qrlogin/protocol/oauth"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -411,5 +415,40 @@ func TestGrantDoneSaysWhyNoKeysWereSent(t *testing.T) {
 	}
 	if done := got[len(got)-1].(GrantDone); done.KeysNotSent != login.WarningSecretsNotShared {
 		t.Fatalf("GrantDone %#v", done)
+	}
+}
+
+// TestGrantRecognisesAnEndedSession: the server refusing this computer's
+// session of the account (a 401 to a request made with its access token,
+// a refresh token it no longer accepts) ends the grant with
+// ErrSessionEnded. A separate rendezvous server that wants a signed-in
+// device never saw the token: that is not it.
+func TestGrantRecognisesAnEndedSession(t *testing.T) {
+	needsAccount := &rendezvous.HTTPError{Status: http.StatusUnauthorized, Kind: rendezvous.ErrNeedsAccount}
+	for _, c := range []struct {
+		name       string
+		rendezvous string
+		err        error
+		ended      bool
+	}{
+		{"rendezvous create 401", "", fmt.Errorf("create: %w", needsAccount), true},
+		{"discovery says signed-in devices only", "", &rendezvous.UnsupportedError{Server: "x.org", NeedsAccount: true}, true},
+		{"separate rendezvous server", "https://rv.example.org", fmt.Errorf("create: %w", needsAccount), false},
+		{"refresh refused", "", fmt.Errorf("login: the account's access token: %w", &oauth.Error{Endpoint: "token", Status: 400, Code: "invalid_grant"}), true},
+		{"device check 401", "", fmt.Errorf("login: could not check that the new device's ID is unused: %w", &matrix.Error{Status: 401, Errcode: "M_UNKNOWN_TOKEN"}), true},
+		{"device check 500", "", fmt.Errorf("login: could not check: %w", &matrix.Error{Status: 500}), false},
+		{"token endpoint down", "", fmt.Errorf("login: the account's access token: %w", &oauth.Error{Endpoint: "token", Status: 503}), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			store := storeWith(t, verifiedCarol("https://matrix.example.org"))
+			withFakeGrant(t, &fakeGrant{err: c.err})
+			_, err := StartGrant(context.Background(), carol, login.GrantConfig{RendezvousServer: c.rendezvous}, store, func(login.Event) {}).Wait()
+			if errors.Is(err, ErrSessionEnded) != c.ended {
+				t.Fatalf("error %v: session ended %v, want %v", err, errors.Is(err, ErrSessionEnded), c.ended)
+			}
+			if !errors.Is(err, c.err) {
+				t.Fatalf("the cause is lost: %v", err)
+			}
+		})
 	}
 }

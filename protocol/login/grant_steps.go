@@ -222,7 +222,9 @@ func (g *Grant) awaitDevice(ctx context.Context, acct *account, deviceID string)
 	}
 	err := fmt.Errorf("%w within %v (%s)", ErrDeviceNotFound, g.cfg.DeviceCreationTimeout, truncateText(deviceID, 64))
 	if last != nil {
-		err = fmt.Errorf("%w; the last check failed: %v", err, last)
+		// Kept matchable: a 401 here means the account's own session
+		// ended, which the caller words apart.
+		err = fmt.Errorf("%w; the last check failed: %w", err, last)
 	}
 	return &sendFailure{reason: msc4108.ReasonDeviceNotFound, err: err}
 }

@@ -702,6 +702,38 @@ func TestGrantDeviceNeverAppears(t *testing.T) {
 	}
 }
 
+// TestGrantDeviceCheckAfterSignOut: when the account's token stops working
+// while the new device signs in, the new device hears device_not_found and
+// this computer's caller gets the 401 that explains it.
+func TestGrantDeviceCheckAfterSignOut(t *testing.T) {
+	srv := devServerWith(t, devserver.Config{})
+	var signedOut sync.Mutex
+	out := false
+	ctx, r, n := scanned(t, srv, "msc4108-2024", func(c *login.GrantConfig) {
+		c.DeviceCreationTimeout = time.Second
+		token := c.AccessToken
+		c.AccessToken = func(ctx context.Context) (string, error) {
+			signedOut.Lock()
+			defer signedOut.Unlock()
+			if out {
+				return "not-a-token", nil
+			}
+			return token(ctx)
+		}
+	}, "")
+	n.expect(ctx, msc4108.TypeProtocolAccepted)
+	signedOut.Lock()
+	out = true
+	signedOut.Unlock()
+	n.send(ctx, msc4108.Simple{Type: msc4108.TypeSuccess})
+	n.expectFailure(ctx, msc4108.ReasonDeviceNotFound)
+	_, err := r.wait()
+	var me *matrix.Error
+	if !errors.Is(err, login.ErrDeviceNotFound) || !errors.As(err, &me) || me.Status != http.StatusUnauthorized {
+		t.Fatalf("grant: %v, want device_not_found carrying the 401", err)
+	}
+}
+
 // TestGrantCancelled: cancelling while the new device waits for consent
 // ends the grant with ErrCancelled and deletes the rendezvous (it is the
 // new device's turn, so nothing can be written); cancelling on our turn
