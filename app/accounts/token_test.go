@@ -124,7 +124,12 @@ func TestLoadKeysReadsOnlyTheKeys(t *testing.T) {
 			t.Fatalf("LoadKeys read %q", n)
 		}
 	}
-	for item, wantDamaged := range map[string]bool{"olm_pickle": false, "self_signing_key": true} {
+	// In this order: the damage stays.
+	for _, c := range []struct {
+		item        string
+		wantDamaged bool
+	}{{"olm_pickle", false}, {"self_signing_key", true}} {
+		item, wantDamaged := c.item, c.wantDamaged
 		_ = log.Backend.Set(memService, genItemName(a.UserID, 1, item), chunkHeader+"a:1:4:0123456789abcdef")
 		got, damaged, err := s.LoadKeys(a.UserID)
 		if err != nil || (damaged != nil) != wantDamaged {
