@@ -69,6 +69,12 @@ func explainGrant(err error) Explanation {
 			Message: "This computer's session of the account has ended: it was signed out, perhaps from another device, so this computer cannot sign in other devices with it.",
 			Next:    "Remove the account from this computer only, then sign this computer in to it again and start over."}
 	}
+	if errors.Is(err, login.ErrUnsafeVerificationURI) {
+		// The reason the new device was told; not a browser problem.
+		return Explanation{Code: msc4108.ReasonUnableToOpenVerificationURI,
+			Message: "The new device asked this computer to open an unsafe address (one that does not start with https://), so it was not opened and the new device was not signed in.",
+			Next:    "Only sign in devices you hold. If this one is yours, update its Matrix app and start again."}
+	}
 	var phone *login.PhoneFailure
 	reason := ""
 	for _, g := range grantErrors {

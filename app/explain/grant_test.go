@@ -129,3 +129,18 @@ func TestGrantKeyringUnavailable(t *testing.T) {
 		t.Errorf("%+v", x)
 	}
 }
+
+// TestGrantUnsafeVerificationURI: a new device asking to open a page that
+// is not https is not a browser problem: the words say it was refused, and
+// to sign in only devices one holds; the code is the reason it was told.
+func TestGrantUnsafeVerificationURI(t *testing.T) {
+	x := Error(grantErr(fmt.Errorf("%w (%q)", login.ErrUnsafeVerificationURI, "http://evil.example/")))
+	if x.Code != msc4108.ReasonUnableToOpenVerificationURI || !strings.Contains(x.Message, "not opened") ||
+		!strings.Contains(x.Next, "devices you hold") || strings.Contains(x.Message+x.Next, "browser is installed") {
+		t.Errorf("%+v", x)
+	}
+	// A browser that does not start keeps its words.
+	if x := Error(grantErr(fmt.Errorf("%w: no browser", login.ErrVerificationURI))); !strings.Contains(x.Next, "browser") || strings.Contains(x.Next, "devices you hold") {
+		t.Errorf("browser: %+v", x)
+	}
+}

@@ -125,7 +125,7 @@ func plausibleDeviceID(id string) bool {
 // (https, or http on a loopback host) to a page this computer would open.
 func checkVerificationURI(uri string) error {
 	if _, err := rendezvous.CheckURL(uri); err != nil {
-		return fmt.Errorf("%w: its address %q is not https", ErrVerificationURI, truncateText(uri, 200))
+		return fmt.Errorf("%w (%q)", ErrUnsafeVerificationURI, truncateText(uri, 200))
 	}
 	return nil
 }

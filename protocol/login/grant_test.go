@@ -582,9 +582,9 @@ func TestGrantRefusesProposal(t *testing.T) {
 		{"another protocol", func(p *msc4108.Protocol) { p.Protocol = "password" }, msc4108.ReasonUnsupportedProtocol, login.ErrUnsupportedProtocol},
 		// MSC4108 "Malicious client sends arbitrary verification URI".
 		{"plain http page", func(p *msc4108.Protocol) { p.DeviceGrant.VerificationURI = "http://consent.example.org/link" },
-			msc4108.ReasonUnableToOpenVerificationURI, login.ErrVerificationURI},
+			msc4108.ReasonUnableToOpenVerificationURI, login.ErrUnsafeVerificationURI},
 		{"other scheme", func(p *msc4108.Protocol) { p.DeviceGrant.VerificationURIComplete = "javascript:alert(1)" },
-			msc4108.ReasonUnableToOpenVerificationURI, login.ErrVerificationURI},
+			msc4108.ReasonUnableToOpenVerificationURI, login.ErrUnsafeVerificationURI},
 		{"no device ID", func(p *msc4108.Protocol) { p.DeviceID = "" }, msc4108.ReasonUnexpectedMessageReceived, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -603,6 +603,10 @@ func TestGrantRefusesProposal(t *testing.T) {
 			if tc.want != nil && !errors.Is(err, tc.want) || tc.want == nil && !errors.As(err, &unexpected) {
 				t.Fatalf("grant: %v", err)
 			}
+			// The reason's error as well, for callers that match it.
+			if tc.reason == msc4108.ReasonUnableToOpenVerificationURI && !errors.Is(err, login.ErrVerificationURI) {
+				t.Fatalf("grant: %v does not match %v", err, login.ErrVerificationURI)
+			}
 			if got := r.openedURIs(); len(got) != 0 {
 				t.Fatalf("opened %q", got)
 			}
@@ -618,7 +622,7 @@ func TestGrantCannotOpenBrowser(t *testing.T) {
 		c.OpenURI = func(string) error { return errors.New("no browser") }
 	}, "")
 	n.expectFailure(ctx, msc4108.ReasonUnableToOpenVerificationURI)
-	if _, err := r.wait(); !errors.Is(err, login.ErrVerificationURI) {
+	if _, err := r.wait(); !errors.Is(err, login.ErrVerificationURI) || errors.Is(err, login.ErrUnsafeVerificationURI) {
 		t.Fatalf("grant: %v", err)
 	}
 }
