@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -307,4 +310,48 @@ func TestGrantDoneSaysWhyNoKeysWereSent(t *testing.T) {
 			t.Errorf("%s: JSON %v", c.reason, ev)
 		}
 	}
+}
+
+// fakeOpener puts an xdg-open running script first on PATH, so the real
+// openBrowser runs it instead of a browser.
+func fakeOpener(t *testing.T, script string) {
+	t.Helper()
+	if runtime.GOOS != "linux" && runtime.GOOS != "freebsd" {
+		t.Skip("openBrowser runs xdg-open only on Linux and the BSDs")
+	}
+	dir := t.TempDir()
+	if script != "" {
+		if err := os.WriteFile(filepath.Join(dir, "xdg-open"), []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+"/bin:/usr/bin")
+}
+
+// TestOpenBrowserDoesNotWaitForTheBrowser: xdg-open may stay until the
+// browser exits; the grant must go on at once. Only a browser opener that
+// cannot be started is a failure (unable_to_open_verification_uri).
+func TestOpenBrowserDoesNotWaitForTheBrowser(t *testing.T) {
+	t.Run("stays", func(t *testing.T) {
+		fakeOpener(t, "sleep 3")
+		start := time.Now()
+		if err := openBrowser("https://auth.x.org/link"); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > 1500*time.Millisecond {
+			t.Fatalf("openBrowser waited %v for the browser", d)
+		}
+	})
+	t.Run("exits with an error later", func(t *testing.T) {
+		fakeOpener(t, "exit 3")
+		if err := openBrowser("https://auth.x.org/link"); err != nil {
+			t.Fatalf("a browser that started is a failure: %v", err)
+		}
+	})
+	t.Run("cannot start", func(t *testing.T) {
+		fakeOpener(t, "")
+		if err := openBrowser("https://auth.x.org/link"); err == nil {
+			t.Fatal("no xdg-open, and no error")
+		}
+	})
 }
