@@ -19,11 +19,17 @@ import (
 // test/e2e.
 type listStore struct {
 	metas   []accounts.Meta
+	listErr error    // what List fails with, if set
 	removed []string // signed out: revoked, then deleted
 	deleted []string // deleted without the server
 }
 
-func (s *listStore) List() ([]accounts.Meta, error) { return s.metas, nil }
+func (s *listStore) List() ([]accounts.Meta, error) {
+	if s.listErr != nil {
+		return nil, s.listErr
+	}
+	return s.metas, nil
+}
 
 // Remove hands revoke the account's metadata as the real store does (so a
 // revocation endpoint in it is really called) and records a success.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -306,6 +307,16 @@ func (p *eventPrinter) writeHuman(ev login.Event) {
 // way to act on it: after a homeserver mismatch, the --homeserver flag that
 // signs in to the phone's server instead.
 func explainForTerminal(err error) explain.Explanation {
+	var several *severalAccountsError
+	switch {
+	case errors.Is(err, errNoAccount):
+		return explain.Explanation{Code: explain.CodeAccountNotFound, Message: "No account is signed in on this computer.",
+			Next: "Run `qrlogin login` to sign this computer in first.", Detail: err.Error()}
+	case errors.As(err, &several):
+		return explain.Explanation{Code: explain.CodeAccountNotChosen,
+			Message: "Several accounts are signed in on this computer: " + strings.Join(several.users, ", ") + ".",
+			Next:    "Choose one with --account.", Detail: err.Error()}
+	}
 	x := explain.Error(err)
 	if server, ok := signin.PhoneHomeserver(err); ok {
 		x.Next = fmt.Sprintf("To sign in to %s instead, run the sign-in again with --homeserver %s.", server, server)

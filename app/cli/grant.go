@@ -99,17 +99,24 @@ func runGrant(ctx context.Context, args []string, stdio Stdio, fe FrontEnds) int
 		fmt.Fprintf(stdio.Err, "grant: %v\n", err)
 		return ExitUsage
 	}
+	// Failures before the grant starts are worded as the grant's, and
+	// with --json are an error event like the grant's own.
 	store, err := accountStoreOpener()
 	if err != nil {
-		return reportFailure(stdio, *asJSON, err)
+		return reportFailure(stdio, *asJSON, &signin.GrantError{UserID: *account, Err: err})
 	}
 	user := *account
 	if user == "" {
 		// An --account that is not here is the grant's own failure
 		// (account_not_found), printed like any other.
-		var code int
-		if user, code = pickAccount("grant", store, stdio, ""); code != ExitOK {
-			return code
+		if !*asJSON {
+			var code int
+			if user, code = pickAccount("grant", store, stdio, ""); code != ExitOK {
+				return code
+			}
+		} else if user, err = chooseAccount(store, ""); err != nil {
+			reportFailure(stdio, true, &signin.GrantError{Err: err})
+			return accountChoiceExit(err)
 		}
 	}
 	cfg := signin.GrantFlowConfig(settings)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
+	"github.com/qrlogin/qrlogin/app/explain"
 	"github.com/qrlogin/qrlogin/app/signin"
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
@@ -354,4 +356,47 @@ func TestOpenBrowserDoesNotWaitForTheBrowser(t *testing.T) {
 			t.Fatal("no xdg-open, and no error")
 		}
 	})
+}
+
+// TestGrantHeadlessJSONWithoutAnAccount: when no account can be chosen,
+// --json still ends with an error event a program can read (the exit
+// status stays: 1, or 2 for several accounts and no --account); the
+// terminal's words stay on stderr without --json.
+func TestGrantHeadlessJSONWithoutAnAccount(t *testing.T) {
+	isolateConfig(t)
+	withScriptedGrant(t, nil, nil, nil)
+	for _, c := range []struct {
+		name  string
+		store func(t *testing.T)
+		exit  int
+		code  string
+	}{
+		{"none", func(t *testing.T) { withStore(t) }, ExitFail, explain.CodeAccountNotFound},
+		{"several", func(t *testing.T) { withStore(t, accounts.Meta{UserID: "@a:x.org"}, accounts.Meta{UserID: "@b:x.org"}) }, ExitUsage, explain.CodeAccountNotChosen},
+		{"keyring fails", func(t *testing.T) {
+			withStore(t).listErr = &accounts.UnavailableError{Err: errors.New("no Secret Service")}
+		}, ExitFail, explain.CodeKeyringUnavailable},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.store(t)
+			code, out, errOut := runStdin(FrontEnds{}, "", "grant", "--headless", "--json")
+			if code != c.exit || out == "" {
+				t.Fatalf("exit %d (want %d), stdout %q, stderr %q", code, c.exit, out, errOut)
+			}
+			evs := jsonEvents(t, out)
+			if last := evs[len(evs)-1]; last["event"] != "error" || last["code"] != c.code || last["message"] == "" {
+				t.Fatalf("last event %v, want an error %s", last, c.code)
+			}
+			if strings.Contains(out, "saved") {
+				t.Errorf("a grant speaks of saving: %q", out)
+			}
+			if c.name == "several" && (!strings.Contains(out, "@a:x.org") || !strings.Contains(out, "--account")) {
+				t.Errorf("the error does not list the accounts or say how to choose: %q", out)
+			}
+			code, out, errOut = runStdin(FrontEnds{}, "", "grant", "--headless")
+			if code != c.exit || out != "" || errOut == "" {
+				t.Errorf("without --json: exit %d, stdout %q, stderr %q", code, out, errOut)
+			}
+		})
+	}
 }

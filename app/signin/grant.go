@@ -36,6 +36,9 @@ type GrantError struct {
 }
 
 func (e *GrantError) Error() string {
+	if e.UserID == "" { // no account chosen yet
+		return "signing in another device: " + e.Err.Error()
+	}
 	return "signing in another device with " + e.UserID + ": " + e.Err.Error()
 }
 
