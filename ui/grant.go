@@ -104,6 +104,9 @@ func (a *App) showGrantDone(ev signin.GrantDone) {
 	device.Selectable = true
 
 	keys := "Not sent: this account is not verified on this computer. Verify the new device from another device of yours to read encrypted messages there."
+	if ev.KeysNotSent == signin.WarningStoredKeysDamaged {
+		keys = "Not sent: the encryption keys stored for this account on this computer cannot be read. Verify the new device from another device of yours to read encrypted messages there."
+	}
 	if ev.SecretsSent {
 		keys = "Sent: the new device can verify itself and read your encrypted messages."
 		if a.state.secretsKnown && a.state.backup {

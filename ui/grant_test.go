@@ -191,6 +191,22 @@ func TestGrantDoneWithoutKeys(t *testing.T) {
 	}
 }
 
+// TestGrantDoneWithDamagedKeys: when the keys stored here cannot be read,
+// the done screen says so, not that the account is unverified.
+func TestGrantDoneWithDamagedKeys(t *testing.T) {
+	h := newHarness(t, withAccounts(alice, bob))
+	h.grantToQR()
+	h.emit(login.Warning{Code: signin.WarningStoredKeysDamaged, Message: "the controller's words"})
+	h.emit(signin.GrantDone{UserID: alice.UserID, DeviceID: "KXQ4TV7ZNA", KeysNotSent: signin.WarningStoredKeysDamaged})
+	i := slices.IndexFunc(h.labels(), func(s string) bool { return strings.HasPrefix(s, "Not sent") })
+	if i < 0 {
+		t.Fatalf("done screen says %q", h.labels())
+	}
+	if s := h.labels()[i]; strings.Contains(s, "not verified") || !strings.Contains(s, "cannot be read") {
+		t.Fatalf("done screen says %q", s)
+	}
+}
+
 // TestGrantOpensTheApprovalPageInTheBrowser: the grant opens the page with
 // the window's browser opener (fyne's OpenURL); the approve screen opens
 // it again on request, copies it, and says what to do when no browser

@@ -55,7 +55,9 @@ func (u unavailableStore) List() ([]accounts.Meta, error) { return nil, u.err }
 func (u unavailableStore) Save(*accounts.Account) (*accounts.Replaced, error) {
 	return nil, u.err
 }
-func (u unavailableStore) Load(string) (*accounts.Account, error) { return nil, u.err }
+func (u unavailableStore) LoadKeys(string) (*accounts.Account, *accounts.CorruptError, error) {
+	return nil, nil, u.err
+}
 func (u unavailableStore) AccessToken(context.Context, string, accounts.Refresher) (accounts.Secret, error) {
 	return "", u.err
 }

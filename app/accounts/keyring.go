@@ -144,6 +144,9 @@ func parseHeader(v string) (chunks, bool, error) {
 			return chunks{}, true, errors.New("unreadable chunk header")
 		}
 		return chunks{legacy: true, count: count}, true, nil
+	case strings.HasPrefix(v, chunkMarker):
+		// No value starting with the marker is ever stored whole (set).
+		return chunks{}, true, errors.New("unreadable chunk header")
 	}
 	return chunks{}, false, nil
 }
@@ -158,7 +161,7 @@ type itemStore struct {
 // afterwards as the old value or as the new one, never as a mix: chunks go
 // into the unused set first and the item itself is written last.
 func (s itemStore) set(name, value string) error {
-	old, oldSplit, err := s.header(name)
+	old, oldSplit, unreadable, err := s.header(name)
 	if err != nil {
 		return err
 	}
@@ -166,7 +169,14 @@ func (s itemStore) set(name, value string) error {
 		if err := s.setVerified(name, value); err != nil {
 			return err
 		}
-		if oldSplit {
+		switch {
+		case unreadable:
+			// Which chunks the damaged header named is unknown: all of
+			// them go.
+			for _, f := range chunkFamilies {
+				_ = s.dropChunks(name, f, 0)
+			}
+		case oldSplit:
 			_ = s.dropChunks(name, old, 0) // no longer referenced
 		}
 		return nil
@@ -186,14 +196,22 @@ func (s itemStore) set(name, value string) error {
 	}
 	if err := s.setVerified(name, c.header()); err != nil {
 		// Drop the new chunks only when the item surely does not name them.
-		if now, split, herr := s.header(name); herr == nil && (!split || now.legacy || now.set != c.set) {
+		if now, split, _, herr := s.header(name); herr == nil && (!split || now.legacy || now.set != c.set) {
 			_ = s.dropChunks(name, c, 0)
 		}
 		return err
 	}
-	// What the old value used, and chunks past the end left in this set by
-	// an earlier, longer value.
-	if oldSplit && (old.legacy || old.set != c.set) {
+	// What the old value used (every other family when its header was
+	// unreadable), and chunks past the end left in this set by an
+	// earlier, longer value.
+	switch {
+	case unreadable:
+		for _, f := range chunkFamilies {
+			if f.legacy || f.set != c.set {
+				_ = s.dropChunks(name, f, 0)
+			}
+		}
+	case oldSplit && (old.legacy || old.set != c.set):
 		_ = s.dropChunks(name, old, 0)
 	}
 	_ = s.dropChunks(name, c, c.count)
@@ -201,21 +219,22 @@ func (s itemStore) set(name, value string) error {
 }
 
 // header reads how the stored value of name is kept: split (and how) or
-// not. A missing item is not split; so is an unreadable header, whose
-// chunks cannot be known (deleting the item sweeps them).
-func (s itemStore) header(name string) (chunks, bool, error) {
+// not. A missing item is not split. A header that does not parse is not
+// split either, and unreadable: its chunks cannot be known, so a writer
+// sweeps every chunk family.
+func (s itemStore) header(name string) (c chunks, split, unreadable bool, err error) {
 	v, err := s.b.Get(s.service, name)
 	if err := classify(err); err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return chunks{}, false, nil
+			return chunks{}, false, false, nil
 		}
-		return chunks{}, false, err
+		return chunks{}, false, false, err
 	}
-	c, split, err := parseHeader(v)
+	c, split, err = parseHeader(v)
 	if err != nil {
-		return chunks{}, false, nil
+		return chunks{}, false, true, nil
 	}
-	return c, split, nil
+	return c, split, false, nil
 }
 
 // dropChunks deletes the chunks of family c from index from on. Chunks are

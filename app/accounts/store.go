@@ -121,6 +121,72 @@ func genItemName(userID string, gen int, field string) string {
 	return itemName(userID, "g"+strconv.Itoa(gen)+":"+field)
 }
 
+// A sign-in's secrets go to generation 1 or 2, whichever the meta item
+// does not point at, as a chunked value alternates between chunk sets a and
+// b: the generations in use stay known even when the meta item cannot be
+// read (docs/keyring-schema.md).
+const (
+	firstSlot  = 1
+	secondSlot = 2
+)
+
+// nextSlot is the generation a sign-in replacing generation current goes to.
+func nextSlot(current int) int {
+	if current == firstSlot {
+		return secondSlot
+	}
+	return firstSlot
+}
+
+// maxProbedGeneration bounds the search for the secrets of an account whose
+// meta item is damaged. Earlier version 2 writers counted generations up by
+// one per sign-in of a user, so an account they stored can be at any
+// generation; this many sign-ins of one user on one computer is far beyond
+// any real use.
+const maxProbedGeneration = 64
+
+// sweep lists the generations the secrets of userID can be in, given its
+// meta item m as read (merr): schema 1's names (0), both slots, and when m
+// reads, its generation and the ones an interrupted earlier writer could
+// leave next to it. When m is damaged, the generations above the slots that
+// hold any item are found by probing up to maxProbedGeneration. The error
+// is a keyring failure while probing (the list then holds what was found).
+func (s *Store) sweep(userID string, m storedMeta, merr error) ([]int, error) {
+	gens := []int{0, firstSlot, secondSlot}
+	var err error
+	switch {
+	case merr == nil:
+		gens = append(gens, m.Generation-1, m.Generation, m.Generation+1)
+	case errors.As(merr, new(*CorruptError)):
+		for g := secondSlot + 1; g <= maxProbedGeneration; g++ {
+			var found bool
+			if found, err = s.generationPresent(userID, g); err != nil {
+				break
+			}
+			if found {
+				gens = append(gens, g)
+			}
+		}
+	}
+	slices.Sort(gens)
+	gens = slices.Compact(gens)
+	return slices.DeleteFunc(gens, func(g int) bool { return g < 0 }), err
+}
+
+// generationPresent says whether any secret item of generation gen exists.
+func (s *Store) generationPresent(userID string, gen int) (bool, error) {
+	for _, f := range (&Account{}).secretFields() {
+		_, err := s.items.b.Get(s.items.service, genItemName(userID, gen, f.name))
+		switch err := classify(err); {
+		case err == nil:
+			return true, nil
+		case !errors.Is(err, ErrNotFound):
+			return false, err
+		}
+	}
+	return false, nil
+}
+
 // storedMeta is the meta item: the metadata and the generation whose
 // secrets are the account's. It is the account's pointer: a new sign-in's
 // secrets are written under a new generation and the meta item switched to
@@ -155,18 +221,104 @@ func (s *Store) List() ([]Meta, error) {
 // Load returns one account with its secrets. A secret that is stored but
 // damaged is a *CorruptError.
 func (s *Store) Load(userID string) (*Account, error) {
+	var a *Account
+	err := s.readStable(userID, func(m storedMeta) error {
+		var err error
+		a, err = s.loadSecrets(m)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// keyFields are the secrets another device may receive from this one.
+var keyFields = []string{"master_key", "self_signing_key", "user_signing_key", "backup_key"}
+
+// LoadKeys returns what signing in another device needs of an account: its
+// metadata and the keys it may send (the cross-signing seeds and the backup
+// key), not its tokens (AccessToken hands those out) nor its Olm account. A
+// key item that is damaged does not fail it: the account is returned with
+// no keys at all, and damaged names the item. err is for an account that
+// cannot be read.
+func (s *Store) LoadKeys(userID string) (a *Account, damaged *CorruptError, err error) {
+	err = s.readStable(userID, func(m storedMeta) error {
+		a, damaged = &Account{Meta: m.Meta}, nil
+		for _, f := range a.secretFields() {
+			if !slices.Contains(keyFields, f.name) {
+				continue
+			}
+			v, err := s.items.get(genItemName(m.UserID, m.Generation, f.name))
+			var corrupt *CorruptError
+			switch {
+			case errors.Is(err, ErrNotFound):
+				continue
+			case errors.As(err, &corrupt):
+				if damaged == nil {
+					damaged = corrupt
+				}
+				continue
+			case err != nil:
+				return err
+			}
+			*f.val = Secret(v)
+		}
+		if damaged != nil {
+			a = &Account{Meta: m.Meta}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, damaged, nil
+}
+
+// loadAttempts bounds how often readStable reads again without the lock
+// because a writer switched the account while it read.
+const loadAttempts = 3
+
+// readStable calls read with the meta item of a listed account.
+//
+// Reading takes no lock, so it does not wait for a refresh or a sign-out
+// at the server; but another process may meanwhile sign the user in again
+// (Save switches the meta item, then deletes the earlier generation) or
+// refresh its tokens. The meta item is read again after read: when it
+// changed, what was read may mix the two states or miss deleted items, and
+// the account is read again, in the end under the lock.
+func (s *Store) readStable(userID string, read func(storedMeta) error) error {
+	for range loadAttempts {
+		if stable, err := s.readOnce(userID, read); stable {
+			return err
+		}
+	}
+	return s.withLock(func() error {
+		_, err := s.readOnce(userID, read)
+		return err
+	})
+}
+
+// readOnce calls read once and says whether the account's meta item was
+// the same before and after (stable); an unstable read is to be thrown
+// away.
+func (s *Store) readOnce(userID string, read func(storedMeta) error) (stable bool, err error) {
 	idx, err := s.readIndex()
 	if err != nil {
-		return nil, err
+		return true, err
 	}
 	if !slices.Contains(idx.Accounts, userID) {
-		return nil, ErrNotFound
+		return true, ErrNotFound
 	}
-	m, err := s.readMeta(userID)
+	m, before, err := s.readMetaRaw(userID)
 	if err != nil {
-		return nil, err
+		return true, err
 	}
-	return s.loadSecrets(m)
+	err = read(m)
+	if _, after, rerr := s.readMetaRaw(userID); rerr != nil || after != before {
+		return false, err
+	}
+	return true, err
 }
 
 func (s *Store) loadSecrets(m storedMeta) (*Account, error) {
@@ -182,6 +334,16 @@ func (s *Store) loadSecrets(m storedMeta) (*Account, error) {
 		*f.val = Secret(v)
 	}
 	return a, nil
+}
+
+// readSecret reads one secret of generation gen; a secret not stored is
+// empty.
+func (s *Store) readSecret(userID string, gen int, field string) (Secret, error) {
+	v, err := s.items.get(genItemName(userID, gen, field))
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	return Secret(v), err
 }
 
 // Replaced is the earlier sign-in of the same user that Save replaced. Its
@@ -220,15 +382,16 @@ func (s *Store) Save(a *Account) (*Replaced, error) {
 			}
 		}
 		listed := slices.Contains(idx.Accounts, a.UserID)
-		gen := 1
+		gen := firstSlot
 		old, oldErr := s.readMeta(a.UserID)
 		switch {
 		case oldErr == nil:
-			gen = old.Generation + 1
+			gen = nextSlot(old.Generation)
 		case errors.Is(oldErr, ErrNotFound):
 		case errors.As(oldErr, new(*CorruptError)):
 			// A damaged meta item is replaced; its generation is unknown,
-			// and any leftovers under the new one are overwritten below.
+			// so after the switch every generation is swept (sweep), and
+			// any leftovers under the new one are overwritten below.
 		default:
 			return oldErr
 		}
@@ -252,18 +415,21 @@ func (s *Store) Save(a *Account) (*Replaced, error) {
 				return err
 			}
 		}
-		if oldErr == nil {
-			if listed {
-				replaced = &Replaced{Meta: old.Meta}
-				if prev, err := s.loadSecrets(old); err == nil {
-					replaced.AccessToken, replaced.RefreshToken = prev.AccessToken, prev.RefreshToken
-				}
+		if oldErr == nil && listed {
+			replaced = &Replaced{Meta: old.Meta}
+			if prev, err := s.loadSecrets(old); err == nil {
+				replaced.AccessToken, replaced.RefreshToken = prev.AccessToken, prev.RefreshToken
 			}
-			// The earlier sign-in, and what an earlier failed cleanup may
-			// have left; failing here loses nothing (Delete sweeps again).
-			s.dropGeneration(a.UserID, old.Generation)
-			if old.Generation > 0 {
-				s.dropGeneration(a.UserID, old.Generation-1)
+		}
+		if errors.Is(oldErr, ErrNotFound) {
+			return nil
+		}
+		// The earlier sign-in, and what an earlier failed cleanup may have
+		// left; failing here loses nothing (Delete sweeps again).
+		gens, _ := s.sweep(a.UserID, old, oldErr)
+		for _, g := range gens {
+			if g != gen {
+				s.dropGeneration(a.UserID, g)
 			}
 		}
 		return nil
@@ -341,15 +507,15 @@ func (s *Store) Remove(userID string, revoke func(m Meta, access, refresh Secret
 		if err != nil {
 			return err
 		}
-		var tokens [2]Secret
-		for i, field := range []string{"access_token", "refresh_token"} {
-			v, err := s.items.get(genItemName(userID, m.Generation, field))
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
-			tokens[i] = Secret(v)
+		access, err := s.readSecret(userID, m.Generation, "access_token")
+		if err != nil {
+			return err
 		}
-		if err := revoke(m.Meta, tokens[0], tokens[1]); err != nil {
+		refresh, err := s.readSecret(userID, m.Generation, "refresh_token")
+		if err != nil {
+			return err
+		}
+		if err := revoke(m.Meta, access, refresh); err != nil {
 			return err
 		}
 		return s.deleteLocked(userID)
@@ -357,8 +523,7 @@ func (s *Store) Remove(userID string, revoke func(m Meta, access, refresh Secret
 }
 
 // deleteLocked removes an account, index first; the caller holds the lock.
-// Besides the current generation it sweeps the ones an interrupted Save
-// can leave (the one before and the one after) and schema 1's names.
+// It sweeps every generation the account's secrets can be in (sweep).
 func (s *Store) deleteLocked(userID string) error {
 	idx, err := s.readIndex()
 	if err != nil {
@@ -370,16 +535,9 @@ func (s *Store) deleteLocked(userID string) error {
 			return err
 		}
 	}
-	gens := []int{0, 1}
-	if m, err := s.readMeta(userID); err == nil {
-		gens = append(gens, m.Generation-1, m.Generation, m.Generation+1)
-	}
-	slices.Sort(gens)
-	var first error
-	for _, gen := range slices.Compact(gens) {
-		if gen < 0 {
-			continue
-		}
+	m, merr := s.readMeta(userID)
+	gens, first := s.sweep(userID, m, merr)
+	for _, gen := range gens {
 		for _, f := range (&Account{}).secretFields() {
 			if err := s.items.del(genItemName(userID, gen, f.name)); err != nil && first == nil {
 				first = err
@@ -400,6 +558,9 @@ type Refresher func(ctx context.Context, m Meta, refreshToken Secret) (access, r
 // refreshMargin: refresh an access token this long before it expires.
 const refreshMargin = 60 * time.Second
 
+// refreshTimeout bounds a refresh, which the caller cannot cancel.
+const refreshTimeout = 60 * time.Second
+
 // AccessToken returns a valid access token for userID, refreshing it first
 // when it is about to expire. The new refresh token is stored (and read
 // back) before the new access token is handed out, all under the
@@ -418,15 +579,17 @@ func (s *Store) AccessToken(ctx context.Context, userID string, refresh Refreshe
 		if err != nil {
 			return err
 		}
-		a, err := s.loadSecrets(m)
+		// Only the tokens: the keys and the Olm account stay in the
+		// keyring (a grant asks for the token often).
+		if m.AccessExpiresAt.IsZero() || s.now().Add(refreshMargin).Before(m.AccessExpiresAt) {
+			out, err = s.readSecret(userID, m.Generation, "access_token")
+			return err
+		}
+		refreshToken, err := s.readSecret(userID, m.Generation, "refresh_token")
 		if err != nil {
 			return err
 		}
-		if a.AccessExpiresAt.IsZero() || s.now().Add(refreshMargin).Before(a.AccessExpiresAt) {
-			out = a.AccessToken
-			return nil
-		}
-		if a.RefreshToken == "" || refresh == nil {
+		if refreshToken == "" || refresh == nil {
 			return fmt.Errorf("accounts: the access token of %s has expired and cannot be refreshed; sign in again", userID)
 		}
 		if idx.Schema < SchemaVersion {
@@ -434,7 +597,16 @@ func (s *Store) AccessToken(ctx context.Context, userID string, refresh Refreshe
 				return err
 			}
 		}
-		access, newRefresh, exp, err := refresh(ctx, a.Meta, a.RefreshToken)
+		if err := ctx.Err(); err != nil {
+			return err // nothing sent yet
+		}
+		// Once the request is sent, the server may rotate the refresh
+		// token: a caller that gives up then must not lose the new one, so
+		// the refresh and the storing of its result run to the end on their
+		// own deadline.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		access, newRefresh, exp, err := refresh(rctx, m.Meta, refreshToken)
 		if err != nil {
 			return err
 		}
@@ -449,8 +621,8 @@ func (s *Store) AccessToken(ctx context.Context, userID string, refresh Refreshe
 		if err := s.items.set(genItemName(userID, m.Generation, "access_token"), string(access)); err != nil {
 			return err
 		}
-		a.AccessExpiresAt = exp
-		if err := s.writeMeta(a.Meta, m.Generation); err != nil {
+		m.AccessExpiresAt = exp
+		if err := s.writeMeta(m.Meta, m.Generation); err != nil {
 			return err
 		}
 		out = access
@@ -487,16 +659,22 @@ func (s *Store) writeIndex(idx index) error {
 }
 
 func (s *Store) readMeta(userID string) (storedMeta, error) {
+	m, _, err := s.readMetaRaw(userID)
+	return m, err
+}
+
+// readMetaRaw is readMeta that also returns the item as stored.
+func (s *Store) readMetaRaw(userID string) (storedMeta, string, error) {
 	v, err := s.items.get(itemName(userID, "meta"))
 	if err != nil {
-		return storedMeta{}, err
+		return storedMeta{}, "", err
 	}
 	var m storedMeta
 	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		return storedMeta{}, &CorruptError{Item: itemName(userID, "meta"), Reason: "not valid JSON: " + err.Error()}
+		return storedMeta{}, v, &CorruptError{Item: itemName(userID, "meta"), Reason: "not valid JSON: " + err.Error()}
 	}
 	if m.Generation < 0 {
-		return storedMeta{}, &CorruptError{Item: itemName(userID, "meta"), Reason: "a negative generation"}
+		return storedMeta{}, v, &CorruptError{Item: itemName(userID, "meta"), Reason: "a negative generation"}
 	}
-	return m, nil
+	return m, v, nil
 }

@@ -290,3 +290,33 @@ func TestSecondSignInReplacesTheFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteWithDamagedMetaOnTheRealKeyring: on the real Secret Service,
+// removing an account saved twice whose meta item is damaged leaves none of
+// its items, and the probing for earlier writers' generations stays quick.
+func TestDeleteWithDamagedMetaOnTheRealKeyring(t *testing.T) {
+	s := realKeyring(t)
+	old, neu := oldAndNew()
+	for _, a := range []*Account{old, neu} {
+		if _, err := s.Save(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _ = s.Delete(neu.UserID) })
+	if err := s.items.b.Set(s.items.service, itemName(neu.UserID, "meta"), "{damaged"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := s.Delete(neu.UserID); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Delete with a damaged meta item took %v", time.Since(start))
+	for gen := range 4 {
+		for _, f := range neu.secretFields() {
+			name := genItemName(neu.UserID, gen, f.name)
+			if _, err := s.items.b.Get(s.items.service, name); !errors.Is(classify(err), ErrNotFound) {
+				t.Errorf("item %q left behind (%v)", name, err)
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
@@ -76,33 +77,76 @@ func runAccounts(ctx context.Context, args []string, stdio Stdio, _ FrontEnds) i
 	return ExitOK
 }
 
-// pickAccount applies --account, or the only account there is.
-func pickAccount(name string, store accountStore, stdio Stdio, want string) (string, int) {
+// errNoAccount: no account is signed in on this computer.
+var errNoAccount = fmt.Errorf("%w: no account is signed in on this computer", accounts.ErrNotFound)
+
+// severalAccountsError: several accounts are signed in and none was named.
+type severalAccountsError struct{ users []string }
+
+func (e *severalAccountsError) Error() string {
+	return "several accounts are signed in: " + strings.Join(e.users, ", ")
+}
+
+// chooseAccount applies --account (want), or the only account there is.
+// Its errors: the store's, accounts.ErrNotFound for want, errNoAccount,
+// *severalAccountsError.
+func chooseAccount(store accountStore, want string) (string, error) {
 	list, err := store.List()
 	if err != nil {
-		return "", commandFailure(stdio, err)
+		return "", err
 	}
 	if want != "" {
 		for _, m := range list {
 			if m.UserID == want {
-				return want, ExitOK
+				return want, nil
 			}
 		}
-		fmt.Fprintf(stdio.Err, "%s: no account %s is signed in on this computer\n", name, want)
-		return "", ExitFail
+		return "", fmt.Errorf("%w: %s", accounts.ErrNotFound, want)
 	}
 	switch len(list) {
 	case 0:
+		return "", errNoAccount
+	case 1:
+		return list[0].UserID, nil
+	}
+	several := &severalAccountsError{}
+	for _, m := range list {
+		several.users = append(several.users, m.UserID)
+	}
+	return "", several
+}
+
+// pickAccount applies --account, or the only account there is, and says
+// on stderr why none could be chosen.
+func pickAccount(name string, store accountStore, stdio Stdio, want string) (string, int) {
+	user, err := chooseAccount(store, want)
+	var several *severalAccountsError
+	switch {
+	case err == nil:
+		return user, ExitOK
+	case errors.Is(err, errNoAccount):
 		fmt.Fprintf(stdio.Err, "%s: no account is signed in on this computer; run `qrlogin login` first\n", name)
 		return "", ExitFail
-	case 1:
-		return list[0].UserID, ExitOK
+	case errors.As(err, &several):
+		fmt.Fprintf(stdio.Err, "%s: several accounts are signed in; choose one with --account:\n", name)
+		for _, u := range several.users {
+			fmt.Fprintf(stdio.Err, "  %s\n", u)
+		}
+		return "", ExitUsage
+	case errors.Is(err, accounts.ErrNotFound):
+		fmt.Fprintf(stdio.Err, "%s: no account %s is signed in on this computer\n", name, want)
+		return "", ExitFail
 	}
-	fmt.Fprintf(stdio.Err, "%s: several accounts are signed in; choose one with --account:\n", name)
-	for _, m := range list {
-		fmt.Fprintf(stdio.Err, "  %s\n", m.UserID)
+	return "", commandFailure(stdio, err)
+}
+
+// accountChoiceExit is the exit status when chooseAccount fails with err:
+// a usage error when an account had to be named.
+func accountChoiceExit(err error) int {
+	if errors.As(err, new(*severalAccountsError)) {
+		return ExitUsage
 	}
-	return "", ExitUsage
+	return ExitFail
 }
 
 // accountCommand parses the --account flag (and the flags more adds) of a

@@ -19,11 +19,17 @@ import (
 // test/e2e.
 type listStore struct {
 	metas   []accounts.Meta
+	listErr error    // what List fails with, if set
 	removed []string // signed out: revoked, then deleted
 	deleted []string // deleted without the server
 }
 
-func (s *listStore) List() ([]accounts.Meta, error) { return s.metas, nil }
+func (s *listStore) List() ([]accounts.Meta, error) {
+	if s.listErr != nil {
+		return nil, s.listErr
+	}
+	return s.metas, nil
+}
 
 // Remove hands revoke the account's metadata as the real store does (so a
 // revocation endpoint in it is really called) and records a success.
@@ -45,15 +51,15 @@ func (s *listStore) Delete(user string) error {
 	return nil
 }
 
-// Load hands back the account's metadata; the commands tested here read
-// no secrets.
-func (s *listStore) Load(user string) (*accounts.Account, error) {
+// LoadKeys hands back the account's metadata; the commands tested here
+// read no keys.
+func (s *listStore) LoadKeys(user string) (*accounts.Account, *accounts.CorruptError, error) {
 	for _, m := range s.metas {
 		if m.UserID == user {
-			return &accounts.Account{Meta: m}, nil
+			return &accounts.Account{Meta: m}, nil, nil
 		}
 	}
-	return nil, accounts.ErrNotFound
+	return nil, nil, accounts.ErrNotFound
 }
 
 func (s *listStore) AccessToken(_ context.Context, user string, _ accounts.Refresher) (accounts.Secret, error) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -28,9 +29,10 @@ type checkCodeTaker interface {
 // QR code and which one is signed in: `login` signs this computer in with
 // a phone, `grant` signs a new device in from this computer.
 type terminalWords struct {
-	scan      []string // under the QR code
-	checkCode string   // the prompt, without a line break
-	connected string   // the check code matched
+	scan             []string // under the QR code
+	checkCode        string   // the prompt, without a line break
+	checkCodeInvalid string   // a typed line that cannot be a check code (check_code_malformed)
+	connected        string   // the check code matched
 }
 
 var signInWords = terminalWords{
@@ -38,8 +40,9 @@ var signInWords = terminalWords{
 		"Scan this code with the Matrix app on your phone (in Element X: Settings → Link new device).",
 		"Never scan a code that someone sent you.",
 	},
-	checkCode: "Enter the code shown on your phone: ",
-	connected: "Connected securely to your phone.",
+	checkCode:        "Enter the code shown on your phone: ",
+	checkCodeInvalid: explain.Error(securechannel.ErrCheckCodeFormat).Sentence(),
+	connected:        "Connected securely to your phone.",
 }
 
 var grantWords = terminalWords{
@@ -48,7 +51,9 @@ var grantWords = terminalWords{
 		"Never show this code to anyone else: whoever scans it can ask to sign in to your account.",
 	},
 	checkCode: "Type the code the new device shows: ",
-	connected: "Connected securely to the new device.",
+	// The window's words (ui.GrantCheckCodeInvalid).
+	checkCodeInvalid: "Type only the digits the new device shows: one or two of them, like 07.",
+	connected:        "Connected securely to the new device.",
 }
 
 // eventPrinter shows the events of a sign-in or a grant in the terminal:
@@ -124,23 +129,23 @@ func (p *eventPrinter) readCheckCode() {
 	}
 }
 
-// askAgain says why a typed line is not a check code, in the words of the
-// error table, and asks again: in --json a warning (code
-// check_code_malformed) and a fresh check_code_needed. It reports false
-// when the flow no longer waits for a code.
+// askAgain says why a typed line is not a check code, in the command's
+// words, and asks again: in --json a warning (code check_code_malformed,
+// the error table's) and a fresh check_code_needed. It reports false when
+// the flow no longer waits for a code.
 func (p *eventPrinter) askAgain(err error) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.asking {
 		return false
 	}
-	x := explain.Error(err)
+	code, words := explain.Error(err).Code, p.words.checkCodeInvalid
 	if p.json {
-		p.writeJSON(login.Warning{Code: x.Code, Message: x.Message + " " + x.Next})
+		p.writeJSON(login.Warning{Code: code, Message: words})
 		p.writeJSON(login.CheckCodeNeeded{})
 		return true
 	}
-	fmt.Fprintf(p.stdio.Err, "%s %s\n", x.Message, x.Next)
+	fmt.Fprintln(p.stdio.Err, words)
 	p.writeHuman(login.CheckCodeNeeded{})
 	return true
 }
@@ -221,7 +226,8 @@ func (p *eventPrinter) writeJSON(ev login.Event) {
 			UserID      string `json:"user_id"`
 			DeviceID    string `json:"device_id"`
 			SecretsSent bool   `json:"secrets_sent"`
-		}{e.Name(), e.UserID, e.DeviceID, e.SecretsSent}
+			KeysNotSent string `json:"keys_not_sent,omitempty"`
+		}{e.Name(), e.UserID, e.DeviceID, e.SecretsSent, e.KeysNotSent}
 	case login.Failed:
 		x := explainForTerminal(e.Err)
 		v = struct {
@@ -281,7 +287,13 @@ func (p *eventPrinter) writeHuman(ev login.Event) {
 		fmt.Fprintf(w, "Done: %s is signed in on this computer as device %s (%s).\n", e.UserID, e.DeviceID, verified)
 	case signin.GrantDone:
 		keys := "its encryption keys were sent, so it can verify itself"
-		if !e.SecretsSent {
+		switch {
+		case e.SecretsSent:
+		case e.KeysNotSent == signin.WarningStoredKeysDamaged:
+			keys = "no encryption keys were sent, because the ones stored here cannot be read: verify it from another device"
+		case e.KeysNotSent == login.WarningSecretsNotShared:
+			keys = "no encryption keys were sent, because this account is not verified on this computer: verify it from another device"
+		default:
 			keys = "no encryption keys were sent: verify it from another device"
 		}
 		fmt.Fprintf(w, "Done: the new device %s is signed in to %s; %s.\n", e.DeviceID, e.UserID, keys)
@@ -295,6 +307,16 @@ func (p *eventPrinter) writeHuman(ev login.Event) {
 // way to act on it: after a homeserver mismatch, the --homeserver flag that
 // signs in to the phone's server instead.
 func explainForTerminal(err error) explain.Explanation {
+	var several *severalAccountsError
+	switch {
+	case errors.Is(err, errNoAccount):
+		return explain.Explanation{Code: explain.CodeAccountNotFound, Message: "No account is signed in on this computer.",
+			Next: "Run `qrlogin login` to sign this computer in first.", Detail: err.Error()}
+	case errors.As(err, &several):
+		return explain.Explanation{Code: explain.CodeAccountNotChosen,
+			Message: "Several accounts are signed in on this computer: " + strings.Join(several.users, ", ") + ".",
+			Next:    "Choose one with --account.", Detail: err.Error()}
+	}
 	x := explain.Error(err)
 	if server, ok := signin.PhoneHomeserver(err); ok {
 		x.Next = fmt.Sprintf("To sign in to %s instead, run the sign-in again with --homeserver %s.", server, server)

@@ -35,7 +35,11 @@ var startGrant = func(ctx context.Context, userID string, cfg login.GrantConfig,
 }
 
 // openBrowser opens uri in the system browser (`grant --headless --open`).
-// Tests replace it: they must never start a browser.
+// It does not wait for the opener: xdg-open and friends may stay until the
+// browser exits, and the grant goes on meanwhile. Only an opener that cannot
+// be started is a failure (unable_to_open_verification_uri); how it ends
+// later is the browser's business. Tests replace it, or PATH: they must
+// never start a browser.
 var openBrowser = func(uri string) error {
 	var cmd *exec.Cmd
 	switch runtime.GOOS {
@@ -46,7 +50,11 @@ var openBrowser = func(uri string) error {
 	default:
 		cmd = exec.Command("xdg-open", uri)
 	}
-	return cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go func() { _ = cmd.Wait() }() // reap it whenever it ends
+	return nil
 }
 
 func runGrant(ctx context.Context, args []string, stdio Stdio, fe FrontEnds) int {
@@ -91,17 +99,24 @@ func runGrant(ctx context.Context, args []string, stdio Stdio, fe FrontEnds) int
 		fmt.Fprintf(stdio.Err, "grant: %v\n", err)
 		return ExitUsage
 	}
+	// Failures before the grant starts are worded as the grant's, and
+	// with --json are an error event like the grant's own.
 	store, err := accountStoreOpener()
 	if err != nil {
-		return reportFailure(stdio, *asJSON, err)
+		return reportFailure(stdio, *asJSON, &signin.GrantError{UserID: *account, Err: err})
 	}
 	user := *account
 	if user == "" {
 		// An --account that is not here is the grant's own failure
 		// (account_not_found), printed like any other.
-		var code int
-		if user, code = pickAccount("grant", store, stdio, ""); code != ExitOK {
-			return code
+		if !*asJSON {
+			var code int
+			if user, code = pickAccount("grant", store, stdio, ""); code != ExitOK {
+				return code
+			}
+		} else if user, err = chooseAccount(store, ""); err != nil {
+			reportFailure(stdio, true, &signin.GrantError{Err: err})
+			return accountChoiceExit(err)
 		}
 	}
 	cfg := signin.GrantFlowConfig(settings)

@@ -4,14 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
+	"github.com/qrlogin/qrlogin/app/explain"
 	"github.com/qrlogin/qrlogin/app/signin"
 	"github.com/qrlogin/qrlogin/protocol/login"
+	"github.com/qrlogin/qrlogin/protocol/qrcode"
 )
 
 // runStdin is runWith with stdin.
@@ -281,5 +287,116 @@ func TestGrantHeadlessWithTheRealController(t *testing.T) {
 	evs := jsonEvents(t, out)
 	if last := evs[len(evs)-1]; last["event"] != "error" || last["code"] == "" || !strings.Contains(last["detail"].(string), "@a:x.org") {
 		t.Fatalf("last event %v", last)
+	}
+}
+
+// TestGrantDoneSaysWhyNoKeysWereSent: the done line says why the new
+// device got no keys (damaged keys here are not "not verified"), and the
+// JSON done event carries the reason's code.
+func TestGrantDoneSaysWhyNoKeysWereSent(t *testing.T) {
+	for _, c := range []struct {
+		reason, words string
+	}{
+		{login.WarningSecretsNotShared, "not verified"},
+		{signin.WarningStoredKeysDamaged, "cannot be read"},
+	} {
+		done := signin.GrantDone{UserID: "@a:x.org", DeviceID: "NEWPHONE", KeysNotSent: c.reason}
+		var out, errOut bytes.Buffer
+		newEventPrinter(Stdio{In: strings.NewReader(""), Out: &out, Err: &errOut}, false, qrcode.TerminalOptions{}, grantWords).event(done)
+		if !strings.Contains(out.String(), c.words) || (c.reason == signin.WarningStoredKeysDamaged && strings.Contains(out.String(), "not verified")) {
+			t.Errorf("%s: %q", c.reason, out.String())
+		}
+		out.Reset()
+		newEventPrinter(Stdio{In: strings.NewReader(""), Out: &out, Err: &errOut}, true, qrcode.TerminalOptions{}, grantWords).event(done)
+		if ev := jsonEvents(t, out.String())[0]; ev["secrets_sent"] != false || ev["keys_not_sent"] != c.reason {
+			t.Errorf("%s: JSON %v", c.reason, ev)
+		}
+	}
+}
+
+// fakeOpener puts an xdg-open running script first on PATH, so the real
+// openBrowser runs it instead of a browser.
+func fakeOpener(t *testing.T, script string) {
+	t.Helper()
+	if runtime.GOOS != "linux" && runtime.GOOS != "freebsd" {
+		t.Skip("openBrowser runs xdg-open only on Linux and the BSDs")
+	}
+	dir := t.TempDir()
+	if script != "" {
+		if err := os.WriteFile(filepath.Join(dir, "xdg-open"), []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+"/bin:/usr/bin")
+}
+
+// TestOpenBrowserDoesNotWaitForTheBrowser: xdg-open may stay until the
+// browser exits; the grant must go on at once. Only a browser opener that
+// cannot be started is a failure (unable_to_open_verification_uri).
+func TestOpenBrowserDoesNotWaitForTheBrowser(t *testing.T) {
+	t.Run("stays", func(t *testing.T) {
+		fakeOpener(t, "sleep 3")
+		start := time.Now()
+		if err := openBrowser("https://auth.x.org/link"); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > 1500*time.Millisecond {
+			t.Fatalf("openBrowser waited %v for the browser", d)
+		}
+	})
+	t.Run("exits with an error later", func(t *testing.T) {
+		fakeOpener(t, "exit 3")
+		if err := openBrowser("https://auth.x.org/link"); err != nil {
+			t.Fatalf("a browser that started is a failure: %v", err)
+		}
+	})
+	t.Run("cannot start", func(t *testing.T) {
+		fakeOpener(t, "")
+		if err := openBrowser("https://auth.x.org/link"); err == nil {
+			t.Fatal("no xdg-open, and no error")
+		}
+	})
+}
+
+// TestGrantHeadlessJSONWithoutAnAccount: when no account can be chosen,
+// --json still ends with an error event a program can read (the exit
+// status stays: 1, or 2 for several accounts and no --account); the
+// terminal's words stay on stderr without --json.
+func TestGrantHeadlessJSONWithoutAnAccount(t *testing.T) {
+	isolateConfig(t)
+	withScriptedGrant(t, nil, nil, nil)
+	for _, c := range []struct {
+		name  string
+		store func(t *testing.T)
+		exit  int
+		code  string
+	}{
+		{"none", func(t *testing.T) { withStore(t) }, ExitFail, explain.CodeAccountNotFound},
+		{"several", func(t *testing.T) { withStore(t, accounts.Meta{UserID: "@a:x.org"}, accounts.Meta{UserID: "@b:x.org"}) }, ExitUsage, explain.CodeAccountNotChosen},
+		{"keyring fails", func(t *testing.T) {
+			withStore(t).listErr = &accounts.UnavailableError{Err: errors.New("no Secret Service")}
+		}, ExitFail, explain.CodeKeyringUnavailable},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.store(t)
+			code, out, errOut := runStdin(FrontEnds{}, "", "grant", "--headless", "--json")
+			if code != c.exit || out == "" {
+				t.Fatalf("exit %d (want %d), stdout %q, stderr %q", code, c.exit, out, errOut)
+			}
+			evs := jsonEvents(t, out)
+			if last := evs[len(evs)-1]; last["event"] != "error" || last["code"] != c.code || last["message"] == "" {
+				t.Fatalf("last event %v, want an error %s", last, c.code)
+			}
+			if strings.Contains(out, "saved") {
+				t.Errorf("a grant speaks of saving: %q", out)
+			}
+			if c.name == "several" && (!strings.Contains(out, "@a:x.org") || !strings.Contains(out, "--account")) {
+				t.Errorf("the error does not list the accounts or say how to choose: %q", out)
+			}
+			code, out, errOut = runStdin(FrontEnds{}, "", "grant", "--headless")
+			if code != c.exit || out != "" || errOut == "" {
+				t.Errorf("without --json: exit %d, stdout %q, stderr %q", code, out, errOut)
+			}
+		})
 	}
 }

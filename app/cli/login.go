@@ -8,7 +8,6 @@ import (
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/config"
-	"github.com/qrlogin/qrlogin/app/explain"
 	"github.com/qrlogin/qrlogin/app/signin"
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
 )
@@ -105,7 +104,7 @@ func runLogin(ctx context.Context, args []string, stdio Stdio, fe FrontEnds) int
 
 // reportFailure prints an error before a sign-in started.
 func reportFailure(stdio Stdio, asJSON bool, err error) int {
-	x := explain.Error(err)
+	x := explainForTerminal(err)
 	if asJSON {
 		b, _ := json.Marshal(struct {
 			Event   string `json:"event"`

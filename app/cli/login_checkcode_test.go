@@ -60,9 +60,15 @@ func (s *syncBuffer) String() string {
 // and what it handed over.
 func prompt(t *testing.T, asJSON bool, input string) (stdout, stderr string, taker *fakeTaker) {
 	t.Helper()
+	return promptWith(t, signInWords, asJSON, input)
+}
+
+// promptWith is prompt in a command's words.
+func promptWith(t *testing.T, words terminalWords, asJSON bool, input string) (stdout, stderr string, taker *fakeTaker) {
+	t.Helper()
 	var out, errOut syncBuffer
 	taker = &fakeTaker{done: make(chan struct{})}
-	p := newEventPrinter(Stdio{In: strings.NewReader(input), Out: &out, Err: &errOut}, asJSON, qrcode.TerminalOptions{}, signInWords)
+	p := newEventPrinter(Stdio{In: strings.NewReader(input), Out: &out, Err: &errOut}, asJSON, qrcode.TerminalOptions{}, words)
 	p.attach(taker)
 	p.event(login.CheckCodeNeeded{})
 	select {
@@ -126,4 +132,31 @@ func TestHeadlessPromptAsksAgainForAMalformedCode(t *testing.T) {
 			t.Fatalf("asked again after the sign-in ended:\n%s", out.String())
 		}
 	})
+}
+
+// TestGrantPromptAsksAgainInTheGrantsWords: in `qrlogin grant` the digits
+// come from the new device, not "your phone"; the code stays
+// check_code_malformed.
+func TestGrantPromptAsksAgainInTheGrantsWords(t *testing.T) {
+	_, stderr, taker := promptWith(t, grantWords, false, "7x\n07\n")
+	if len(taker.codes) != 1 || taker.codes[0] != "07" {
+		t.Fatalf("handed over %q", taker.codes)
+	}
+	if strings.Contains(stderr, "phone") || !strings.Contains(stderr, "the new device shows") {
+		t.Errorf("stderr %q", stderr)
+	}
+	stdout, _, _ := promptWith(t, grantWords, true, "7x\n07\n")
+	var warning map[string]string
+	for line := range strings.Lines(stdout) {
+		var e map[string]string
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("not JSON: %q", line)
+		}
+		if e["event"] == "warning" {
+			warning = e
+		}
+	}
+	if warning["code"] != explain.CodeCheckCodeMalformed || strings.Contains(warning["message"], "phone") || !strings.Contains(warning["message"], "the new device shows") {
+		t.Errorf("warning %v", warning)
+	}
 }

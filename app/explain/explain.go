@@ -43,6 +43,12 @@ const (
 	// than the one chosen; nothing was signed in.
 	CodeHomeserverMismatch = "homeserver_mismatch"
 	CodeAccountNotFound    = "account_not_found"
+	// CodeAccountSignedOut: the account's server no longer accepts this
+	// computer's session of it (signin.ErrSessionEnded).
+	CodeAccountSignedOut = "account_signed_out"
+	// CodeAccountNotChosen: several accounts are signed in here and the
+	// command was not told which one to use.
+	CodeAccountNotChosen = "account_not_chosen"
 )
 
 // Explanation is an error in words.

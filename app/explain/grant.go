@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/signin"
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
@@ -16,7 +17,7 @@ const (
 	// CodeSecretsNotShared: signing in another device from an account
 	// that is not verified here sends it no keys (MSC4108 "Secret sharing
 	// and device verification"); the flow warns with this code.
-	CodeSecretsNotShared = "secrets_not_shared"
+	CodeSecretsNotShared = login.WarningSecretsNotShared
 )
 
 var accountNotFound = Explanation{Code: CodeAccountNotFound, Message: "That account is not signed in on this computer.",
@@ -60,6 +61,20 @@ type grantError struct {
 // Failures that are the same either way (the network, the keyring, the
 // server) keep their sign-in words.
 func explainGrant(err error) Explanation {
+	// Before the reasons: the device checks that found out may also have
+	// told the new device device_not_found or device_already_exists, but
+	// the way forward is here.
+	if errors.Is(err, signin.ErrSessionEnded) {
+		return Explanation{Code: CodeAccountSignedOut,
+			Message: "This computer's session of the account has ended: it was signed out, perhaps from another device, so this computer cannot sign in other devices with it.",
+			Next:    "Remove the account from this computer only, then sign this computer in to it again and start over."}
+	}
+	if errors.Is(err, login.ErrUnsafeVerificationURI) {
+		// The reason the new device was told; not a browser problem.
+		return Explanation{Code: msc4108.ReasonUnableToOpenVerificationURI,
+			Message: "The new device asked this computer to open an unsafe address (one that does not start with https://), so it was not opened and the new device was not signed in.",
+			Next:    "Only sign in devices you hold. If this one is yours, update its Matrix app and start again."}
+	}
 	var phone *login.PhoneFailure
 	reason := ""
 	for _, g := range grantErrors {
@@ -95,6 +110,10 @@ func explainGrant(err error) Explanation {
 	case errors.As(err, new(*login.UnexpectedMessageError)):
 		w := grantReasons[msc4108.ReasonUnexpectedMessageReceived]
 		return Explanation{Code: msc4108.ReasonUnexpectedMessageReceived, Message: w[0], Next: w[1]}
+	case errors.As(err, new(*accounts.UnavailableError)):
+		// A grant saves nothing: it reads the account's tokens and keys.
+		return Explanation{Code: CodeKeyringUnavailable, Message: "This computer's password store (keyring) is not available, so the account stored in it cannot be used.",
+			Next: "Install and unlock a keyring such as GNOME Keyring or KeePassXC, then try again."}
 	}
 	x := explain(err)
 	if x.Code == CodeFailed {

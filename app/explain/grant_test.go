@@ -10,6 +10,7 @@ import (
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/signin"
 	"github.com/qrlogin/qrlogin/protocol/login"
+	"github.com/qrlogin/qrlogin/protocol/matrix"
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
 )
@@ -104,5 +105,42 @@ func TestWarningWords(t *testing.T) {
 	}
 	if x := Warning(login.Warning{Code: "no_backup", Message: "Your phone did not share a key backup."}); x.Sentence() != "Your phone did not share a key backup." {
 		t.Errorf("another warning: %q", x.Sentence())
+	}
+}
+
+// TestGrantWithAnEndedSession: when the server no longer accepts this
+// computer's session of the account, the grant says so and how to get
+// going again, whatever request found out.
+func TestGrantWithAnEndedSession(t *testing.T) {
+	// awaitDevice's error: device_not_found went to the new device.
+	cause := fmt.Errorf("%w; the last check failed: %w", login.ErrDeviceNotFound, &matrix.Error{Status: 401, Errcode: "M_UNKNOWN_TOKEN"})
+	x := Error(grantErr(fmt.Errorf("%w: %w", signin.ErrSessionEnded, cause)))
+	if x.Code != CodeAccountSignedOut || !strings.Contains(x.Message, "signed out") ||
+		!strings.Contains(x.Next, "Remove the account") || !strings.Contains(x.Next, "sign this computer in") || strings.Contains(x.Message+x.Next, "phone") {
+		t.Errorf("%+v", x)
+	}
+}
+
+// TestGrantKeyringUnavailable: a grant saves nothing, so a keyring that
+// cannot be used is not worded as a sign-in that cannot be saved.
+func TestGrantKeyringUnavailable(t *testing.T) {
+	x := Error(grantErr(&accounts.UnavailableError{Err: errTest}))
+	if x.Code != CodeKeyringUnavailable || strings.Contains(x.Message, "saved") || !strings.Contains(x.Next, "keyring") {
+		t.Errorf("%+v", x)
+	}
+}
+
+// TestGrantUnsafeVerificationURI: a new device asking to open a page that
+// is not https is not a browser problem: the words say it was refused, and
+// to sign in only devices one holds; the code is the reason it was told.
+func TestGrantUnsafeVerificationURI(t *testing.T) {
+	x := Error(grantErr(fmt.Errorf("%w (%q)", login.ErrUnsafeVerificationURI, "http://evil.example/")))
+	if x.Code != msc4108.ReasonUnableToOpenVerificationURI || !strings.Contains(x.Message, "not opened") ||
+		!strings.Contains(x.Next, "devices you hold") || strings.Contains(x.Message+x.Next, "browser is installed") {
+		t.Errorf("%+v", x)
+	}
+	// A browser that does not start keeps its words.
+	if x := Error(grantErr(fmt.Errorf("%w: no browser", login.ErrVerificationURI))); !strings.Contains(x.Next, "browser") || strings.Contains(x.Next, "devices you hold") {
+		t.Errorf("browser: %+v", x)
 	}
 }

@@ -4,21 +4,26 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/config"
 	"github.com/qrlogin/qrlogin/protocol/login"
+	"github.com/qrlogin/qrlogin/protocol/matrix"
+	"github.com/qrlogin/qrlogin/protocol/oauth"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
 // GrantStore is the part of the account store signing in another device
-// needs: the account with its secrets, and its access token, refreshed
-// under the store's cross-process lock.
+// needs: the account with the keys it may send (a damaged key item does not
+// fail LoadKeys), and its access token, refreshed under the store's
+// cross-process lock.
 type GrantStore interface {
-	Load(userID string) (*accounts.Account, error)
+	LoadKeys(userID string) (*accounts.Account, *accounts.CorruptError, error)
 	AccessToken(ctx context.Context, userID string, refresh accounts.Refresher) (accounts.Secret, error)
 }
 
@@ -31,6 +36,9 @@ type GrantError struct {
 }
 
 func (e *GrantError) Error() string {
+	if e.UserID == "" { // no account chosen yet
+		return "signing in another device: " + e.Err.Error()
+	}
 	return "signing in another device with " + e.UserID + ": " + e.Err.Error()
 }
 
@@ -39,13 +47,46 @@ func (e *GrantError) Unwrap() error { return e.Err }
 // GrantDone ends a grant that worked, as login.Done ends a sign-in, and
 // has the same event name ("done"): the new device DeviceID is signed in
 // to UserID, and SecretsSent says whether it received the account's keys.
+// When it did not, KeysNotSent is the code of the warning that said why:
+// login.WarningSecretsNotShared (this computer's sign-in is not verified)
+// or WarningStoredKeysDamaged.
 type GrantDone struct {
 	UserID      string
 	DeviceID    string
 	SecretsSent bool
+	KeysNotSent string
 }
 
 func (GrantDone) Name() string { return "done" }
+
+// ErrSessionEnded marks a grant that failed because the account's server
+// no longer accepts this computer's session of the account: a request made
+// with its access token was refused (401), or its refresh token was
+// (invalid_grant). The session was most likely signed out from another
+// device; nothing works for the account here until it signs in again.
+var ErrSessionEnded = errors.New("signin: the server no longer accepts this computer's session of the account")
+
+// sessionEnded tells whether err, from a grant configured as cfg, is the
+// server refusing the account's session. A grant makes three kinds of
+// request with the account's credentials: rendezvous discovery and create
+// on the account's own server (a separate rendezvous server never gets the
+// token, so its wish for a signed-in device says nothing about the
+// session), the device checks on the homeserver, and the refresh.
+func sessionEnded(err error, cfg login.GrantConfig) bool {
+	var (
+		oauthErr  *oauth.Error
+		matrixErr *matrix.Error
+	)
+	switch {
+	case errors.Is(err, rendezvous.ErrNeedsAccount):
+		return cfg.RendezvousServer == ""
+	case errors.As(err, &oauthErr):
+		return oauthErr.Code == "invalid_grant"
+	case errors.As(err, &matrixErr):
+		return matrixErr.Status == http.StatusUnauthorized
+	}
+	return false
+}
 
 // WarningStoredKeysDamaged is the warning code when the account is
 // verified here but its stored keys cannot be read, so none are sent.
@@ -108,7 +149,10 @@ func StartGrant(parent context.Context, userID string, cfg login.GrantConfig, st
 	go func() {
 		defer close(c.done)
 		defer cancel()
-		res, err := c.run(ctx, userID, cfg, store, emit)
+		res, damaged, err := c.run(ctx, userID, cfg, store, emit)
+		if err != nil && sessionEnded(err, cfg) {
+			err = fmt.Errorf("%w: %w", ErrSessionEnded, err)
+		}
 		if err != nil {
 			err = &GrantError{UserID: userID, Err: err}
 		}
@@ -119,39 +163,71 @@ func StartGrant(parent context.Context, userID string, cfg login.GrantConfig, st
 			emit(login.Failed{Err: err})
 			return
 		}
-		emit(GrantDone{UserID: userID, DeviceID: res.DeviceID, SecretsSent: res.SecretsSent})
+		done := GrantDone{UserID: userID, DeviceID: res.DeviceID, SecretsSent: res.SecretsSent}
+		switch {
+		case res.SecretsSent:
+		case damaged:
+			done.KeysNotSent = WarningStoredKeysDamaged
+		default:
+			done.KeysNotSent = login.WarningSecretsNotShared
+		}
+		emit(done)
 	}()
 	return c
 }
 
-func (c *GrantController) run(ctx context.Context, userID string, cfg login.GrantConfig, store GrantStore, emit func(login.Event)) (*login.GrantResult, error) {
-	a, err := store.Load(userID)
+// run reads the account and runs the flow; damaged reports that the
+// account's stored keys could not be read (and were not sent).
+func (c *GrantController) run(ctx context.Context, userID string, cfg login.GrantConfig, store GrantStore, emit func(login.Event)) (res *login.GrantResult, damaged bool, err error) {
+	// The tokens are read apart (AccessToken), so a damaged key item only
+	// costs the keys, not the grant.
+	a, unreadable, err := store.LoadKeys(userID)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	cfg.Homeserver, cfg.UserID = a.Homeserver, a.UserID
 	cfg.AccessToken = func(ctx context.Context) (string, error) {
 		tok, err := store.AccessToken(ctx, userID, Refresh)
 		return tok.Reveal(), err
 	}
-	secrets, damaged := grantSecrets(a)
+	var keysErr error
+	if unreadable != nil {
+		keysErr = unreadable
+	}
+	var secrets grantKeys
+	if a.Verified && keysErr == nil {
+		secrets, keysErr = grantSecrets(a)
+	}
 	// The stored strings cannot be wiped; drop them at least, so only the
 	// byte copies below (zeroed when the grant ends) stay in use.
+	verified := a.Verified
 	a = nil
 	defer secrets.zero()
 	cfg.Secrets = secrets.GrantSecrets
-	if damaged != nil {
+	flowEmit := emit
+	// Keys of an account not verified here are not sent whether they read
+	// or not; the flow's secrets_not_shared says so.
+	if damaged = keysErr != nil && verified; damaged {
 		emit(login.Warning{Code: WarningStoredKeysDamaged, Message: "The encryption keys stored for this account on this computer cannot be read (" +
-			damaged.Error() + "), so none are sent to the new device."})
+			keysErr.Error() + "), so none are sent to the new device."})
+		// The flow, given no keys, would add that the account is not
+		// verified here, which is not why.
+		flowEmit = func(ev login.Event) {
+			if w, ok := ev.(login.Warning); ok && w.Code == login.WarningSecretsNotShared {
+				return
+			}
+			emit(ev)
+		}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, login.ErrCancelled
+		return nil, damaged, login.ErrCancelled
 	}
-	g := newGrant(cfg, emit)
+	g := newGrant(cfg, flowEmit)
 	c.mu.Lock()
 	c.grant = g
 	c.mu.Unlock()
-	return g.Run(ctx)
+	res, err = g.Run(ctx)
+	return res, damaged, err
 }
 
 // grantKeys holds the decoded keys the grant sends, to zero them after.

@@ -6,17 +6,23 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/app/config"
+	"github.com/qrlogin/qrlogin/internal/identity"
 	"github.com/qrlogin/qrlogin/protocol/login"
+	"github.com/qrlogin/qrlogin/protocol/matrix"
+	"github.com/qrlogin/qrlogin/protocol/oauth"
+	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
 )
 
@@ -84,6 +90,10 @@ func (f *fakeGrant) Run(ctx context.Context) (*login.GrantResult, error) {
 	f.mu.Unlock()
 	close(f.running)
 	f.emit(login.NewDeviceSignedIn{DeviceID: "NEWPHONE"})
+	if f.cfg.Secrets == nil {
+		// As login.Grant does when it is given no keys.
+		f.emit(login.Warning{Code: "secrets_not_shared", Message: "not verified"})
+	}
 	select {
 	case <-f.finish:
 	case <-ctx.Done():
@@ -313,5 +323,132 @@ func TestGrantWithTheRealFlowReportsItsFailure(t *testing.T) {
 		if _, ok := e.(login.Failed); ok {
 			t.Fatalf("more than one Failed: %#v", got)
 		}
+	}
+}
+
+// storeIn is storeWith over a keyring the test can reach into.
+func storeIn(t *testing.T, a *accounts.Account) (*accounts.Store, *accounts.MemoryKeyring) {
+	t.Helper()
+	mem := accounts.NewMemoryKeyring()
+	store := accounts.New(mem, filepath.Join(t.TempDir(), "keyring.lock"))
+	if _, err := store.Save(a); err != nil {
+		t.Fatal(err)
+	}
+	return store, mem
+}
+
+// warnings lists the codes of the warnings among evs.
+func warnings(evs []login.Event) []string {
+	var out []string
+	for _, e := range evs {
+		if w, ok := e.(login.Warning); ok {
+			out = append(out, w.Code)
+		}
+	}
+	return out
+}
+
+// TestGrantWithADamagedKeyItemWarnsAndGoesOn: a key item of the account
+// that the keyring reports damaged does not end the grant: the new device
+// is signed in without keys, the one warning says why (not the flow's "not
+// verified" as well), and GrantDone gives that reason. A damaged item the
+// grant does not need (the Olm account) changes nothing.
+func TestGrantWithADamagedKeyItemWarnsAndGoesOn(t *testing.T) {
+	for _, c := range []struct {
+		item     string
+		warnings []string
+		sent     bool
+	}{
+		{"master_key", []string{WarningStoredKeysDamaged}, false},
+		{"backup_key", []string{WarningStoredKeysDamaged}, false},
+		{"olm_pickle", nil, true},
+	} {
+		t.Run(c.item, func(t *testing.T) {
+			a := verifiedCarol("https://matrix.example.org")
+			a.OlmPickle, a.OlmPickleKey = "pickle", "pk"
+			store, mem := storeIn(t, a)
+			// A header whose chunk is missing: the keyring holds the item,
+			// but it does not read back (accounts.CorruptError).
+			if err := mem.Set(identity.AppID, "account:"+carol+":g1:"+c.item, "qrlogin-chunks2:a:1:44:0123456789abcdef"); err != nil {
+				t.Fatal(err)
+			}
+			f := &fakeGrant{result: &login.GrantResult{DeviceID: "NEWPHONE", SecretsSent: c.sent}}
+			withFakeGrant(t, f)
+			var ev events
+			if _, err := StartGrant(context.Background(), carol, login.GrantConfig{}, store, ev.emit).Wait(); err != nil {
+				t.Fatalf("the grant failed: %v", err)
+			}
+			if (f.cfg.Secrets != nil) != c.sent {
+				t.Fatalf("keys given to the flow: %v, want %v", f.cfg.Secrets != nil, c.sent)
+			}
+			got := ev.all()
+			if w := warnings(got); !slices.Equal(w, c.warnings) {
+				t.Fatalf("warnings %q, want %q", w, c.warnings)
+			}
+			done, ok := got[len(got)-1].(GrantDone)
+			want := ""
+			if !c.sent {
+				want = WarningStoredKeysDamaged
+			}
+			if !ok || done.KeysNotSent != want {
+				t.Fatalf("last event %#v, want GrantDone with KeysNotSent %q", got[len(got)-1], want)
+			}
+		})
+	}
+}
+
+// TestGrantDoneSaysWhyNoKeysWereSent: an account not verified here sends
+// no keys, and GrantDone says so with the flow's warning code; a grant
+// that sent them gives no reason.
+func TestGrantDoneSaysWhyNoKeysWereSent(t *testing.T) {
+	a := verifiedCarol("https://matrix.example.org")
+	a.Verified = false
+	f := &fakeGrant{result: &login.GrantResult{DeviceID: "NEWPHONE"}}
+	withFakeGrant(t, f)
+	var ev events
+	if _, err := StartGrant(context.Background(), carol, login.GrantConfig{}, storeWith(t, a), ev.emit).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	got := ev.all()
+	if w := warnings(got); !slices.Equal(w, []string{login.WarningSecretsNotShared}) {
+		t.Fatalf("warnings %q", w)
+	}
+	if done := got[len(got)-1].(GrantDone); done.KeysNotSent != login.WarningSecretsNotShared {
+		t.Fatalf("GrantDone %#v", done)
+	}
+}
+
+// TestGrantRecognisesAnEndedSession: the server refusing this computer's
+// session of the account (a 401 to a request made with its access token,
+// a refresh token it no longer accepts) ends the grant with
+// ErrSessionEnded. A separate rendezvous server that wants a signed-in
+// device never saw the token: that is not it.
+func TestGrantRecognisesAnEndedSession(t *testing.T) {
+	needsAccount := &rendezvous.HTTPError{Status: http.StatusUnauthorized, Kind: rendezvous.ErrNeedsAccount}
+	for _, c := range []struct {
+		name       string
+		rendezvous string
+		err        error
+		ended      bool
+	}{
+		{"rendezvous create 401", "", fmt.Errorf("create: %w", needsAccount), true},
+		{"discovery says signed-in devices only", "", &rendezvous.UnsupportedError{Server: "x.org", NeedsAccount: true}, true},
+		{"separate rendezvous server", "https://rv.example.org", fmt.Errorf("create: %w", needsAccount), false},
+		{"refresh refused", "", fmt.Errorf("login: the account's access token: %w", &oauth.Error{Endpoint: "token", Status: 400, Code: "invalid_grant"}), true},
+		{"device check 401", "", fmt.Errorf("login: could not check that the new device's ID is unused: %w", &matrix.Error{Status: 401, Errcode: "M_UNKNOWN_TOKEN"}), true},
+		{"device check 500", "", fmt.Errorf("login: could not check: %w", &matrix.Error{Status: 500}), false},
+		{"token endpoint down", "", fmt.Errorf("login: the account's access token: %w", &oauth.Error{Endpoint: "token", Status: 503}), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			store := storeWith(t, verifiedCarol("https://matrix.example.org"))
+			withFakeGrant(t, &fakeGrant{err: c.err})
+			_, err := StartGrant(context.Background(), carol, login.GrantConfig{RendezvousServer: c.rendezvous}, store, func(login.Event) {}).Wait()
+			if errors.Is(err, ErrSessionEnded) != c.ended {
+				t.Fatalf("error %v: session ended %v, want %v", err, errors.Is(err, ErrSessionEnded), c.ended)
+			}
+			if !errors.Is(err, c.err) {
+				t.Fatalf("the cause is lost: %v", err)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -151,6 +152,12 @@ var (
 	// ErrVerificationURI: the approval page could not be opened, or its
 	// address is not https (unable_to_open_verification_uri).
 	ErrVerificationURI = errors.New("login: the page to approve the new device could not be opened")
+	// ErrUnsafeVerificationURI is the ErrVerificationURI of a page this
+	// computer refused to open: the new device named an address that is
+	// not https (http only on this machine's loopback). MSC4108 "Malicious
+	// client sends arbitrary verification URI": whoever scanned the code
+	// may not be the user's device.
+	ErrUnsafeVerificationURI = fmt.Errorf("%w: the new device asked to open an address that is not https", ErrVerificationURI)
 	// ErrDeviceNotFound: the new device reported success but did not appear
 	// on the account in time (device_not_found).
 	ErrDeviceNotFound = errors.New("login: the new device did not appear on the account")

@@ -78,6 +78,10 @@ func (s *GrantSecrets) message() msc4108.Secrets {
 	return m
 }
 
+// WarningSecretsNotShared is the warning a grant given no secrets emits:
+// the new device gets no keys and must be verified another way.
+const WarningSecretsNotShared = "secrets_not_shared"
+
 // shareSecrets sends m.login.secrets (MSC4108 "2. Existing device shares
 // secrets with new device") when this computer holds the account's
 // verified secrets, and reports whether it did. Without them nothing is
@@ -86,7 +90,7 @@ func (s *GrantSecrets) message() msc4108.Secrets {
 func (g *Grant) shareSecrets(ctx context.Context) (bool, error) {
 	s := g.cfg.Secrets
 	if s == nil {
-		g.emit(Warning{Code: "secrets_not_shared", Message: "This account is not verified on this computer, so its encryption keys were not shared. Verify the new device separately, for example from another device that is verified."})
+		g.emit(Warning{Code: WarningSecretsNotShared, Message: "This account is not verified on this computer, so its encryption keys were not shared. Verify the new device separately, for example from another device that is verified."})
 		return false, nil
 	}
 	if err := g.send(ctx, s.message()); err != nil {

@@ -125,7 +125,7 @@ func plausibleDeviceID(id string) bool {
 // (https, or http on a loopback host) to a page this computer would open.
 func checkVerificationURI(uri string) error {
 	if _, err := rendezvous.CheckURL(uri); err != nil {
-		return fmt.Errorf("%w: its address %q is not https", ErrVerificationURI, truncateText(uri, 200))
+		return fmt.Errorf("%w (%q)", ErrUnsafeVerificationURI, truncateText(uri, 200))
 	}
 	return nil
 }
@@ -222,7 +222,9 @@ func (g *Grant) awaitDevice(ctx context.Context, acct *account, deviceID string)
 	}
 	err := fmt.Errorf("%w within %v (%s)", ErrDeviceNotFound, g.cfg.DeviceCreationTimeout, truncateText(deviceID, 64))
 	if last != nil {
-		err = fmt.Errorf("%w; the last check failed: %v", err, last)
+		// Kept matchable: a 401 here means the account's own session
+		// ended, which the caller words apart.
+		err = fmt.Errorf("%w; the last check failed: %w", err, last)
 	}
 	return &sendFailure{reason: msc4108.ReasonDeviceNotFound, err: err}
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -887,9 +888,9 @@ func TestGrantRefusesProposal(t *testing.T) {
 	}{
 		// MSC4108 "Malicious client sends arbitrary verification URI".
 		{"plain http page", func(p *msc4108.Protocol) { p.DeviceGrant.VerificationURI = "http://consent.example.org/link" },
-			msc4108.ReasonUnableToOpenVerificationURI, login.ErrVerificationURI},
+			msc4108.ReasonUnableToOpenVerificationURI, login.ErrUnsafeVerificationURI},
 		{"other scheme", func(p *msc4108.Protocol) { p.DeviceGrant.VerificationURIComplete = "javascript:alert(1)" },
-			msc4108.ReasonUnableToOpenVerificationURI, login.ErrVerificationURI},
+			msc4108.ReasonUnableToOpenVerificationURI, login.ErrUnsafeVerificationURI},
 		{"no device ID", func(p *msc4108.Protocol) { p.DeviceID = "" }, msc4108.ReasonUnexpectedMessageReceived, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -907,6 +908,10 @@ func TestGrantRefusesProposal(t *testing.T) {
 			var unexpected *login.UnexpectedMessageError
 			if tc.want != nil && !errors.Is(err, tc.want) || tc.want == nil && !errors.As(err, &unexpected) {
 				t.Fatalf("grant: %v", err)
+			}
+			// The reason's error as well, for callers that match it.
+			if tc.reason == msc4108.ReasonUnableToOpenVerificationURI && !errors.Is(err, login.ErrVerificationURI) {
+				t.Fatalf("grant: %v does not match %v", err, login.ErrVerificationURI)
 			}
 			if got := r.openedURIs(); len(got) != 0 {
 				t.Fatalf("opened %q", got)
@@ -926,7 +931,7 @@ func TestGrantCannotOpenBrowser(t *testing.T) {
 		if nres := existingDeviceFailure(t, n, msc4108.ReasonUnableToOpenVerificationURI); nres.Accepted {
 			t.Fatalf("the new device was accepted: %+v", nres)
 		}
-		if _, err := r.wait(); !errors.Is(err, login.ErrVerificationURI) {
+		if _, err := r.wait(); !errors.Is(err, login.ErrVerificationURI) || errors.Is(err, login.ErrUnsafeVerificationURI) {
 			t.Fatalf("grant: %v", err)
 		}
 		if _, ok := eventOf[login.VerificationURI](r); ok {
@@ -1054,6 +1059,36 @@ func awaitEvent[E login.Event](t *testing.T, r *grantRun) E {
 			var zero E
 			t.Fatalf("no %s event; events %v", zero.Name(), r.names())
 		}
+	}
+}
+
+// TestGrantDeviceCheckAfterSignOut: when the account's token stops working
+// while the new device signs in, the new device hears device_not_found and
+// this computer's caller gets the 401 that explains it.
+func TestGrantDeviceCheckAfterSignOut(t *testing.T) {
+	srv := devServerWith(t, devserver.Config{})
+	var signedOut atomic.Bool
+	_, r, n := scanned(t, srv, "msc4108-2024", func(c *login.GrantConfig) {
+		c.DeviceCreationTimeout = time.Second
+		token, open := c.AccessToken, c.OpenURI
+		c.AccessToken = func(ctx context.Context) (string, error) {
+			if signedOut.Load() {
+				return "not-a-token", nil
+			}
+			return token(ctx)
+		}
+		// The device-absent check is done by the time the page opens:
+		// from then on the account's token no longer works.
+		c.OpenURI = func(uri string) error {
+			signedOut.Store(true)
+			return open(uri)
+		}
+	}, phone.NewDeviceConfig{})
+	existingDeviceFailure(t, n, msc4108.ReasonDeviceNotFound)
+	_, err := r.wait()
+	var me *matrix.Error
+	if !errors.Is(err, login.ErrDeviceNotFound) || !errors.As(err, &me) || me.Status != http.StatusUnauthorized {
+		t.Fatalf("grant: %v, want device_not_found carrying the 401", err)
 	}
 }
 
