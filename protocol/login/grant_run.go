@@ -21,17 +21,19 @@ type account struct {
 // "existing device" that generated the QR code (MSC4388 role G). Every
 // failure after the channel is trusted is told to the other device before
 // Run returns. The secrets in the config are zeroed when Run returns. A
-// Grant runs once.
+// Grant runs once: a second Run is refused and leaves the secrets to the
+// first.
 func (g *Grant) Run(ctx context.Context) (res *GrantResult, err error) {
+	if !g.ran.CompareAndSwap(false, true) {
+		// The secrets belong to the run that got here first.
+		return nil, errors.New("login: this grant has already run; start a new one")
+	}
 	defer g.cfg.Secrets.zero()
 	defer func() {
 		if err != nil && ctx.Err() != nil && !errors.Is(err, ErrCancelled) {
 			err = fmt.Errorf("%w (%v)", ErrCancelled, err)
 		}
 	}()
-	if !g.ran.CompareAndSwap(false, true) {
-		return nil, errors.New("login: this grant has already run; start a new one")
-	}
 	acct, err := g.checkConfig()
 	if err != nil {
 		return nil, err

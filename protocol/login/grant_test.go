@@ -1213,6 +1213,36 @@ func TestGrantRefusesBadConfig(t *testing.T) {
 	})
 }
 
+// TestGrantSecondRunKeepsTheFirstRunsSecrets: a second Run of the same
+// grant is refused and leaves alone the secrets the first run, still
+// showing its QR code, is about to share; the first run zeroes them when
+// it ends.
+func TestGrantSecondRunKeepsTheFirstRunsSecrets(t *testing.T) {
+	srv := devServerWith(t, devserver.Config{})
+	ctx := testCtx(t)
+	r := startGrant(ctx, t, srv, "msc4388", nil)
+	defer r.cancel()
+	r.nextQR()
+	if _, err := r.g.Run(ctx); err == nil {
+		t.Fatal("a second Run ran")
+	}
+	keys := [][]byte{r.cfg.Secrets.MasterKey, r.cfg.Secrets.SelfSigningKey, r.cfg.Secrets.UserSigningKey, r.cfg.Secrets.BackupKey}
+	for i, k := range keys {
+		if !slices.ContainsFunc(k, func(b byte) bool { return b != 0 }) {
+			t.Fatalf("key %d was zeroed by the refused second Run while the first still runs", i)
+		}
+	}
+	r.cancel()
+	if _, err := r.wait(); !errors.Is(err, login.ErrCancelled) {
+		t.Fatalf("first Run: %v", err)
+	}
+	for i, k := range keys {
+		if slices.ContainsFunc(k, func(b byte) bool { return b != 0 }) {
+			t.Fatalf("key %d was not zeroed when the first Run ended", i)
+		}
+	}
+}
+
 // TestGrantSecretsRedacted: the secrets never print.
 func TestGrantSecretsRedacted(t *testing.T) {
 	s := login.GrantSecrets{MasterKey: []byte("0123456789abcdef0123456789abcdef")}
