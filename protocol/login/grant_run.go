@@ -15,6 +15,9 @@ import (
 type account struct {
 	baseURL    string // client-server base URL, no trailing slash
 	serverName string // the user ID's domain
+	// plainHTTP: the homeserver itself is plain http, which the transport
+	// rule allows on this machine's loopback only (the dev homeserver).
+	plainHTTP bool
 }
 
 // Run signs the other device in: MSC4108 with this desktop as the
@@ -88,7 +91,7 @@ func (g *Grant) checkConfig() (*account, error) {
 	if err := g.cfg.Secrets.check(); err != nil {
 		return nil, err
 	}
-	return &account{baseURL: strings.TrimRight(u.String(), "/"), serverName: server}, nil
+	return &account{baseURL: strings.TrimRight(u.String(), "/"), serverName: server, plainHTTP: u.Scheme == "http"}, nil
 }
 
 // serverNameOf returns the server name of a Matrix user ID, the part after

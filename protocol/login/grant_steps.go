@@ -29,7 +29,7 @@ const maxDeviceID = 255
 // and "Secret sharing and device verification". Each step is a method of
 // its own; an error that the new device must hear about is a *sendFailure.
 func (g *Grant) grant(ctx context.Context, acct *account) (*GrantResult, error) {
-	proposal, uri, err := g.receiveProtocol(ctx)
+	proposal, uri, err := g.receiveProtocol(ctx, acct)
 	if err != nil {
 		return nil, err
 	}
@@ -63,8 +63,8 @@ func (g *Grant) grant(ctx context.Context, acct *account) (*GrantResult, error) 
 // typed the check code, so it usually waits on the rendezvous already). It
 // returns the proposal and the page to open: verification_uri_complete,
 // else verification_uri (MSC4108 "4. Existing device checks device_id and
-// accepts protocol to use").
-func (g *Grant) receiveProtocol(ctx context.Context) (*msc4108.Protocol, string, error) {
+// accepts protocol to use"), as this computer parsed and checked it.
+func (g *Grant) receiveProtocol(ctx context.Context, acct *account) (*msc4108.Protocol, string, error) {
 	raw, err := g.receive(ctx, vocab.PaceReply)
 	if err != nil {
 		return nil, "", err
@@ -89,19 +89,19 @@ func (g *Grant) receiveProtocol(ctx context.Context) (*msc4108.Protocol, string,
 		return nil, "", malformed("without device_authorization_grant.verification_uri")
 	}
 	// MSC4108 "Malicious client sends arbitrary verification URI": open
-	// only https pages (http on this machine's loopback), and refuse the
-	// whole proposal if either URI breaks the rule.
-	for _, u := range []string{p.DeviceGrant.VerificationURI, p.DeviceGrant.VerificationURIComplete} {
-		if u == "" {
+	// only https pages (plain http on loopback only for an account on a
+	// plain-http loopback homeserver), and refuse the whole proposal if
+	// either URI breaks the rule.
+	uri := ""
+	for _, raw := range []string{p.DeviceGrant.VerificationURI, p.DeviceGrant.VerificationURIComplete} {
+		if raw == "" {
 			continue
 		}
-		if err := checkVerificationURI(u); err != nil {
+		checked, err := checkVerificationURI(raw, acct.plainHTTP)
+		if err != nil {
 			return nil, "", &sendFailure{reason: msc4108.ReasonUnableToOpenVerificationURI, err: err}
 		}
-	}
-	uri := p.DeviceGrant.VerificationURIComplete
-	if uri == "" {
-		uri = p.DeviceGrant.VerificationURI
+		uri = checked // verification_uri_complete when there is one
 	}
 	return &p, uri, nil
 }
@@ -121,13 +121,19 @@ func plausibleDeviceID(id string) bool {
 	return true
 }
 
-// checkVerificationURI applies the transport rule the rendezvous uses
-// (https, or http on a loopback host) to a page this computer would open.
-func checkVerificationURI(uri string) error {
-	if _, err := rendezvous.CheckURL(uri); err != nil {
-		return fmt.Errorf("%w: its address %q is not https", ErrVerificationURI, truncateText(uri, 200))
+// checkVerificationURI applies the rule for a page this computer would
+// open and returns the page's address as parsed, the only form that is
+// opened or shown. The page must be https: the rendezvous transport rule
+// also allows plain http on loopback, which would let a new device have
+// the browser open a service on this machine, so that is allowed only
+// when plainHTTPLoopback says the account's own homeserver is such a
+// service (the dev homeserver).
+func checkVerificationURI(uri string, plainHTTPLoopback bool) (string, error) {
+	u, err := rendezvous.CheckURL(uri)
+	if err != nil || u.Scheme != "https" && !plainHTTPLoopback {
+		return "", fmt.Errorf("%w: its address %q is not https", ErrVerificationURI, truncateText(uri, 200))
 	}
-	return nil
+	return u.String(), nil
 }
 
 // checkDeviceAbsent asserts that the announced device is not on the

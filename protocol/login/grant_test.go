@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"regexp"
 	"slices"
@@ -787,6 +789,13 @@ type minimalNewDevice struct {
 // (MSC4108 step 2).
 func scanMinimal(ctx context.Context, t *testing.T, srv *devserver.Server, payload []byte) *minimalNewDevice {
 	t.Helper()
+	return scanMinimalWith(ctx, t, srv, payload, nil)
+}
+
+// scanMinimalWith is scanMinimal reaching the rendezvous with rc (nil: a
+// default client).
+func scanMinimalWith(ctx context.Context, t *testing.T, srv *devserver.Server, payload []byte, rc *http.Client) *minimalNewDevice {
+	t.Helper()
 	q, err := qrcode.Decode(payload)
 	if err != nil {
 		t.Fatalf("decoding the QR code: %v", err)
@@ -798,7 +807,7 @@ func scanMinimal(ctx context.Context, t *testing.T, srv *devserver.Server, paylo
 	)
 	switch q.Generation {
 	case vocab.MSC4388:
-		c, err := rendezvous.NewClient(rendezvous.ClientConfig{BaseURL: q.BaseURL, Poll: fast})
+		c, err := rendezvous.NewClient(rendezvous.ClientConfig{BaseURL: q.BaseURL, HTTPClient: rc, Poll: fast})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -807,7 +816,7 @@ func scanMinimal(ctx context.Context, t *testing.T, srv *devserver.Server, paylo
 		}
 		bind = securechannel.Binding{BaseURL: q.BaseURL, RendezvousID: q.RendezvousID}
 	default:
-		c, err := rendezvous.NewETagClient(rendezvous.ETagConfig{Poll: fast})
+		c, err := rendezvous.NewETagClient(rendezvous.ETagConfig{HTTPClient: rc, Poll: fast})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -912,6 +921,70 @@ func TestGrantRefusesProposal(t *testing.T) {
 				t.Fatalf("opened %q", got)
 			}
 		})
+	}
+}
+
+// TestGrantPlainHTTPPageOnlyForALoopbackHomeserver: a page on this
+// machine's loopback over plain http is opened only for an account whose
+// own homeserver is plain http on loopback (the dev homeserver, as in the
+// other tests). For an account on an https homeserver, a new device that
+// proposes such a page would have this computer's browser open a local
+// service (MSC4108 "Malicious client sends arbitrary verification URI"):
+// the grant refuses it. The https homeserver here is a TLS front on
+// 127.0.0.1 for the dev homeserver.
+func TestGrantPlainHTTPPageOnlyForALoopbackHomeserver(t *testing.T) {
+	srv := devServerWith(t, devserver.Config{})
+	backend, err := url.Parse(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(backend))
+	t.Cleanup(front.Close)
+	ctx := testCtx(t)
+	r := startGrant(ctx, t, srv, "msc4388", func(c *login.GrantConfig) {
+		c.Homeserver, c.HTTP = front.URL, front.Client()
+	})
+	defer r.cancel()
+	qr := r.nextQR()
+	n := scanMinimalWith(ctx, t, srv, qr.Payload, front.Client())
+	p := n.protocol()
+	if u, _ := url.Parse(p.DeviceGrant.VerificationURI); u == nil || u.Scheme != "http" {
+		t.Fatalf("the dev homeserver's page is %q, want plain http on loopback", p.DeviceGrant.VerificationURI)
+	}
+	n.send(ctx, p)
+	r.typeCode(n.ch.CheckCode().String())
+	n.expectFailure(ctx, msc4108.ReasonUnableToOpenVerificationURI)
+	if _, err := r.wait(); !errors.Is(err, login.ErrVerificationURI) {
+		t.Fatalf("grant: %v, want %v", err, login.ErrVerificationURI)
+	}
+	if got := r.openedURIs(); len(got) != 0 {
+		t.Fatalf("opened %q", got)
+	}
+}
+
+// TestGrantOpensTheCheckedURI: the browser and the verification_uri event
+// get the page's address as this computer parsed and checked it, not the
+// new device's raw text.
+func TestGrantOpensTheCheckedURI(t *testing.T) {
+	srv := devServerWith(t, devserver.Config{})
+	ctx := testCtx(t)
+	r := startGrantWith(ctx, t, srv, "msc4388", undecided, nil) // the page is not loaded
+	defer r.cancel()
+	n := scanMinimal(ctx, t, srv, r.nextQR().Payload)
+	p := n.protocol()
+	p.DeviceGrant.VerificationURIComplete = " HTTPS://consent.example.org/approve device?code=1"
+	const want = "https://consent.example.org/approve%20device?code=1"
+	n.send(ctx, p)
+	r.typeCode(n.ch.CheckCode().String())
+	raw, err := n.ch.Receive(ctx, vocab.PaceReply)
+	if typ, _ := msc4108.TypeOf(raw); err != nil || typ != msc4108.TypeProtocolAccepted {
+		t.Fatalf("the new device got %s, %v; want m.login.protocol_accepted", raw, err)
+	}
+	if got := r.openedURIs(); !slices.Equal(got, []string{want}) {
+		t.Fatalf("opened %q, want %q", got, want)
+	}
+	if v, ok := eventOf[login.VerificationURI](r); !ok || v.URI != want || !v.Opened {
+		t.Fatalf("verification_uri event %+v, want %s opened", v, want)
 	}
 }
 
