@@ -73,6 +73,31 @@ func (l *link) send(ctx context.Context, msg any) error {
 	return nil
 }
 
+// otherWroteFirst reads what the other device wrote while it was our
+// turn, when our message of type sent met a concurrent write (sendErr is
+// rendezvous.ErrConcurrentWrite: MSC4388 409 M_CONCURRENT_WRITE, 2024
+// 412); any other sendErr is returned as it is. Our send spent a nonce the
+// other device never saw, so nothing more can be sent to it, but its
+// message still opens. m.login.failure ends the flow with the other
+// device's reason (MSC4108: either device may give up at any step);
+// anything else is unexpected. A message that does not open is
+// securechannel.ErrDecrypt, as anywhere.
+func (l *link) otherWroteFirst(ctx context.Context, sendErr error, sent string) error {
+	if !errors.Is(sendErr, rendezvous.ErrConcurrentWrite) {
+		return sendErr
+	}
+	raw, err := l.receive(ctx, vocab.PaceReply)
+	if err != nil {
+		return err
+	}
+	defer clear(raw)
+	typ, _ := decodeMessage(raw)
+	if typ == msc4108.TypeFailure {
+		return failureFrom(raw)
+	}
+	return &sendFailure{reason: msc4108.ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: typ, Want: "nothing before " + sent}}
+}
+
 // expect checks that raw is a message of type want and decodes it into v
 // (if not nil). A failure from the other device becomes *PhoneFailure;
 // anything else is an unexpected message that we report back.

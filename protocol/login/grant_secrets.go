@@ -90,7 +90,7 @@ func (g *Grant) shareSecrets(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	if err := g.send(ctx, s.message()); err != nil {
-		return false, err
+		return false, g.otherWroteFirst(ctx, err, msc4108.TypeSecrets)
 	}
 	g.emit(SecretsShared{CrossSigning: true, Backup: s.BackupKey != nil})
 	return true, nil

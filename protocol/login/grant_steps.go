@@ -40,7 +40,7 @@ func (g *Grant) grant(ctx context.Context, acct *account) (*GrantResult, error) 
 		return nil, err
 	}
 	if err := g.send(ctx, msc4108.Simple{Type: msc4108.TypeProtocolAccepted}); err != nil {
-		return nil, err
+		return nil, g.otherWroteFirst(ctx, err, msc4108.TypeProtocolAccepted)
 	}
 	if err := g.awaitSuccess(ctx); err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -770,6 +771,81 @@ func TestGrantNewDeviceGivesUp(t *testing.T) {
 			t.Fatalf("new device: %v", nerr)
 		}
 	})
+}
+
+// TestGrantNewDeviceWritesFirst: the new device gives up out of turn,
+// right after m.login.protocol or m.login.success, while the grant checks
+// the device on the account; the grant's next write (protocol_accepted,
+// m.login.secrets) meets a concurrent write (MSC4388 409, 2024 412). The
+// grant reads and opens the new device's message, as a sign-in does
+// (TestPhoneWritesFirstAfterApproval), and ends with its reason; the
+// rendezvous goes away.
+func TestGrantNewDeviceWritesFirst(t *testing.T) {
+	for _, st := range []phone.Step{phone.StepProtocol, phone.StepSuccess} {
+		t.Run(string(st), func(t *testing.T) {
+			forEachGeneration(t, func(t *testing.T, preference string) {
+				srv := devServerWith(t, devserver.Config{})
+				release, wrote := make(chan struct{}), make(chan struct{})
+				var wroteOnce, holdOnce sync.Once
+				newDeviceHTTP := watchingClient(func(req *http.Request, status int) {
+					select {
+					case <-release:
+						if req.Method == http.MethodPut && status/100 == 2 {
+							wroteOnce.Do(func() { close(wrote) })
+						}
+					default:
+					}
+				})
+				// The grant waits in its device check (the 404 before
+				// protocol_accepted, the 200 before m.login.secrets) until
+				// the new device's out-of-turn write has landed.
+				hold := http.StatusNotFound
+				if st == phone.StepSuccess {
+					hold = http.StatusOK
+				}
+				var conflicts atomic.Int32
+				grantHTTP := watchingClient(func(req *http.Request, status int) {
+					if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/devices/") && status == hold {
+						holdOnce.Do(func() {
+							close(release)
+							select {
+							case <-wrote:
+							case <-time.After(10 * time.Second):
+								t.Error("the new device did not write out of turn")
+							}
+						})
+					}
+					if req.Method == http.MethodPut && (status == http.StatusConflict || status == http.StatusPreconditionFailed) {
+						conflicts.Add(1)
+					}
+				})
+				ctx := testCtx(t)
+				r := startGrant(ctx, t, srv, preference, func(c *login.GrantConfig) { c.HTTP = grantHTTP })
+				qr := r.nextQR()
+				n := r.scan(ctx, qr, phone.NewDeviceConfig{
+					HTTP: newDeviceHTTP, OutOfTurnAfter: release,
+					Script: phone.NewDeviceScript{FailOutOfTurnAfter: st, FailReason: msc4108.ReasonUserCancelled},
+				})
+				r.typeCodeOf(ctx, n)
+				_, err := r.wait()
+				var pf *login.PhoneFailure
+				if !errors.As(err, &pf) || pf.Reason != msc4108.ReasonUserCancelled {
+					t.Fatalf("grant: %v, want the new device's user_cancelled", err)
+				}
+				var sent *phone.SentFailureError
+				if _, nerr := n.Wait(); !errors.As(nerr, &sent) {
+					t.Fatalf("new device: %v", nerr)
+				}
+				if c := conflicts.Load(); c != 1 {
+					t.Errorf("the grant met %d concurrent-write answers, want 1", c)
+				}
+				if _, ok := eventOf[login.SecretsShared](r); ok {
+					t.Error("secrets_shared after the new device gave up")
+				}
+				rendezvousGone(ctx, t, qr.Payload)
+			})
+		})
+	}
 }
 
 // minimalNewDevice is a new device built here from the protocol packages

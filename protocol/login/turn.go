@@ -52,7 +52,7 @@ func (t turn) afterReceive(raw []byte, err error) turn {
 
 // afterSend is the turn once a send ended with err. A failed send ends our
 // sending on the channel (securechannel.Channel.Send), so nobody writes
-// after it; what the phone wrote can still be read (phoneWroteFirst).
+// after it; what the other device wrote can still be read (otherWroteFirst).
 func (turn) afterSend(err error) turn {
 	if err != nil {
 		return nobodysTurn
