@@ -64,8 +64,14 @@ func (l *link) send(ctx context.Context, msg any) error {
 	if err != nil {
 		return err
 	}
-	defer clear(b) // m.login.secrets carries private keys
-	err = l.ch.Send(ctx, b)
+	return l.sendEncoded(ctx, b)
+}
+
+// sendEncoded is send for a message already encoded as JSON. It clears b
+// afterwards: m.login.secrets carries private keys (messageJSON).
+func (l *link) sendEncoded(ctx context.Context, b []byte) error {
+	defer clear(b)
+	err := l.ch.Send(ctx, b)
 	l.turn = l.turn.afterSend(err)
 	if err != nil {
 		return mapRendezvousErr(err)

@@ -1394,10 +1394,13 @@ func TestGrantSecondRunKeepsTheFirstRunsSecrets(t *testing.T) {
 
 // TestGrantSecretsRedacted: the secrets never print.
 func TestGrantSecretsRedacted(t *testing.T) {
-	s := login.GrantSecrets{MasterKey: []byte("0123456789abcdef0123456789abcdef")}
-	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%+v", s), fmt.Sprintf("%#v", s), fmt.Sprint(&s)} {
-		if strings.Contains(out, "0123456789") || strings.Contains(out, "48 49") {
-			t.Fatalf("printed %s", out)
+	s := login.GrantSecrets{MasterKey: []byte("0123456789abcdef0123456789abcdef"), BackupVersion: "v-secret-version"}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x", "%X", "%o", "%b", "%c", "%U", "%e", "%T"} {
+		for _, out := range []string{fmt.Sprintf(verb, s), fmt.Sprintf(verb, &s)} {
+			if strings.Contains(out, "0123456789") || strings.Contains(out, "48 49") || strings.Contains(out, "3031") ||
+				strings.Contains(out, "secret-version") || verb != "%T" && !strings.Contains(out, "[redacted]") {
+				t.Errorf("%s printed %s", verb, out)
+			}
 		}
 	}
 }
