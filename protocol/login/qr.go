@@ -156,6 +156,12 @@ func (d *qrDisplay) untilScanned(ctx context.Context, target *target) (*securech
 			return nil, nil, err
 		}
 		created, announced := time.Now(), q.sess.ExpiresAt()
+		// A request made while no QR code, or an earlier one, was showing
+		// is not about this one: only what comes after QRReady counts.
+		select {
+		case <-d.regen:
+		default:
+		}
 		alt, _ := target.other(gen)
 		d.emit(QRReady{Protocol: string(gen), Payload: q.payload, ExpiresAt: announced, Alternative: string(alt)})
 

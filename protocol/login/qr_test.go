@@ -63,3 +63,47 @@ func TestSessionsThatEndAtOnceStopTheQRLoop(t *testing.T) {
 		t.Fatalf("three sessions in %v: no pause between them", el)
 	}
 }
+
+// TestStaleSwitchRequestIsDropped: a SwitchGeneration made while no QR
+// code was showing (here, before Run) is not applied to a QR code shown
+// later; one made while a QR code shows still switches.
+func TestStaleSwitchRequestIsDropped(t *testing.T) {
+	srv := devServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	qrs := make(chan login.QRReady, 4)
+	flow := login.New(login.Config{Homeserver: srv.URL(), Poll: fast}, func(ev login.Event) {
+		if e, ok := ev.(login.QRReady); ok {
+			qrs <- e
+		}
+	})
+	flow.SwitchGeneration()
+	done := make(chan error, 1)
+	go func() { _, err := flow.Run(ctx); done <- err }()
+	defer func() { cancel(); <-done }()
+	next := func() login.QRReady {
+		t.Helper()
+		select {
+		case q := <-qrs:
+			return q
+		case err := <-done:
+			t.Fatalf("Run ended: %v", err)
+		case <-ctx.Done():
+			t.Fatal("no QR code")
+		}
+		return login.QRReady{}
+	}
+	first := next()
+	if first.Alternative == "" {
+		t.Fatalf("first QR code %s offers no other generation", first.Protocol)
+	}
+	select {
+	case q := <-qrs:
+		t.Fatalf("a %s QR code replaced the first (%s) with nobody asking while it showed", q.Protocol, first.Protocol)
+	case <-time.After(time.Second):
+	}
+	flow.SwitchGeneration()
+	if second := next(); second.Protocol != first.Alternative {
+		t.Fatalf("after switching: a %s QR code, want %s", second.Protocol, first.Alternative)
+	}
+}
