@@ -2,7 +2,9 @@ package login
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"time"
 	"unicode"
 
@@ -107,14 +109,17 @@ func (g *Grant) receiveProtocol(ctx context.Context, acct *account) (*msc4108.Pr
 }
 
 // plausibleDeviceID accepts what Matrix clients make device IDs of (random
-// letters, or rust-sdk's unpadded base64 key) and refuses empty, huge or
-// control-character IDs.
+// letters, or rust-sdk's unpadded base64 key) and refuses empty or huge
+// IDs, "." and ".." (which GET /devices/{id} would resolve to another
+// path), and control or invisible format characters (Unicode Cc and Cf:
+// zero-width, bidirectional overrides), which make an ID look like
+// another.
 func plausibleDeviceID(id string) bool {
-	if id == "" || len(id) > maxDeviceID {
+	if id == "" || len(id) > maxDeviceID || id == "." || id == ".." {
 		return false
 	}
 	for _, r := range id {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar {
 			return false
 		}
 	}
@@ -138,13 +143,13 @@ func checkVerificationURI(uri string, plainHTTPLoopback bool) (string, error) {
 
 // checkDeviceAbsent asserts that the announced device is not on the
 // account yet (MSC4108 "4. Existing device checks device_id"): only a 404
-// lets the grant go on. Any other answer, or none, is device_already_exists
-// to the new device, as matrix-rust-sdk does; this device's caller gets the
-// real cause.
+// about the device (deviceNotFound) lets the grant go on. Any other
+// answer, or none, is device_already_exists to the new device, as
+// matrix-rust-sdk does; this device's caller gets the real cause.
 func (g *Grant) checkDeviceAbsent(ctx context.Context, acct *account, deviceID string) error {
 	_, err := g.device(ctx, acct, deviceID)
 	switch {
-	case matrix.IsNotFound(err):
+	case deviceNotFound(err):
 		return nil
 	case ctx.Err() != nil:
 		return ErrCancelled
@@ -154,6 +159,17 @@ func (g *Grant) checkDeviceAbsent(ctx context.Context, acct *account, deviceID s
 	}
 	return &sendFailure{reason: msc4108.ReasonDeviceAlreadyExists,
 		err: fmt.Errorf("login: could not check that the new device's ID is unused: %w", err)}
+}
+
+// deviceNotFound reports whether err is the homeserver saying that there
+// is no such device: a 404 with errcode M_NOT_FOUND (Matrix spec "GET
+// /_matrix/client/v3/devices/{deviceId}"), or with no Matrix error body at
+// all. A 404 with another errcode, such as M_UNRECOGNIZED from a server
+// or proxy that does not serve the endpoint, says nothing about the
+// device.
+func deviceNotFound(err error) bool {
+	var me *matrix.Error
+	return errors.As(err, &me) && me.Status == http.StatusNotFound && (me.Errcode == "M_NOT_FOUND" || me.Errcode == "")
 }
 
 // device asks the homeserver for one of the account's devices, with a
@@ -215,7 +231,7 @@ func (g *Grant) awaitDevice(ctx context.Context, acct *account, deviceID string)
 		if ctx.Err() != nil {
 			return ErrCancelled
 		}
-		if !matrix.IsNotFound(err) {
+		if !deviceNotFound(err) {
 			last = err
 		}
 		wait := time.Until(deadline)

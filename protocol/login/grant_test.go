@@ -658,6 +658,28 @@ func TestGrantDeviceCheckFails(t *testing.T) {
 	}
 }
 
+// TestGrantDeviceCheckUnrecognized: a 404 that is not about the device
+// (M_UNRECOGNIZED: a server or proxy that does not serve GET /devices/{id})
+// does not say that the device ID is unused: the grant stops before any
+// page opens, and the new device hears device_already_exists, as for any
+// check that fails.
+func TestGrantDeviceCheckUnrecognized(t *testing.T) {
+	srv := devServerWith(t, devserver.Config{})
+	if err := srv.InjectFault(devserver.Fault{PathPrefix: "/_matrix/client/v3/devices/", Count: 1, Status: http.StatusNotFound, Errcode: "M_UNRECOGNIZED"}); err != nil {
+		t.Fatal(err)
+	}
+	_, r, n := scanned(t, srv, "msc4388", nil, phone.NewDeviceConfig{})
+	existingDeviceFailure(t, n, msc4108.ReasonDeviceAlreadyExists)
+	_, err := r.wait()
+	var me *matrix.Error
+	if !errors.As(err, &me) || me.Status != http.StatusNotFound || me.Errcode != "M_UNRECOGNIZED" || errors.Is(err, login.ErrDeviceAlreadyExists) {
+		t.Fatalf("grant: %v, want the 404 M_UNRECOGNIZED from GET /devices", err)
+	}
+	if got := r.openedURIs(); len(got) != 0 {
+		t.Fatalf("opened %q", got)
+	}
+}
+
 // TestGrantWrongCheckCode: a mistyped code ends the grant without a word
 // on the untrusted channel, and deletes the rendezvous; the new device is
 // never accepted.
@@ -976,12 +998,21 @@ func TestGrantRefusesProposal(t *testing.T) {
 		{"other scheme", func(p *msc4108.Protocol) { p.DeviceGrant.VerificationURIComplete = "javascript:alert(1)" },
 			msc4108.ReasonUnableToOpenVerificationURI, login.ErrVerificationURI},
 		{"no device ID", func(p *msc4108.Protocol) { p.DeviceID = "" }, msc4108.ReasonUnexpectedMessageReceived, nil},
+		// Path segments that GET /devices/{id} would not ask about.
+		{"device ID .", func(p *msc4108.Protocol) { p.DeviceID = "." }, msc4108.ReasonUnexpectedMessageReceived, nil},
+		{"device ID ..", func(p *msc4108.Protocol) { p.DeviceID = ".." }, msc4108.ReasonUnexpectedMessageReceived, nil},
+		// Invisible format characters (Unicode Cf) that make one ID look
+		// like another, or reverse the text around it.
+		{"zero-width space in device ID", func(p *msc4108.Protocol) { p.DeviceID = "ABC\u200bDEF" }, msc4108.ReasonUnexpectedMessageReceived, nil},
+		{"right-to-left override in device ID", func(p *msc4108.Protocol) { p.DeviceID = "\u202eFEDCBA" }, msc4108.ReasonUnexpectedMessageReceived, nil},
+		{"byte order mark in device ID", func(p *msc4108.Protocol) { p.DeviceID = "\ufeffABCDEF" }, msc4108.ReasonUnexpectedMessageReceived, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv := devServerWith(t, devserver.Config{})
 			ctx := testCtx(t)
 			r := startGrant(ctx, t, srv, "msc4388", nil)
+			defer r.cancel()
 			n := scanMinimal(ctx, t, srv, r.nextQR().Payload)
 			p := n.protocol()
 			tc.edit(&p)
