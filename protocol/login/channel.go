@@ -22,22 +22,13 @@ type link struct {
 	// ch is the channel once the other device scanned; it carries nothing
 	// until the check code was confirmed.
 	ch *securechannel.Channel
-	// sess is the session the other device scanned, under ch: its expiry,
-	// and deleting it.
+	// sess is the session the other device scanned, under ch (nil before
+	// it scanned): its expiry, and deleting it.
 	sess rendezvous.Session
 	turn turn
 	// grace is how long a last message stays on the rendezvous for the
 	// other device to read before the session is deleted (sendFinal).
 	grace time.Duration
-}
-
-// session is the rendezvous session under the channel to the other device,
-// nil before it scanned. Every use of the session goes through here.
-func (l *link) session() rendezvous.Session {
-	if l.sess == nil {
-		return nil
-	}
-	return l.sess
 }
 
 // receive reads the other device's next message and moves the turn (see

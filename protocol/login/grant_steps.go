@@ -209,7 +209,7 @@ func (g *Grant) awaitSuccess(ctx context.Context) error {
 		return err
 	}
 	if typ, _ := decodeMessage(raw); typ == msc4108.TypeDeclined {
-		deleteQuietly(g.session()) // the new device has ended (turn.afterReceive)
+		deleteQuietly(g.sess) // the new device has ended (turn.afterReceive)
 		return ErrDeclined
 	}
 	return g.expect(raw, msc4108.TypeSuccess, nil)
@@ -254,7 +254,7 @@ func (g *Grant) awaitDevice(ctx context.Context, acct *account, deviceID string)
 // cancellation only shortens the wait: the grant is done.
 func (g *Grant) leaveLastMessage(ctx context.Context) {
 	_ = httpx.Sleep(ctx, g.grace)
-	deleteQuietly(g.session())
+	deleteQuietly(g.sess)
 }
 
 // truncateText shortens text from the other device for error messages.

@@ -53,7 +53,7 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 		return res, err
 	}
 	f.emit(Secrets{CrossSigning: res.CrossSigning, Backup: res.Backup})
-	deleteQuietly(f.session())
+	deleteQuietly(f.sess)
 	return res, nil
 }
 
