@@ -127,6 +127,9 @@ func explain(err error) Explanation {
 		return Explanation{Code: CodeDeclined, Message: "The sign-in was declined on your phone.", Next: "If that was a mistake, start again and choose Approve."}
 	case errors.Is(err, login.ErrAuthorizationExpired), errors.Is(err, oauth.ErrAuthorizationExpired):
 		return Explanation{Code: CodeAuthorizationExpired, Message: "The sign-in was not approved in time.", Next: "Start again and approve on your phone within a few minutes."}
+	case errors.Is(err, login.ErrRendezvousBroken):
+		return Explanation{Code: CodeServerError, Message: "The server ended each sign-in code as soon as it made it, so no code could be scanned.",
+			Next: "Wait a minute and try again. If it keeps happening, tell your server's administrator."}
 	case errors.Is(err, login.ErrRendezvousExpired), errors.Is(err, rendezvous.ErrExpired):
 		return Explanation{Code: CodeRendezvousExpired, Message: "The sign-in took too long and the code expired.", Next: "Start again; you will get a fresh code."}
 	case errors.As(err, &unsupported), errors.Is(err, rendezvous.ErrNeedsAccount), errors.Is(err, rendezvous.ErrNotEnabled),

@@ -22,6 +22,7 @@ func TestServerTroubleAndUnexpectedMessageCodes(t *testing.T) {
 		{&matrix.Error{Status: 503}, CodeServerError},
 		{fmt.Errorf("discovery failed after 4 attempts: %w", &rendezvous.HTTPError{Status: 502, Kind: rendezvous.ErrNetwork}), CodeServerError},
 		{fmt.Errorf("x: %w", rendezvous.ErrNetwork), CodeNetwork},
+		{fmt.Errorf("%w: 3 sessions in a row (the last: %v)", login.ErrRendezvousBroken, rendezvous.ErrExpired), CodeServerError},
 		{&oauth.Error{Endpoint: "token", Status: 400, Code: "invalid_grant"}, CodeFailed},
 		{&login.UnexpectedMessageError{Got: "x", Want: "y"}, msc4108.ReasonUnexpectedMessageReceived},
 		{&login.PhoneFailure{Reason: "org.example.new"}, "org.example.new"},

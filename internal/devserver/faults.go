@@ -17,6 +17,10 @@ type Fault struct {
 	Count      int
 	Status     int // 400–599, e.g. 500 or 429
 	RetryAfter time.Duration
+	// Errcode is the Matrix errcode of the answer (default M_UNKNOWN, or
+	// M_LIMIT_EXCEEDED for a 429), e.g. M_UNRECOGNIZED for an endpoint
+	// the server does not serve.
+	Errcode string
 }
 
 // InjectFault queues f; faults are consumed in the order injected.
@@ -51,6 +55,9 @@ func (f *Fault) write(w http.ResponseWriter) {
 	if f.Status == http.StatusTooManyRequests {
 		body.ErrCode = "M_LIMIT_EXCEEDED"
 		body.Error = "Too Many Requests (injected)"
+	}
+	if f.Errcode != "" {
+		body.ErrCode = f.Errcode
 	}
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(wholeSeconds(f.RetryAfter), 10))

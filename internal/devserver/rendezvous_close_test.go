@@ -166,3 +166,37 @@ func sweeperRunning(rv *server.Server) bool {
 	}
 	return strings.Contains(string(buf), fmt.Sprintf("rendezvous/server.(*Server).sweepLoop(%p", rv))
 }
+
+// TestCloseEndsStartGoroutines: a server started with a context that never
+// ends (context.Background) and then closed leaves no goroutine of Start's
+// behind, in particular none waiting for that context.
+func TestCloseEndsStartGoroutines(t *testing.T) {
+	before := startGoroutines()
+	s, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background(), "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, s)
+	for deadline := time.Now().Add(2 * time.Second); startGoroutines() > before; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines started by Start still run after Close, %d before Start", startGoroutines(), before)
+		}
+	}
+}
+
+// startGoroutines counts the goroutines that Server.Start started.
+func startGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	return strings.Count(string(buf), "created by github.com/qrlogin/qrlogin/internal/devserver.(*Server).Start in goroutine")
+}

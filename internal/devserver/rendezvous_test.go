@@ -112,6 +112,10 @@ func TestFaultInjection(t *testing.T) {
 	expect(t, do(t, "POST", s.URL()+pathRendezvousMSC4388, "", nil), http.StatusOK, "")
 	expect(t, do(t, "POST", s.URL()+pathToken, "", nil), http.StatusInternalServerError, "M_UNKNOWN")
 	expect(t, do(t, "POST", s.URL()+pathToken, "", nil), http.StatusUnauthorized, errInvalidClient)
+	if err := s.InjectFault(Fault{PathPrefix: "/_matrix/client/v3/devices/", Count: 1, Status: http.StatusNotFound, Errcode: "M_UNRECOGNIZED"}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, do(t, "GET", s.URL()+"/_matrix/client/v3/devices/X", "", nil), http.StatusNotFound, "M_UNRECOGNIZED")
 
 	for _, bad := range []Fault{{PathPrefix: "x", Count: 1, Status: 500}, {PathPrefix: "/", Count: 0, Status: 500}, {PathPrefix: "/", Count: 1, Status: 200}} {
 		if s.InjectFault(bad) == nil {

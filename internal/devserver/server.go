@@ -36,6 +36,9 @@ type Server struct {
 	grantAdded        chan struct{} // closed when a device authorization starts
 
 	httpServer *http.Server
+	// stopOnDone cancels the Close that Start arranged for when its
+	// context ends; nil before Start.
+	stopOnDone func() bool
 	closed     bool
 }
 
@@ -125,12 +128,11 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 		return errors.New("devserver: already started or closed")
 	}
 	s.httpServer = srv
+	// No goroutine waits for ctx: one would outlive Close for a context
+	// that never ends (context.Background).
+	s.stopOnDone = context.AfterFunc(ctx, func() { _ = s.Close() })
 	s.mu.Unlock()
 	go func() { _ = srv.Serve(ln) }()
-	go func() {
-		<-ctx.Done()
-		_ = s.Close()
-	}()
 	return nil
 }
 
@@ -220,6 +222,9 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	srv, rv := s.httpServer, s.rendezvous
+	if s.stopOnDone != nil {
+		s.stopOnDone()
+	}
 	if s.acct != nil {
 		s.acct.zero()
 	}

@@ -53,6 +53,10 @@ type NewDeviceConfig struct {
 	// OnProtocolSent receives what m.login.protocol proposed, and the user
 	// code the new device shows. It must not block.
 	OnProtocolSent func(ProtocolSent)
+	// OutOfTurnAfter, when not nil, holds the out-of-turn write of
+	// Script.FailOutOfTurnAfter until it is closed, so that a test can
+	// place it before the existing device's next write.
+	OutOfTurnAfter <-chan struct{}
 }
 
 // ProtocolSent is what the new device proposed in m.login.protocol.
@@ -221,6 +225,9 @@ func (d *newDevice) run(ctx context.Context, qr []byte) error {
 	if err := d.sendProtocol(ctx); err != nil {
 		return err
 	}
+	if d.cfg.Script.FailOutOfTurnAfter == StepProtocol {
+		return d.failOutOfTurn(ctx)
+	}
 
 	// One message: protocol_accepted, or a failure. Anything else ends the
 	// run without a word, as js-sdk does. The existing device waits for a
@@ -248,6 +255,9 @@ func (d *newDevice) run(ctx context.Context, qr []byte) error {
 		return err
 	}
 	d.res.SuccessSent = true
+	if d.cfg.Script.FailOutOfTurnAfter == StepSuccess {
+		return d.failOutOfTurn(ctx)
+	}
 
 	// The existing device looks for the device (up to 10 s) first.
 	raw, err := d.receive(ctx, vocab.PaceHuman)
@@ -446,6 +456,19 @@ func (d *newDevice) verifySecrets(ctx context.Context, s *matrix.Secrets) error 
 		return errors.New("a backup key arrived but the server has no key backup")
 	}
 	return matrix.VerifyBackup(s.Backup, current)
+}
+
+// failOutOfTurn writes m.login.failure with the script's reason while it
+// is the existing device's turn, once OutOfTurnAfter lets it.
+func (d *newDevice) failOutOfTurn(ctx context.Context) error {
+	if d.cfg.OutOfTurnAfter != nil {
+		select {
+		case <-d.cfg.OutOfTurnAfter:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return d.fail(ctx, d.cfg.Script.FailReason, nil)
 }
 
 // listen stays silent and reports whatever ends the wait (the rendezvous

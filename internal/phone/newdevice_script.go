@@ -51,6 +51,14 @@ type NewDeviceScript struct {
 	// message (e.g. the user cancelled on the new device).
 	FailAt     Step
 	FailReason string
+	// FailOutOfTurnAfter sends m.login.failure with FailReason right after
+	// the step's message, without waiting for the existing device's answer
+	// (the user cancelled on the new device while the existing device was
+	// busy): the existing device's next write, m.login.protocol_accepted
+	// after StepProtocol or m.login.secrets after StepSuccess, meets a
+	// concurrent write (MSC4388 409, 2024 412).
+	// NewDeviceConfig.OutOfTurnAfter times the write.
+	FailOutOfTurnAfter Step
 	// UnexpectedAt sends a message of a type nobody expects instead of the
 	// step's message, then reports the existing device's answer.
 	UnexpectedAt Step
@@ -68,7 +76,14 @@ type NewDeviceScript struct {
 
 // Validate rejects contradictory scripts.
 func (s NewDeviceScript) Validate() error {
-	if err := validateSteps(ParseNewDeviceStep, s.FailAt, s.FailReason, s.UnexpectedAt, s.TamperAt, s.SilentAt); err != nil {
+	failAt := s.FailAt
+	if s.FailOutOfTurnAfter != StepNone {
+		if s.FailAt != StepNone {
+			return fmt.Errorf("phone: FailAt and FailOutOfTurnAfter each send the one failure; set one")
+		}
+		failAt = s.FailOutOfTurnAfter
+	}
+	if err := validateSteps(ParseNewDeviceStep, failAt, s.FailReason, s.UnexpectedAt, s.TamperAt, s.SilentAt); err != nil {
 		return err
 	}
 	if s.SkipToken && s.Deny {

@@ -602,10 +602,16 @@ func TestNewDeviceScriptValidate(t *testing.T) {
 		{SilentAt: "nowhere"},
 		{Delay: -time.Second},
 		{SkipToken: true, Deny: true},
+		{FailOutOfTurnAfter: StepSuccess},
+		{FailOutOfTurnAfter: StepSecrets, FailReason: "x"},
+		{FailOutOfTurnAfter: StepSuccess, FailAt: StepProtocol, FailReason: "x"},
 	} {
 		if s.Validate() == nil {
 			t.Errorf("%+v validated", s)
 		}
+	}
+	if err := (NewDeviceScript{FailOutOfTurnAfter: StepProtocol, FailReason: "x"}).Validate(); err != nil {
+		t.Error(err)
 	}
 	for _, name := range []string{"protocol", "success"} {
 		if _, err := ParseNewDeviceStep(name); err != nil {

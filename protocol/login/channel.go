@@ -22,22 +22,13 @@ type link struct {
 	// ch is the channel once the other device scanned; it carries nothing
 	// until the check code was confirmed.
 	ch *securechannel.Channel
-	// sess is the session the other device scanned, under ch: its expiry,
-	// and deleting it.
+	// sess is the session the other device scanned, under ch (nil before
+	// it scanned): its expiry, and deleting it.
 	sess rendezvous.Session
 	turn turn
 	// grace is how long a last message stays on the rendezvous for the
 	// other device to read before the session is deleted (sendFinal).
 	grace time.Duration
-}
-
-// session is the rendezvous session under the channel to the other device,
-// nil before it scanned. Every use of the session goes through here.
-func (l *link) session() rendezvous.Session {
-	if l.sess == nil {
-		return nil
-	}
-	return l.sess
 }
 
 // receive reads the other device's next message and moves the turn (see
@@ -64,13 +55,44 @@ func (l *link) send(ctx context.Context, msg any) error {
 	if err != nil {
 		return err
 	}
-	defer clear(b) // m.login.secrets carries private keys
-	err = l.ch.Send(ctx, b)
+	return l.sendEncoded(ctx, b)
+}
+
+// sendEncoded is send for a message already encoded as JSON. It clears b
+// afterwards: m.login.secrets carries private keys (messageJSON).
+func (l *link) sendEncoded(ctx context.Context, b []byte) error {
+	defer clear(b)
+	err := l.ch.Send(ctx, b)
 	l.turn = l.turn.afterSend(err)
 	if err != nil {
 		return mapRendezvousErr(err)
 	}
 	return nil
+}
+
+// otherWroteFirst reads what the other device wrote while it was our
+// turn, when our message of type sent met a concurrent write (sendErr is
+// rendezvous.ErrConcurrentWrite: MSC4388 409 M_CONCURRENT_WRITE, 2024
+// 412); any other sendErr is returned as it is. Our send spent a nonce the
+// other device never saw, so nothing more can be sent to it, but its
+// message still opens. m.login.failure ends the flow with the other
+// device's reason (MSC4108: either device may give up at any step);
+// anything else is unexpected. A message that does not open is
+// securechannel.ErrDecrypt, as anywhere.
+func (l *link) otherWroteFirst(ctx context.Context, sendErr error, sent string) error {
+	if !errors.Is(sendErr, rendezvous.ErrConcurrentWrite) {
+		return sendErr
+	}
+	raw, err := l.receive(ctx, vocab.PaceReply)
+	if err != nil {
+		return err
+	}
+	defer clear(raw)
+	typ, _ := decodeMessage(raw)
+	if typ == msc4108.TypeFailure {
+		return failureFrom(raw)
+	}
+	return &sendFailure{reason: msc4108.ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: typ, Want: "nothing before " + sent}}
 }
 
 // expect checks that raw is a message of type want and decodes it into v

@@ -65,17 +65,17 @@ func (in *checkCodeInput) confirm(ctx context.Context, l *link, emit func(Event)
 	in.setAsking(true)
 	defer in.setAsking(false)
 	emit(CheckCodeNeeded{})
-	waitCtx, cancel := context.WithDeadline(ctx, l.session().ExpiresAt())
+	waitCtx, cancel := context.WithDeadline(ctx, l.sess.ExpiresAt())
 	defer cancel()
 	select {
 	case code := <-in.codes:
 		if err := l.ch.Confirm(code); err != nil {
-			deleteQuietly(l.session())
+			deleteQuietly(l.sess)
 			return err
 		}
 		return nil
 	case <-waitCtx.Done():
-		deleteQuietly(l.session())
+		deleteQuietly(l.sess)
 		if ctx.Err() != nil {
 			return ErrCancelled
 		}

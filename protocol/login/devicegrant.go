@@ -83,7 +83,7 @@ func (f *Flow) awaitProtocolAccepted(ctx context.Context, g *deviceGrant) error 
 	if err := f.expect(raw, msc4108.TypeProtocolAccepted, nil); err != nil {
 		return err
 	}
-	expires := f.session().ExpiresAt()
+	expires := f.sess.ExpiresAt()
 	if !g.auth.Expiry.IsZero() && g.auth.Expiry.Before(expires) {
 		expires = g.auth.Expiry
 	}

@@ -51,4 +51,8 @@ var (
 	ErrRendezvousExpired = errors.New("login: the sign-in session expired on the server")
 	// ErrCancelled: the user cancelled on this device.
 	ErrCancelled = errors.New("login: cancelled")
+	// ErrRendezvousBroken: the server ended several sign-in sessions in a
+	// row long before the expiry it announced for them, so no QR code it
+	// backs can be scanned.
+	ErrRendezvousBroken = errors.New("login: the server ends each sign-in session as soon as it is created")
 )

@@ -9,8 +9,8 @@ import (
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 )
 
-// sendFailure marks an error that the phone must be told about with
-// m.login.failure and the given reason.
+// sendFailure marks an error that the other device must be told about
+// with m.login.failure and the given reason.
 type sendFailure struct {
 	reason string
 	err    error
@@ -19,9 +19,10 @@ type sendFailure struct {
 func (e *sendFailure) Error() string { return e.err.Error() }
 func (e *sendFailure) Unwrap() error { return e.err }
 
-// tellPhone makes sure the phone hears about a failure (MSC4108: never
-// leave it waiting): on our turn send m.login.failure, wait for the phone to
-// read it, then delete the rendezvous; otherwise delete at once.
+// tellPhone makes sure the other device (the phone in Flow, the new
+// device in Grant) hears about a failure (MSC4108: never leave it
+// waiting): on our turn send m.login.failure, wait for it to be read, then
+// delete the rendezvous; otherwise delete at once.
 func (l *link) tellPhone(ctx context.Context, err error) error {
 	reason := ""
 	var sf *sendFailure
@@ -33,7 +34,10 @@ func (l *link) tellPhone(ctx context.Context, err error) error {
 		reason = msc4108.ReasonUserCancelled
 		err = ErrCancelled
 	case errors.Is(err, ErrDeclined):
-		return err // m.login.declined was sent already
+		// m.login.declined ended it: Flow sent it (awaitApproval), Grant
+		// received it from the new device (awaitSuccess). Either way the
+		// rendezvous is gone and nobody is left to tell.
+		return err
 	}
 	var pf *PhoneFailure
 	if reason == "" && !errors.As(err, &pf) {
@@ -42,7 +46,7 @@ func (l *link) tellPhone(ctx context.Context, err error) error {
 	if reason != "" {
 		_ = l.sendFinal(ctx, msc4108.Failure{Type: msc4108.TypeFailure, Reason: reason})
 	} else {
-		deleteQuietly(l.session())
+		deleteQuietly(l.sess)
 	}
 	return err
 }
@@ -52,7 +56,7 @@ func (l *link) tellPhone(ctx context.Context, err error) error {
 // the rendezvous. When it is not our turn it only deletes the rendezvous.
 func (l *link) sendFinal(ctx context.Context, msg any) error {
 	if l.ch == nil || !l.turn.ours() {
-		deleteQuietly(l.session())
+		deleteQuietly(l.sess)
 		return nil
 	}
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -61,6 +65,6 @@ func (l *link) sendFinal(ctx context.Context, msg any) error {
 	if err == nil {
 		_ = httpx.Sleep(bg, l.grace)
 	}
-	deleteQuietly(l.session())
+	deleteQuietly(l.sess)
 	return err
 }

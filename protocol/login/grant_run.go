@@ -15,23 +15,28 @@ import (
 type account struct {
 	baseURL    string // client-server base URL, no trailing slash
 	serverName string // the user ID's domain
+	// plainHTTP: the homeserver itself is plain http, which the transport
+	// rule allows on this machine's loopback only (the dev homeserver).
+	plainHTTP bool
 }
 
 // Run signs the other device in: MSC4108 with this desktop as the
 // "existing device" that generated the QR code (MSC4388 role G). Every
 // failure after the channel is trusted is told to the other device before
 // Run returns. The secrets in the config are zeroed when Run returns. A
-// Grant runs once.
+// Grant runs once: a second Run is refused and leaves the secrets to the
+// first.
 func (g *Grant) Run(ctx context.Context) (res *GrantResult, err error) {
+	if !g.ran.CompareAndSwap(false, true) {
+		// The secrets belong to the run that got here first.
+		return nil, errors.New("login: this grant has already run; start a new one")
+	}
 	defer g.cfg.Secrets.zero()
 	defer func() {
 		if err != nil && ctx.Err() != nil && !errors.Is(err, ErrCancelled) {
 			err = fmt.Errorf("%w (%v)", ErrCancelled, err)
 		}
 	}()
-	if !g.ran.CompareAndSwap(false, true) {
-		return nil, errors.New("login: this grant has already run; start a new one")
-	}
 	acct, err := g.checkConfig()
 	if err != nil {
 		return nil, err
@@ -86,7 +91,7 @@ func (g *Grant) checkConfig() (*account, error) {
 	if err := g.cfg.Secrets.check(); err != nil {
 		return nil, err
 	}
-	return &account{baseURL: strings.TrimRight(u.String(), "/"), serverName: server}, nil
+	return &account{baseURL: strings.TrimRight(u.String(), "/"), serverName: server, plainHTTP: u.Scheme == "http"}, nil
 }
 
 // serverNameOf returns the server name of a Matrix user ID, the part after

@@ -3,8 +3,10 @@ package login
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 )
@@ -23,6 +25,10 @@ func (GrantSecrets) String() string { return "GrantSecrets{[redacted]}" }
 
 // GoString keeps the keys out of %#v.
 func (s GrantSecrets) GoString() string { return s.String() }
+
+// Format covers every verb: %d, %x, %o ... would otherwise print the key
+// bytes, or String's text in hex.
+func (s GrantSecrets) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
 
 // check refuses secrets that are not whole keys (nil secrets are fine:
 // nothing is shared).
@@ -61,21 +67,61 @@ func (s *GrantSecrets) zero() {
 	}
 }
 
-// message is m.login.secrets: each key as unpadded standard base64
-// (docs/protocol-divergences.md "m.login.secrets"), backup omitted when the
-// account has none.
-func (s *GrantSecrets) message() msc4108.Secrets {
-	b64 := base64.RawStdEncoding.EncodeToString
-	m := msc4108.Secrets{
-		Type: msc4108.TypeSecrets,
-		CrossSigning: msc4108.CrossSigningSecret{
-			MasterKey: b64(s.MasterKey), SelfSigningKey: b64(s.SelfSigningKey), UserSigningKey: b64(s.UserSigningKey),
-		},
+// messageJSON is m.login.secrets, encoded: each key as unpadded standard
+// base64 (docs/protocol-divergences.md "m.login.secrets"), backup omitted
+// when the account has none, with the members in the order the msc4108
+// wire type marshals them. It is written into one buffer of exactly its
+// size, never through a Go string (which could not be cleared) or a
+// buffer that grows (which would leave a copy behind): the caller sends
+// it and clears it.
+func (s *GrantSecrets) messageJSON() []byte {
+	type part struct {
+		text   []byte // written as it is
+		secret []byte // written as unpadded standard base64
+		isKey  bool
+	}
+	lit := func(t string) part { return part{text: []byte(t)} }
+	key := func(k []byte) part { return part{secret: k, isKey: true} }
+	quoted := func(v string) part {
+		b, _ := json.Marshal(v) // a string always marshals
+		return part{text: b}
+	}
+	parts := []part{
+		lit(`{"type":`), quoted(msc4108.TypeSecrets),
+		lit(`,"cross_signing":{"master_key":"`), key(s.MasterKey),
+		lit(`","self_signing_key":"`), key(s.SelfSigningKey),
+		lit(`","user_signing_key":"`), key(s.UserSigningKey),
+		lit(`"}`),
 	}
 	if s.BackupKey != nil {
-		m.Backup = &msc4108.BackupSecret{Algorithm: backupAlgorithm, Key: b64(s.BackupKey), BackupVersion: s.BackupVersion}
+		parts = append(parts,
+			lit(`,"backup":{"algorithm":`), quoted(backupAlgorithm),
+			lit(`,"key":"`), key(s.BackupKey),
+			lit(`","backup_version":`), quoted(s.BackupVersion),
+			lit(`}`))
 	}
-	return m
+	parts = append(parts, lit(`}`))
+
+	enc := base64.RawStdEncoding
+	size := 0
+	for _, p := range parts {
+		if p.isKey {
+			size += enc.EncodedLen(len(p.secret))
+		} else {
+			size += len(p.text)
+		}
+	}
+	b := make([]byte, size)
+	at := 0
+	for _, p := range parts {
+		if p.isKey {
+			enc.Encode(b[at:], p.secret)
+			at += enc.EncodedLen(len(p.secret))
+		} else {
+			at += copy(b[at:], p.text)
+		}
+	}
+	return b
 }
 
 // WarningSecretsNotShared is the warning a grant given no secrets emits:
@@ -93,8 +139,8 @@ func (g *Grant) shareSecrets(ctx context.Context) (bool, error) {
 		g.emit(Warning{Code: WarningSecretsNotShared, Message: "This account is not verified on this computer, so its encryption keys were not shared. Verify the new device separately, for example from another device that is verified."})
 		return false, nil
 	}
-	if err := g.send(ctx, s.message()); err != nil {
-		return false, err
+	if err := g.sendEncoded(ctx, s.messageJSON()); err != nil {
+		return false, g.otherWroteFirst(ctx, err, msc4108.TypeSecrets)
 	}
 	g.emit(SecretsShared{CrossSigning: true, Backup: s.BackupKey != nil})
 	return true, nil

@@ -2,7 +2,9 @@ package login
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"time"
 	"unicode"
 
@@ -29,7 +31,7 @@ const maxDeviceID = 255
 // and "Secret sharing and device verification". Each step is a method of
 // its own; an error that the new device must hear about is a *sendFailure.
 func (g *Grant) grant(ctx context.Context, acct *account) (*GrantResult, error) {
-	proposal, uri, err := g.receiveProtocol(ctx)
+	proposal, uri, err := g.receiveProtocol(ctx, acct)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +42,7 @@ func (g *Grant) grant(ctx context.Context, acct *account) (*GrantResult, error) 
 		return nil, err
 	}
 	if err := g.send(ctx, msc4108.Simple{Type: msc4108.TypeProtocolAccepted}); err != nil {
-		return nil, err
+		return nil, g.otherWroteFirst(ctx, err, msc4108.TypeProtocolAccepted)
 	}
 	if err := g.awaitSuccess(ctx); err != nil {
 		return nil, err
@@ -63,8 +65,8 @@ func (g *Grant) grant(ctx context.Context, acct *account) (*GrantResult, error) 
 // typed the check code, so it usually waits on the rendezvous already). It
 // returns the proposal and the page to open: verification_uri_complete,
 // else verification_uri (MSC4108 "4. Existing device checks device_id and
-// accepts protocol to use").
-func (g *Grant) receiveProtocol(ctx context.Context) (*msc4108.Protocol, string, error) {
+// accepts protocol to use"), as this computer parsed and checked it.
+func (g *Grant) receiveProtocol(ctx context.Context, acct *account) (*msc4108.Protocol, string, error) {
 	raw, err := g.receive(ctx, vocab.PaceReply)
 	if err != nil {
 		return nil, "", err
@@ -89,56 +91,65 @@ func (g *Grant) receiveProtocol(ctx context.Context) (*msc4108.Protocol, string,
 		return nil, "", malformed("without device_authorization_grant.verification_uri")
 	}
 	// MSC4108 "Malicious client sends arbitrary verification URI": open
-	// only https pages (http on this machine's loopback), and refuse the
-	// whole proposal if either URI breaks the rule.
-	for _, u := range []string{p.DeviceGrant.VerificationURI, p.DeviceGrant.VerificationURIComplete} {
-		if u == "" {
+	// only https pages (plain http on loopback only for an account on a
+	// plain-http loopback homeserver), and refuse the whole proposal if
+	// either URI breaks the rule.
+	uri := ""
+	for _, raw := range []string{p.DeviceGrant.VerificationURI, p.DeviceGrant.VerificationURIComplete} {
+		if raw == "" {
 			continue
 		}
-		if err := checkVerificationURI(u); err != nil {
+		checked, err := checkVerificationURI(raw, acct.plainHTTP)
+		if err != nil {
 			return nil, "", &sendFailure{reason: msc4108.ReasonUnableToOpenVerificationURI, err: err}
 		}
-	}
-	uri := p.DeviceGrant.VerificationURIComplete
-	if uri == "" {
-		uri = p.DeviceGrant.VerificationURI
+		uri = checked // verification_uri_complete when there is one
 	}
 	return &p, uri, nil
 }
 
 // plausibleDeviceID accepts what Matrix clients make device IDs of (random
-// letters, or rust-sdk's unpadded base64 key) and refuses empty, huge or
-// control-character IDs.
+// letters, or rust-sdk's unpadded base64 key) and refuses empty or huge
+// IDs, "." and ".." (which GET /devices/{id} would resolve to another
+// path), and control or invisible format characters (Unicode Cc and Cf:
+// zero-width, bidirectional overrides), which make an ID look like
+// another.
 func plausibleDeviceID(id string) bool {
-	if id == "" || len(id) > maxDeviceID {
+	if id == "" || len(id) > maxDeviceID || id == "." || id == ".." {
 		return false
 	}
 	for _, r := range id {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar {
 			return false
 		}
 	}
 	return true
 }
 
-// checkVerificationURI applies the transport rule the rendezvous uses
-// (https, or http on a loopback host) to a page this computer would open.
-func checkVerificationURI(uri string) error {
-	if _, err := rendezvous.CheckURL(uri); err != nil {
-		return fmt.Errorf("%w (%q)", ErrUnsafeVerificationURI, truncateText(uri, 200))
+// checkVerificationURI applies the rule for a page this computer would
+// open and returns the page's address as parsed, the only form that is
+// opened or shown. The page must be https: the rendezvous transport rule
+// also allows plain http on loopback, which would let a new device have
+// the browser open a service on this machine, so that is allowed only
+// when plainHTTPLoopback says the account's own homeserver is such a
+// service (the dev homeserver).
+func checkVerificationURI(uri string, plainHTTPLoopback bool) (string, error) {
+	u, err := rendezvous.CheckURL(uri)
+	if err != nil || u.Scheme != "https" && !plainHTTPLoopback {
+		return "", fmt.Errorf("%w (%q)", ErrUnsafeVerificationURI, truncateText(uri, 200))
 	}
-	return nil
+	return u.String(), nil
 }
 
 // checkDeviceAbsent asserts that the announced device is not on the
 // account yet (MSC4108 "4. Existing device checks device_id"): only a 404
-// lets the grant go on. Any other answer, or none, is device_already_exists
-// to the new device, as matrix-rust-sdk does; this device's caller gets the
-// real cause.
+// about the device (deviceNotFound) lets the grant go on. Any other
+// answer, or none, is device_already_exists to the new device, as
+// matrix-rust-sdk does; this device's caller gets the real cause.
 func (g *Grant) checkDeviceAbsent(ctx context.Context, acct *account, deviceID string) error {
 	_, err := g.device(ctx, acct, deviceID)
 	switch {
-	case matrix.IsNotFound(err):
+	case deviceNotFound(err):
 		return nil
 	case ctx.Err() != nil:
 		return ErrCancelled
@@ -148,6 +159,17 @@ func (g *Grant) checkDeviceAbsent(ctx context.Context, acct *account, deviceID s
 	}
 	return &sendFailure{reason: msc4108.ReasonDeviceAlreadyExists,
 		err: fmt.Errorf("login: could not check that the new device's ID is unused: %w", err)}
+}
+
+// deviceNotFound reports whether err is the homeserver saying that there
+// is no such device: a 404 with errcode M_NOT_FOUND (Matrix spec "GET
+// /_matrix/client/v3/devices/{deviceId}"), or with no Matrix error body at
+// all. A 404 with another errcode, such as M_UNRECOGNIZED from a server
+// or proxy that does not serve the endpoint, says nothing about the
+// device.
+func deviceNotFound(err error) bool {
+	var me *matrix.Error
+	return errors.As(err, &me) && me.Status == http.StatusNotFound && (me.Errcode == "M_NOT_FOUND" || me.Errcode == "")
 }
 
 // device asks the homeserver for one of the account's devices, with a
@@ -187,7 +209,7 @@ func (g *Grant) awaitSuccess(ctx context.Context) error {
 		return err
 	}
 	if typ, _ := decodeMessage(raw); typ == msc4108.TypeDeclined {
-		deleteQuietly(g.session()) // the new device has ended (turn.afterReceive)
+		deleteQuietly(g.sess) // the new device has ended (turn.afterReceive)
 		return ErrDeclined
 	}
 	return g.expect(raw, msc4108.TypeSuccess, nil)
@@ -209,7 +231,7 @@ func (g *Grant) awaitDevice(ctx context.Context, acct *account, deviceID string)
 		if ctx.Err() != nil {
 			return ErrCancelled
 		}
-		if !matrix.IsNotFound(err) {
+		if !deviceNotFound(err) {
 			last = err
 		}
 		wait := time.Until(deadline)
@@ -234,7 +256,7 @@ func (g *Grant) awaitDevice(ctx context.Context, acct *account, deviceID string)
 // cancellation only shortens the wait: the grant is done.
 func (g *Grant) leaveLastMessage(ctx context.Context) {
 	_ = httpx.Sleep(ctx, g.grace)
-	deleteQuietly(g.session())
+	deleteQuietly(g.sess)
 }
 
 // truncateText shortens text from the other device for error messages.

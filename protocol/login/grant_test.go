@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"regexp"
 	"slices"
@@ -656,6 +658,28 @@ func TestGrantDeviceCheckFails(t *testing.T) {
 	}
 }
 
+// TestGrantDeviceCheckUnrecognized: a 404 that is not about the device
+// (M_UNRECOGNIZED: a server or proxy that does not serve GET /devices/{id})
+// does not say that the device ID is unused: the grant stops before any
+// page opens, and the new device hears device_already_exists, as for any
+// check that fails.
+func TestGrantDeviceCheckUnrecognized(t *testing.T) {
+	srv := devServerWith(t, devserver.Config{})
+	if err := srv.InjectFault(devserver.Fault{PathPrefix: "/_matrix/client/v3/devices/", Count: 1, Status: http.StatusNotFound, Errcode: "M_UNRECOGNIZED"}); err != nil {
+		t.Fatal(err)
+	}
+	_, r, n := scanned(t, srv, "msc4388", nil, phone.NewDeviceConfig{})
+	existingDeviceFailure(t, n, msc4108.ReasonDeviceAlreadyExists)
+	_, err := r.wait()
+	var me *matrix.Error
+	if !errors.As(err, &me) || me.Status != http.StatusNotFound || me.Errcode != "M_UNRECOGNIZED" || errors.Is(err, login.ErrDeviceAlreadyExists) {
+		t.Fatalf("grant: %v, want the 404 M_UNRECOGNIZED from GET /devices", err)
+	}
+	if got := r.openedURIs(); len(got) != 0 {
+		t.Fatalf("opened %q", got)
+	}
+}
+
 // TestGrantWrongCheckCode: a mistyped code ends the grant without a word
 // on the untrusted channel, and deletes the rendezvous; the new device is
 // never accepted.
@@ -771,6 +795,81 @@ func TestGrantNewDeviceGivesUp(t *testing.T) {
 	})
 }
 
+// TestGrantNewDeviceWritesFirst: the new device gives up out of turn,
+// right after m.login.protocol or m.login.success, while the grant checks
+// the device on the account; the grant's next write (protocol_accepted,
+// m.login.secrets) meets a concurrent write (MSC4388 409, 2024 412). The
+// grant reads and opens the new device's message, as a sign-in does
+// (TestPhoneWritesFirstAfterApproval), and ends with its reason; the
+// rendezvous goes away.
+func TestGrantNewDeviceWritesFirst(t *testing.T) {
+	for _, st := range []phone.Step{phone.StepProtocol, phone.StepSuccess} {
+		t.Run(string(st), func(t *testing.T) {
+			forEachGeneration(t, func(t *testing.T, preference string) {
+				srv := devServerWith(t, devserver.Config{})
+				release, wrote := make(chan struct{}), make(chan struct{})
+				var wroteOnce, holdOnce sync.Once
+				newDeviceHTTP := watchingClient(func(req *http.Request, status int) {
+					select {
+					case <-release:
+						if req.Method == http.MethodPut && status/100 == 2 {
+							wroteOnce.Do(func() { close(wrote) })
+						}
+					default:
+					}
+				})
+				// The grant waits in its device check (the 404 before
+				// protocol_accepted, the 200 before m.login.secrets) until
+				// the new device's out-of-turn write has landed.
+				hold := http.StatusNotFound
+				if st == phone.StepSuccess {
+					hold = http.StatusOK
+				}
+				var conflicts atomic.Int32
+				grantHTTP := watchingClient(func(req *http.Request, status int) {
+					if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/devices/") && status == hold {
+						holdOnce.Do(func() {
+							close(release)
+							select {
+							case <-wrote:
+							case <-time.After(10 * time.Second):
+								t.Error("the new device did not write out of turn")
+							}
+						})
+					}
+					if req.Method == http.MethodPut && (status == http.StatusConflict || status == http.StatusPreconditionFailed) {
+						conflicts.Add(1)
+					}
+				})
+				ctx := testCtx(t)
+				r := startGrant(ctx, t, srv, preference, func(c *login.GrantConfig) { c.HTTP = grantHTTP })
+				qr := r.nextQR()
+				n := r.scan(ctx, qr, phone.NewDeviceConfig{
+					HTTP: newDeviceHTTP, OutOfTurnAfter: release,
+					Script: phone.NewDeviceScript{FailOutOfTurnAfter: st, FailReason: msc4108.ReasonUserCancelled},
+				})
+				r.typeCodeOf(ctx, n)
+				_, err := r.wait()
+				var pf *login.PhoneFailure
+				if !errors.As(err, &pf) || pf.Reason != msc4108.ReasonUserCancelled {
+					t.Fatalf("grant: %v, want the new device's user_cancelled", err)
+				}
+				var sent *phone.SentFailureError
+				if _, nerr := n.Wait(); !errors.As(nerr, &sent) {
+					t.Fatalf("new device: %v", nerr)
+				}
+				if c := conflicts.Load(); c != 1 {
+					t.Errorf("the grant met %d concurrent-write answers, want 1", c)
+				}
+				if _, ok := eventOf[login.SecretsShared](r); ok {
+					t.Error("secrets_shared after the new device gave up")
+				}
+				rendezvousGone(ctx, t, qr.Payload)
+			})
+		})
+	}
+}
+
 // minimalNewDevice is a new device built here from the protocol packages
 // (rendezvous, securechannel, oauth), for proposals the scripted new
 // device cannot make: it sends whatever m.login.protocol the test writes.
@@ -788,6 +887,13 @@ type minimalNewDevice struct {
 // (MSC4108 step 2).
 func scanMinimal(ctx context.Context, t *testing.T, srv *devserver.Server, payload []byte) *minimalNewDevice {
 	t.Helper()
+	return scanMinimalWith(ctx, t, srv, payload, nil)
+}
+
+// scanMinimalWith is scanMinimal reaching the rendezvous with rc (nil: a
+// default client).
+func scanMinimalWith(ctx context.Context, t *testing.T, srv *devserver.Server, payload []byte, rc *http.Client) *minimalNewDevice {
+	t.Helper()
 	q, err := qrcode.Decode(payload)
 	if err != nil {
 		t.Fatalf("decoding the QR code: %v", err)
@@ -799,7 +905,7 @@ func scanMinimal(ctx context.Context, t *testing.T, srv *devserver.Server, paylo
 	)
 	switch q.Generation {
 	case vocab.MSC4388:
-		c, err := rendezvous.NewClient(rendezvous.ClientConfig{BaseURL: q.BaseURL, Poll: fast})
+		c, err := rendezvous.NewClient(rendezvous.ClientConfig{BaseURL: q.BaseURL, HTTPClient: rc, Poll: fast})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -808,7 +914,7 @@ func scanMinimal(ctx context.Context, t *testing.T, srv *devserver.Server, paylo
 		}
 		bind = securechannel.Binding{BaseURL: q.BaseURL, RendezvousID: q.RendezvousID}
 	default:
-		c, err := rendezvous.NewETagClient(rendezvous.ETagConfig{Poll: fast})
+		c, err := rendezvous.NewETagClient(rendezvous.ETagConfig{HTTPClient: rc, Poll: fast})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -892,12 +998,21 @@ func TestGrantRefusesProposal(t *testing.T) {
 		{"other scheme", func(p *msc4108.Protocol) { p.DeviceGrant.VerificationURIComplete = "javascript:alert(1)" },
 			msc4108.ReasonUnableToOpenVerificationURI, login.ErrUnsafeVerificationURI},
 		{"no device ID", func(p *msc4108.Protocol) { p.DeviceID = "" }, msc4108.ReasonUnexpectedMessageReceived, nil},
+		// Path segments that GET /devices/{id} would not ask about.
+		{"device ID .", func(p *msc4108.Protocol) { p.DeviceID = "." }, msc4108.ReasonUnexpectedMessageReceived, nil},
+		{"device ID ..", func(p *msc4108.Protocol) { p.DeviceID = ".." }, msc4108.ReasonUnexpectedMessageReceived, nil},
+		// Invisible format characters (Unicode Cf) that make one ID look
+		// like another, or reverse the text around it.
+		{"zero-width space in device ID", func(p *msc4108.Protocol) { p.DeviceID = "ABC\u200bDEF" }, msc4108.ReasonUnexpectedMessageReceived, nil},
+		{"right-to-left override in device ID", func(p *msc4108.Protocol) { p.DeviceID = "\u202eFEDCBA" }, msc4108.ReasonUnexpectedMessageReceived, nil},
+		{"byte order mark in device ID", func(p *msc4108.Protocol) { p.DeviceID = "\ufeffABCDEF" }, msc4108.ReasonUnexpectedMessageReceived, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv := devServerWith(t, devserver.Config{})
 			ctx := testCtx(t)
 			r := startGrant(ctx, t, srv, "msc4388", nil)
+			defer r.cancel()
 			n := scanMinimal(ctx, t, srv, r.nextQR().Payload)
 			p := n.protocol()
 			tc.edit(&p)
@@ -917,6 +1032,70 @@ func TestGrantRefusesProposal(t *testing.T) {
 				t.Fatalf("opened %q", got)
 			}
 		})
+	}
+}
+
+// TestGrantPlainHTTPPageOnlyForALoopbackHomeserver: a page on this
+// machine's loopback over plain http is opened only for an account whose
+// own homeserver is plain http on loopback (the dev homeserver, as in the
+// other tests). For an account on an https homeserver, a new device that
+// proposes such a page would have this computer's browser open a local
+// service (MSC4108 "Malicious client sends arbitrary verification URI"):
+// the grant refuses it. The https homeserver here is a TLS front on
+// 127.0.0.1 for the dev homeserver.
+func TestGrantPlainHTTPPageOnlyForALoopbackHomeserver(t *testing.T) {
+	srv := devServerWith(t, devserver.Config{})
+	backend, err := url.Parse(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(backend))
+	t.Cleanup(front.Close)
+	ctx := testCtx(t)
+	r := startGrant(ctx, t, srv, "msc4388", func(c *login.GrantConfig) {
+		c.Homeserver, c.HTTP = front.URL, front.Client()
+	})
+	defer r.cancel()
+	qr := r.nextQR()
+	n := scanMinimalWith(ctx, t, srv, qr.Payload, front.Client())
+	p := n.protocol()
+	if u, _ := url.Parse(p.DeviceGrant.VerificationURI); u == nil || u.Scheme != "http" {
+		t.Fatalf("the dev homeserver's page is %q, want plain http on loopback", p.DeviceGrant.VerificationURI)
+	}
+	n.send(ctx, p)
+	r.typeCode(n.ch.CheckCode().String())
+	n.expectFailure(ctx, msc4108.ReasonUnableToOpenVerificationURI)
+	if _, err := r.wait(); !errors.Is(err, login.ErrVerificationURI) {
+		t.Fatalf("grant: %v, want %v", err, login.ErrVerificationURI)
+	}
+	if got := r.openedURIs(); len(got) != 0 {
+		t.Fatalf("opened %q", got)
+	}
+}
+
+// TestGrantOpensTheCheckedURI: the browser and the verification_uri event
+// get the page's address as this computer parsed and checked it, not the
+// new device's raw text.
+func TestGrantOpensTheCheckedURI(t *testing.T) {
+	srv := devServerWith(t, devserver.Config{})
+	ctx := testCtx(t)
+	r := startGrantWith(ctx, t, srv, "msc4388", undecided, nil) // the page is not loaded
+	defer r.cancel()
+	n := scanMinimal(ctx, t, srv, r.nextQR().Payload)
+	p := n.protocol()
+	p.DeviceGrant.VerificationURIComplete = " HTTPS://consent.example.org/approve device?code=1"
+	const want = "https://consent.example.org/approve%20device?code=1"
+	n.send(ctx, p)
+	r.typeCode(n.ch.CheckCode().String())
+	raw, err := n.ch.Receive(ctx, vocab.PaceReply)
+	if typ, _ := msc4108.TypeOf(raw); err != nil || typ != msc4108.TypeProtocolAccepted {
+		t.Fatalf("the new device got %s, %v; want m.login.protocol_accepted", raw, err)
+	}
+	if got := r.openedURIs(); !slices.Equal(got, []string{want}) {
+		t.Fatalf("opened %q, want %q", got, want)
+	}
+	if v, ok := eventOf[login.VerificationURI](r); !ok || v.URI != want || !v.Opened {
+		t.Fatalf("verification_uri event %+v, want %s opened", v, want)
 	}
 }
 
@@ -1248,12 +1427,45 @@ func TestGrantRefusesBadConfig(t *testing.T) {
 	})
 }
 
+// TestGrantSecondRunKeepsTheFirstRunsSecrets: a second Run of the same
+// grant is refused and leaves alone the secrets the first run, still
+// showing its QR code, is about to share; the first run zeroes them when
+// it ends.
+func TestGrantSecondRunKeepsTheFirstRunsSecrets(t *testing.T) {
+	srv := devServerWith(t, devserver.Config{})
+	ctx := testCtx(t)
+	r := startGrant(ctx, t, srv, "msc4388", nil)
+	defer r.cancel()
+	r.nextQR()
+	if _, err := r.g.Run(ctx); err == nil {
+		t.Fatal("a second Run ran")
+	}
+	keys := [][]byte{r.cfg.Secrets.MasterKey, r.cfg.Secrets.SelfSigningKey, r.cfg.Secrets.UserSigningKey, r.cfg.Secrets.BackupKey}
+	for i, k := range keys {
+		if !slices.ContainsFunc(k, func(b byte) bool { return b != 0 }) {
+			t.Fatalf("key %d was zeroed by the refused second Run while the first still runs", i)
+		}
+	}
+	r.cancel()
+	if _, err := r.wait(); !errors.Is(err, login.ErrCancelled) {
+		t.Fatalf("first Run: %v", err)
+	}
+	for i, k := range keys {
+		if slices.ContainsFunc(k, func(b byte) bool { return b != 0 }) {
+			t.Fatalf("key %d was not zeroed when the first Run ended", i)
+		}
+	}
+}
+
 // TestGrantSecretsRedacted: the secrets never print.
 func TestGrantSecretsRedacted(t *testing.T) {
-	s := login.GrantSecrets{MasterKey: []byte("0123456789abcdef0123456789abcdef")}
-	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%+v", s), fmt.Sprintf("%#v", s), fmt.Sprint(&s)} {
-		if strings.Contains(out, "0123456789") || strings.Contains(out, "48 49") {
-			t.Fatalf("printed %s", out)
+	s := login.GrantSecrets{MasterKey: []byte("0123456789abcdef0123456789abcdef"), BackupVersion: "v-secret-version"}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x", "%X", "%o", "%b", "%c", "%U", "%e", "%T"} {
+		for _, out := range []string{fmt.Sprintf(verb, s), fmt.Sprintf(verb, &s)} {
+			if strings.Contains(out, "0123456789") || strings.Contains(out, "48 49") || strings.Contains(out, "3031") ||
+				strings.Contains(out, "secret-version") || verb != "%T" && !strings.Contains(out, "[redacted]") {
+				t.Errorf("%s printed %s", verb, out)
+			}
 		}
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
+	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
@@ -140,16 +142,28 @@ func (f *Flow) showQRUntilScanned(ctx context.Context, target *target) (*securec
 // untilScanned creates a rendezvous and QR code, shows it, and waits for
 // the other device's LoginInitiate. A session that expires before a scan
 // is replaced by a fresh one (new rendezvous, new key, new QR code); the
-// user may also ask for the other generation.
+// user may also ask for the other generation. A session that ends at once
+// is faulty (faultySession): the next one comes after a pause, and after
+// maxFaultySessions of them in a row the sign-in ends with
+// ErrRendezvousBroken, rather than creating sessions as fast as the server
+// answers.
 func (d *qrDisplay) untilScanned(ctx context.Context, target *target) (*securechannel.Channel, rendezvous.Session, error) {
 	gen := target.generation
+	faulty := 0
 	for {
 		q, err := d.newQR(ctx, target, gen)
 		if err != nil {
 			return nil, nil, err
 		}
+		created, announced := time.Now(), q.sess.ExpiresAt()
+		// A request made while no QR code, or an earlier one, was showing
+		// is not about this one: only what comes after QRReady counts.
+		select {
+		case <-d.regen:
+		default:
+		}
 		alt, _ := target.other(gen)
-		d.emit(QRReady{Protocol: string(gen), Payload: q.payload, ExpiresAt: q.sess.ExpiresAt(), Alternative: string(alt)})
+		d.emit(QRReady{Protocol: string(gen), Payload: q.payload, ExpiresAt: announced, Alternative: string(alt)})
 
 		scanCtx, cancelScan := context.WithCancel(ctx)
 		switched := make(chan struct{})
@@ -174,15 +188,51 @@ func (d *qrDisplay) untilScanned(ctx context.Context, target *target) (*securech
 			if other, ok := target.other(gen); ok {
 				gen = other
 			}
+			faulty = 0
 			continue
 		default:
 		}
 		if ctx.Err() != nil {
 			return nil, nil, ErrCancelled
 		}
-		if errors.Is(err, rendezvous.ErrExpired) || errors.Is(err, context.DeadlineExceeded) {
-			continue // nobody scanned in time: show a fresh code
+		if !errors.Is(err, rendezvous.ErrExpired) && !errors.Is(err, context.DeadlineExceeded) {
+			return nil, nil, err
 		}
-		return nil, nil, err
+		// Nobody scanned in time: show a fresh code.
+		if !faultySession(created, announced, time.Now()) {
+			faulty = 0
+			continue
+		}
+		faulty++
+		if faulty >= maxFaultySessions {
+			return nil, nil, fmt.Errorf("%w: %d sessions in a row ended at once (the last after %v of the %v announced: %v)",
+				ErrRendezvousBroken, faulty, time.Since(created).Round(time.Millisecond), announced.Sub(created).Round(time.Second), err)
+		}
+		if httpx.Sleep(ctx, faultyPause<<(faulty-1)) != nil {
+			return nil, nil, ErrCancelled
+		}
 	}
+}
+
+// What the QR loop does about sessions that end at once: a pause before
+// the next one, doubled each time, and an error after maxFaultySessions in
+// a row.
+const (
+	maxFaultySessions = 3
+	faultyPause       = 500 * time.Millisecond
+	// faultyLife: a session that ends sooner than this after its creation
+	// (and before half its announced life) was never scannable.
+	faultyLife = 5 * time.Second
+)
+
+// faultySession reports whether a session created at created, announced
+// to expire at announced, ended at ended so soon that nobody could have
+// scanned it: within faultyLife of its creation and before half its
+// announced life, as when the server answers 404 to the first read or
+// announces an expiry it does not keep (MSC4388 "Expiry"). A session that
+// only ends somewhat early (a 2024 server that sends no Expires header,
+// where the announced expiry is this device's guess) is not faulty: its
+// successors cannot come fast.
+func faultySession(created, announced, ended time.Time) bool {
+	return ended.Sub(created) < min(faultyLife, announced.Sub(created)/2)
 }

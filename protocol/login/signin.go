@@ -53,7 +53,7 @@ func (f *Flow) signIn(ctx context.Context, target *target) (*Result, error) {
 		return res, err
 	}
 	f.emit(Secrets{CrossSigning: res.CrossSigning, Backup: res.Backup})
-	deleteQuietly(f.session())
+	deleteQuietly(f.sess)
 	return res, nil
 }
 
@@ -127,7 +127,9 @@ func (f *Flow) receiveSecrets(ctx context.Context, channelAlive bool) ([]byte, e
 	}
 	if err := f.send(ctx, msc4108.Simple{Type: msc4108.TypeSuccess}); err != nil {
 		if errors.Is(err, rendezvous.ErrConcurrentWrite) {
-			return nil, f.phoneWroteFirst(ctx)
+			// The phone's message still opens; the sign-in ends either way
+			// and the caller revokes the tokens.
+			return nil, f.otherWroteFirst(ctx, err, msc4108.TypeSuccess)
 		}
 		f.emit(Warning{Code: "secrets_unavailable", Message: "The phone could not be told that the sign-in worked, so it did not share the encryption keys."})
 		return nil, nil
@@ -144,24 +146,4 @@ func (f *Flow) receiveSecrets(ctx context.Context, channelAlive bool) ([]byte, e
 		return nil, err
 	}
 	return secretsRaw, nil
-}
-
-// phoneWroteFirst reads what the phone wrote while it was our turn: our
-// m.login.success met a concurrent write (MSC4388 409 M_CONCURRENT_WRITE,
-// 2024 412), so the phone's message is on the rendezvous. Our send spent a
-// nonce the phone never saw, so nothing more can be sent to it, but its
-// message still opens. m.login.failure ends the sign-in with the phone's
-// reason (MSC4108: the existing device may give up at any step); anything
-// else is unexpected. Either way the sign-in ends and the caller revokes
-// the tokens; a message that does not open is ErrDecrypt, as anywhere.
-func (f *Flow) phoneWroteFirst(ctx context.Context) error {
-	raw, err := f.receive(ctx, vocab.PaceReply)
-	if err != nil {
-		return err
-	}
-	typ, _ := decodeMessage(raw)
-	if typ == msc4108.TypeFailure {
-		return failureFrom(raw)
-	}
-	return &sendFailure{reason: msc4108.ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: typ, Want: "nothing before m.login.success"}}
 }

@@ -10,17 +10,20 @@ import (
 // turn is who may write next on the rendezvous. MSC4108 runs over MSC4388's
 // SecureSend/SecureReceive as strict ping-pong (MSC4108 "Login via OAuth 2.0
 // device authorization flow"): once we have received a message it is our
-// turn, once we have sent one it is the phone's. When the phone has ended
-// (m.login.failure) or the channel or session is gone it is nobody's, and
-// there is no one left to tell anything. Only link.received and link.send
-// move it, with afterReceive and afterSend.
+// turn, once we have sent one it is the other device's. When the other
+// device has ended (m.login.failure, m.login.declined) or the channel or
+// session is gone it is nobody's, and there is no one left to tell
+// anything. Only link.received and link.sendEncoded move it, with
+// afterReceive and afterSend.
 type turn uint8
 
 const (
-	// phonesTurn is the zero value: with this device showing the QR code,
-	// the phone writes first after the handshake (m.login.protocols, MSC4108
-	// "1. Homeserver discovery").
-	phonesTurn turn = iota
+	// theirTurn is the zero value: this device showed the QR code, so
+	// after the handshake the other device writes first, in either role
+	// (Flow: the phone's m.login.protocols, MSC4108 "1. Homeserver
+	// discovery"; Grant: the new device's m.login.protocol, "3. New device
+	// informs existing device").
+	theirTurn turn = iota
 	ourTurn
 	nobodysTurn
 )
@@ -52,10 +55,10 @@ func (t turn) afterReceive(raw []byte, err error) turn {
 
 // afterSend is the turn once a send ended with err. A failed send ends our
 // sending on the channel (securechannel.Channel.Send), so nobody writes
-// after it; what the phone wrote can still be read (phoneWroteFirst).
+// after it; what the other device wrote can still be read (otherWroteFirst).
 func (turn) afterSend(err error) turn {
 	if err != nil {
 		return nobodysTurn
 	}
-	return phonesTurn
+	return theirTurn
 }

@@ -15,7 +15,7 @@ import (
 // phone's, and m.login.failure or a dead channel or session leaves nobody.
 func TestTurnIsPingPong(t *testing.T) {
 	var zero turn
-	if zero != phonesTurn || zero.ours() {
+	if zero != theirTurn || zero.ours() {
 		t.Fatalf("a new flow's turn is %d; the phone writes first", zero)
 	}
 	message := []byte(`{"type":"m.login.protocols","protocols":["device_authorization_grant"]}`)
@@ -27,23 +27,23 @@ func TestTurnIsPingPong(t *testing.T) {
 		err  error
 		want turn
 	}{
-		{"message", phonesTurn, message, nil, ourTurn},
-		{"malformed message (we answer it)", phonesTurn, []byte("{"), nil, ourTurn},
-		{"failure from the phone", phonesTurn, failure, nil, nobodysTurn},
+		{"message", theirTurn, message, nil, ourTurn},
+		{"malformed message (we answer it)", theirTurn, []byte("{"), nil, ourTurn},
+		{"failure from the phone", theirTurn, failure, nil, nobodysTurn},
 		{"failure while we poll", ourTurn, failure, nil, nobodysTurn},
-		{"declined by the new device", phonesTurn, []byte(`{"type":"m.login.declined"}`), nil, nobodysTurn},
-		{"session expired", phonesTurn, nil, rendezvous.ErrExpired, nobodysTurn},
+		{"declined by the new device", theirTurn, []byte(`{"type":"m.login.declined"}`), nil, nobodysTurn},
+		{"session expired", theirTurn, nil, rendezvous.ErrExpired, nobodysTurn},
 		{"tampered message", ourTurn, nil, fmt.Errorf("%w: bad tag", securechannel.ErrDecrypt), nobodysTurn},
 		{"deadline", ourTurn, nil, context.DeadlineExceeded, nobodysTurn},
 		{"we stopped listening on our turn", ourTurn, nil, context.Canceled, ourTurn},
-		{"we stopped listening on the phone's turn", phonesTurn, nil, fmt.Errorf("poll: %w", context.Canceled), phonesTurn},
+		{"we stopped listening on the phone's turn", theirTurn, nil, fmt.Errorf("poll: %w", context.Canceled), theirTurn},
 	}
 	for _, c := range cases {
 		if got := c.from.afterReceive(c.raw, c.err); got != c.want {
 			t.Errorf("receive, %s: turn %d, want %d", c.name, got, c.want)
 		}
 	}
-	if got := ourTurn.afterSend(nil); got != phonesTurn {
+	if got := ourTurn.afterSend(nil); got != theirTurn {
 		t.Errorf("after a send: turn %d, want the phone's", got)
 	}
 	if got := ourTurn.afterSend(errors.New("conflict")); got != nobodysTurn {

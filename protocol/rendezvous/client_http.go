@@ -2,6 +2,8 @@ package rendezvous
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -163,6 +165,8 @@ func (t transport) do(ctx context.Context, op string, build func(context.Context
 		switch {
 		case errors.Is(err, ErrMalformedResponse):
 			return nil, err
+		case finalTransportError(err):
+			return nil, fmt.Errorf("rendezvous: %s: %w", op, err)
 		case err != nil:
 			lastErr, maybeApplied = err, true
 			wait = t.retry.backoff(attempt)
@@ -187,6 +191,27 @@ func (t transport) do(ctx context.Context, op string, build func(context.Context
 			return nil, err
 		}
 	}
+}
+
+// finalTransportError reports whether a failed exchange says that this
+// server cannot be talked to safely, which no retry or later poll
+// changes: a certificate this device does not trust (x509, TLS
+// verification), or a server that does not speak TLS on an https URL.
+func finalTransportError(err error) bool {
+	if err == nil {
+		return false
+	}
+	var (
+		verification *tls.CertificateVerificationError
+		authority    x509.UnknownAuthorityError
+		hostname     x509.HostnameError
+		invalid      x509.CertificateInvalidError
+		roots        x509.SystemRootsError
+		record       tls.RecordHeaderError
+	)
+	return errors.As(err, &verification) || errors.As(err, &authority) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &roots) || errors.As(err, &record) ||
+		errors.Is(err, http.ErrSchemeMismatch)
 }
 
 // roundTrip performs one attempt and reads the body through the size limit.

@@ -135,10 +135,11 @@ func (s *sessionState) poll(ctx context.Context, cfg PollConfig, pace vocab.Pace
 const maxBlipPause = 4 * time.Second
 
 // transientReadError reports whether a failed read says nothing about the
-// session itself: the network, a 5xx or a 429. Expiry (404), a refusal and
-// a malformed answer are final.
+// session itself: the network, a 5xx or a 429. Expiry (404), a refusal, a
+// malformed answer and a server that cannot be talked to safely (an
+// untrusted certificate, no TLS on https: finalTransportError) are final.
 func transientReadError(err error) bool {
-	return errors.Is(err, ErrNetwork) || errors.Is(err, ErrRateLimited)
+	return (errors.Is(err, ErrNetwork) || errors.Is(err, ErrRateLimited)) && !finalTransportError(err)
 }
 
 // writeOps is what one protocol contributes to the shared Send.

@@ -10,6 +10,13 @@ import (
 // must not keep us waiting for ever.
 const maxExpiresInMS = int64(3600 * 1000)
 
+// minCreateExpiresInMS is the least expires_in_ms a create answer may
+// announce. MSC4388 "Expiry" sets no minimum, but a session that ends
+// within a second cannot be scanned, and a caller that replaces expired
+// sessions would create them as fast as the server answers. Reads may
+// announce less: the time left shrinks to zero as a session nears its end.
+const minCreateExpiresInMS = int64(1000)
+
 // MSC4388 response bodies (section "Insecure rendezvous session"). Pointer
 // fields tell a missing required field from a zero value.
 type msc4388CreateResponse struct {
@@ -86,6 +93,9 @@ func parseMSC4388Create(body []byte) (msc4388CreateResponse, error) {
 	exp, err2 := requireExpiry(r)
 	if err := errors.Join(err1, err2); err != nil {
 		return msc4388CreateResponse{}, err
+	}
+	if exp < minCreateExpiresInMS {
+		return msc4388CreateResponse{}, malformed("expires_in_ms of a new session under one second", nil)
 	}
 	return msc4388CreateResponse{ID: *r.ID, SequenceToken: token, ExpiresInMS: exp}, nil
 }

@@ -409,14 +409,8 @@ func TestMSC4388Malformed(t *testing.T) {
 // with ErrExpired at that time even though the server still answers.
 func TestMSC4388ExpiryDeadline(t *testing.T) {
 	f := newFake4388(t, PathUnstable)
-	f.ttl = 150 * time.Millisecond
+	f.ttl = time.Hour // the server would keep it, but says 150 ms
 	g, _ := pair4388(t, f)
-	f.mu.Lock()
-	for _, s := range f.sessions {
-		s.expires = time.Now().Add(time.Hour) // the server would keep it, but says 150 ms
-	}
-	f.ttl = time.Hour
-	f.mu.Unlock()
 	// The server states the remaining time correctly on every GET but
 	// would go on serving the session afterwards.
 	token, deadline := g.Token(), time.Now().Add(150*time.Millisecond)
@@ -445,6 +439,24 @@ func TestMSC4388ContextCancel(t *testing.T) {
 	time.AfterFunc(30*time.Millisecond, cancel)
 	if _, err := g.Receive(ctx, vocab.PaceHuman); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Receive: %v, want context.Canceled", err)
+	}
+}
+
+// A create answer whose session ends in under a second (expires_in_ms 0
+// included) is malformed: no QR code for it could be scanned, and taking
+// it would have the caller create session after session.
+func TestMSC4388CreateRefusesInstantExpiry(t *testing.T) {
+	for _, ttl := range []time.Duration{0, 999 * time.Millisecond} {
+		f := newFake4388(t, PathUnstable)
+		f.ttl = ttl
+		if _, err := f.client(t, nil).Create(testCtx(t)); !errors.Is(err, ErrMalformedResponse) {
+			t.Errorf("Create with expires_in_ms %d: %v, want ErrMalformedResponse", ttl.Milliseconds(), err)
+		}
+	}
+	f := newFake4388(t, PathUnstable)
+	f.ttl = time.Second
+	if _, err := f.client(t, nil).Create(testCtx(t)); err != nil {
+		t.Errorf("Create with expires_in_ms 1000: %v", err)
 	}
 }
 
