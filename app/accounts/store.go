@@ -303,12 +303,8 @@ func (s *Store) readStable(userID string, read func(storedMeta) error) error {
 // the same before and after (stable); an unstable read is to be thrown
 // away.
 func (s *Store) readOnce(userID string, read func(storedMeta) error) (stable bool, err error) {
-	idx, err := s.readIndex()
-	if err != nil {
+	if _, err := s.listedIndex(userID); err != nil {
 		return true, err
-	}
-	if !slices.Contains(idx.Accounts, userID) {
-		return true, ErrNotFound
 	}
 	m, before, err := s.readMetaRaw(userID)
 	if err != nil {
@@ -496,12 +492,8 @@ func (s *Store) Delete(userID string) error {
 // the server that nothing here knows.
 func (s *Store) Remove(userID string, revoke func(m Meta, access, refresh Secret) error) error {
 	return s.withLock(func() error {
-		idx, err := s.readIndex()
-		if err != nil {
+		if _, err := s.listedIndex(userID); err != nil {
 			return err
-		}
-		if !slices.Contains(idx.Accounts, userID) {
-			return ErrNotFound
 		}
 		m, err := s.readMeta(userID)
 		if err != nil {
@@ -568,12 +560,9 @@ const refreshTimeout = 60 * time.Second
 func (s *Store) AccessToken(ctx context.Context, userID string, refresh Refresher) (Secret, error) {
 	var out Secret
 	err := s.withLock(func() error {
-		idx, err := s.readIndex()
+		idx, err := s.listedIndex(userID)
 		if err != nil {
 			return err
-		}
-		if !slices.Contains(idx.Accounts, userID) {
-			return ErrNotFound
 		}
 		m, err := s.readMeta(userID)
 		if err != nil {
@@ -629,6 +618,19 @@ func (s *Store) AccessToken(ctx context.Context, userID string, refresh Refreshe
 		return nil
 	})
 	return out, err
+}
+
+// listedIndex reads the index and checks that it lists userID
+// (ErrNotFound otherwise).
+func (s *Store) listedIndex(userID string) (index, error) {
+	idx, err := s.readIndex()
+	if err != nil {
+		return index{}, err
+	}
+	if !slices.Contains(idx.Accounts, userID) {
+		return index{}, ErrNotFound
+	}
+	return idx, nil
 }
 
 func (s *Store) readIndex() (index, error) {
