@@ -150,15 +150,17 @@ func (a *App) accountRow(m accounts.Meta, rows *fyne.Container) fyne.CanvasObjec
 		}
 		removeAnyway.Enable()
 	}
-	signOut.OnTapped = func() {
-		msg := wrapped("Sign "+m.UserID+" out of this computer? The server ends this device's session and the keys stored here are removed.", widget.MediumImportance)
-		d := dialog.NewCustomConfirm("Sign out?", "Sign out", "Keep", msg, func(ok bool) {
+	// confirmThen asks first, then runs work off the GUI goroutine with
+	// busyText showing, and redraws the list when it worked.
+	confirmThen := func(title, confirm, question, busyText string, size fyne.Size, work func(userID string) error) {
+		msg := wrapped(question, widget.MediumImportance)
+		d := dialog.NewCustomConfirm(title, confirm, "Keep", msg, func(ok bool) {
 			if !ok {
 				return
 			}
-			busy("Signing out…")
+			busy(busyText)
 			a.background(func() {
-				err := a.logout(m.UserID)
+				err := work(m.UserID)
 				fyne.Do(func() {
 					if err != nil {
 						failed(err)
@@ -168,29 +170,17 @@ func (a *App) accountRow(m accounts.Meta, rows *fyne.Container) fyne.CanvasObjec
 				})
 			})
 		}, a.window)
-		d.Resize(fyne.NewSize(420, 200))
+		d.Resize(size)
 		d.Show()
 	}
+	signOut.OnTapped = func() {
+		confirmThen("Sign out?", "Sign out",
+			"Sign "+m.UserID+" out of this computer? The server ends this device's session and the keys stored here are removed.",
+			"Signing out…", fyne.NewSize(420, 200), a.logout)
+	}
 	removeAnyway.OnTapped = func() {
-		msg := wrapped(removeAnywayQuestion(m), widget.MediumImportance)
-		d := dialog.NewCustomConfirm("Remove from this computer?", "Remove", "Keep", msg, func(ok bool) {
-			if !ok {
-				return
-			}
-			busy("Removing…")
-			a.background(func() {
-				err := a.removeLocally(m.UserID)
-				fyne.Do(func() {
-					if err != nil {
-						failed(err)
-						return
-					}
-					a.fillAccounts(rows)
-				})
-			})
-		}, a.window)
-		d.Resize(fyne.NewSize(460, 220))
-		d.Show()
+		confirmThen("Remove from this computer?", "Remove", removeAnywayQuestion(m),
+			"Removing…", fyne.NewSize(460, 220), a.removeLocally)
 	}
 	actions := container.NewHBox(copyButton)
 	if grant != nil {
