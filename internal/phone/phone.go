@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/qrlogin/qrlogin/internal/devserver"
@@ -232,7 +231,8 @@ func (p *run) consent(ctx context.Context, proposal msc4108.Protocol) error {
 	if _, err := rendezvous.CheckURL(uri); err != nil {
 		return p.fail(ctx, msc4108.ReasonUnableToOpenVerificationURI, err)
 	}
-	if err := p.visit(ctx, http.MethodGet, uri, nil); err != nil {
+	page, err := devserver.OpenConsentPage(ctx, p.cfg.HTTP, uri)
+	if err != nil {
 		return p.fail(ctx, msc4108.ReasonUnableToOpenVerificationURI, err)
 	}
 	code, err := p.cfg.Homeserver.UserCodeFor(proposal.DeviceID)
@@ -240,39 +240,12 @@ func (p *run) consent(ctx context.Context, proposal msc4108.Protocol) error {
 		return fmt.Errorf("phone: consent: %w", err)
 	}
 	p.res.UserCode = code
-	action := "approve"
+	action := devserver.ConsentApprove
 	if p.cfg.Script.Deny {
-		action = "deny"
+		action = devserver.ConsentDeny
 	}
-	form := url.Values{"user_code": {code}, "action": {action}}
-	if err := p.visit(ctx, http.MethodPost, uri, form); err != nil {
+	if err := page.Submit(ctx, code, action); err != nil {
 		return fmt.Errorf("phone: consent: %w", err)
-	}
-	return nil
-}
-
-// visit loads the consent page (GET) or submits its form (POST).
-func (p *run) visit(ctx context.Context, method, uri string, form url.Values) error {
-	var body *strings.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	} else {
-		body = strings.NewReader("")
-	}
-	req, err := http.NewRequestWithContext(ctx, method, uri, body)
-	if err != nil {
-		return err
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := p.cfg.HTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("phone: consent page %s %s: HTTP %d", method, uri, resp.StatusCode)
 	}
 	return nil
 }

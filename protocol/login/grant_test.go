@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -93,8 +91,8 @@ func accountSecrets(t *testing.T, srv *devserver.Server) *login.GrantSecrets {
 
 // Decisions the browser's user takes on the consent page.
 const (
-	approve = "approve"
-	deny    = "deny"
+	approve = devserver.ConsentApprove
+	deny    = devserver.ConsentDeny
 	// undecided leaves the page open without answering.
 	undecided = ""
 )
@@ -166,59 +164,10 @@ func (b *browser) openedURIs() []string {
 	return slices.Clone(b.opened)
 }
 
-// formAction finds the consent form's target on the page.
-var formAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
-
 // submitConsent loads the consent page at pageURI as a browser does, then
 // posts its form with userCode and the Approve or Deny button.
 func submitConsent(ctx context.Context, pageURI, userCode, decision string) error {
-	hc := &http.Client{Timeout: 10 * time.Second}
-	page, err := fetchPage(ctx, hc, http.MethodGet, pageURI, nil)
-	if err != nil {
-		return err
-	}
-	m := formAction.FindStringSubmatch(page)
-	if m == nil {
-		return fmt.Errorf("browser: no consent form on %s", pageURI)
-	}
-	base, err := url.Parse(pageURI)
-	if err != nil {
-		return err
-	}
-	action, err := base.Parse(m[1])
-	if err != nil {
-		return err
-	}
-	form := url.Values{"user_code": {userCode}, "action": {decision}}
-	_, err = fetchPage(ctx, hc, http.MethodPost, action.String(), form)
-	return err
-}
-
-func fetchPage(ctx context.Context, hc *http.Client, method, target string, form url.Values) (string, error) {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, body)
-	if err != nil {
-		return "", err
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("browser: %s %s answered %d: %s", method, target, resp.StatusCode, b)
-	}
-	return string(b), nil
+	return devserver.SubmitConsent(ctx, &http.Client{Timeout: 10 * time.Second}, pageURI, userCode, decision)
 }
 
 // grantRun is a Grant running on its own goroutine, with the events it

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/app/accounts"
+	"github.com/qrlogin/qrlogin/internal/devserver"
 )
 
 // These sign another device in with the real binary, all out of process:
@@ -285,59 +285,11 @@ func grant(t *testing.T, d *devServerProcess, env []string, sc grantScenario) *g
 	return o
 }
 
-// formAction finds the consent form's target on the page.
-var formAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
-
 // submitConsent does what the person does in the browser: load the page
 // at pageURI, type userCode into its form and press Approve or Deny
-// (decision "approve" or "deny").
+// (decision devserver.ConsentApprove or ConsentDeny).
 func submitConsent(ctx context.Context, pageURI, userCode, decision string) error {
-	hc := &http.Client{Timeout: 10 * time.Second}
-	page, err := fetchPage(ctx, hc, http.MethodGet, pageURI, nil)
-	if err != nil {
-		return err
-	}
-	m := formAction.FindStringSubmatch(page)
-	if m == nil {
-		return fmt.Errorf("no consent form on %s", pageURI)
-	}
-	base, err := url.Parse(pageURI)
-	if err != nil {
-		return err
-	}
-	action, err := base.Parse(m[1])
-	if err != nil {
-		return err
-	}
-	_, err = fetchPage(ctx, hc, http.MethodPost, action.String(), url.Values{"user_code": {userCode}, "action": {decision}})
-	return err
-}
-
-func fetchPage(ctx context.Context, hc *http.Client, method, target string, form url.Values) (string, error) {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, body)
-	if err != nil {
-		return "", err
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s %s answered %d: %s", method, target, resp.StatusCode, b)
-	}
-	return string(b), nil
+	return devserver.SubmitConsent(ctx, &http.Client{Timeout: 10 * time.Second}, pageURI, userCode, decision)
 }
 
 // storedAccount reads userID's account from the keyring, as the binary
