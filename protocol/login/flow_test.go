@@ -17,19 +17,9 @@ import (
 
 var fast = rendezvous.PollConfig{Reply: 50 * time.Millisecond, Human: 100 * time.Millisecond}
 
-func devServer(t *testing.T) *devserver.Server {
-	t.Helper()
-	srv, err := devserver.New(devserver.Config{PollInterval: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); _ = srv.Close() })
-	if err := srv.Start(ctx, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	return srv
-}
+// devServer is a dev homeserver on 127.0.0.1 with its defaults
+// (devServerWith).
+func devServer(t *testing.T) *devserver.Server { return devServerWith(t, devserver.Config{}) }
 
 // TestSwitchGeneration: "my phone can't read this code" replaces the QR
 // code with one of the other generation, and the phone can complete that.

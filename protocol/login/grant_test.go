@@ -48,6 +48,8 @@ var grantGenerations = []struct {
 	{"msc4108-2024", "msc4108-2024"},
 }
 
+// devServerWith runs a dev homeserver on 127.0.0.1 with cfg (a 1 s
+// device-grant interval unless cfg sets one) until the test ends.
 func devServerWith(t *testing.T, cfg devserver.Config) *devserver.Server {
 	t.Helper()
 	if cfg.PollInterval == 0 {
