@@ -212,29 +212,7 @@ func TestJSSDKGrantSignsIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := res.Secrets
-	if s == nil {
-		t.Fatal("peer reports no secrets")
-	}
-	if want := []string{"backup", "cross_signing", "type"}; !slices.Equal(s.Fields, want) {
-		t.Errorf("m.login.secrets members %v, want %v", s.Fields, want)
-	}
-	for name, pair := range map[string]struct {
-		got  *keyReport
-		want string
-	}{
-		"master_key":       {s.MasterKey, acct.MasterKey.Reveal()},
-		"self_signing_key": {s.SelfSigningKey, acct.SelfSigningKey.Reveal()},
-		"user_signing_key": {s.UserSigningKey, acct.UserSigningKey.Reveal()},
-	} {
-		if want := reportOf(pair.want); pair.got == nil || *pair.got != want || want.Bytes != 32 {
-			t.Errorf("%s: peer got %+v, the account has %+v", name, pair.got, want)
-		}
-	}
-	if b := s.Backup; b == nil || b.Key == nil || *b.Key != reportOf(acct.BackupKey.Reveal()) ||
-		b.Algorithm != acct.BackupAlgorithm || b.BackupVersion != acct.BackupVersion {
-		t.Errorf("backup: peer got %+v", b)
-	}
+	checkSecrets(t, res.Secrets, acct)
 }
 
 // TestJSSDKGrantWithoutSecrets: an account not verified on this computer

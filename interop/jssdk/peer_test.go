@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/interop/nodepeer"
 )
 
@@ -114,6 +116,35 @@ type secretsReport struct {
 	SelfSigningKey *keyReport    `json:"self_signing_key"`
 	UserSigningKey *keyReport    `json:"user_signing_key"`
 	Backup         *backupReport `json:"backup"`
+}
+
+// checkSecrets asserts that the peer received the account's cross-signing
+// keys and backup, each a 32-byte key, in an m.login.secrets with exactly
+// the members type, cross_signing and backup.
+func checkSecrets(t *testing.T, s *secretsReport, acct devserver.AccountSecrets) {
+	t.Helper()
+	if s == nil {
+		t.Fatal("peer reports no secrets")
+	}
+	if want := []string{"backup", "cross_signing", "type"}; !slices.Equal(s.Fields, want) {
+		t.Errorf("m.login.secrets members %v, want %v", s.Fields, want)
+	}
+	for name, pair := range map[string]struct {
+		got  *keyReport
+		want string
+	}{
+		"master_key":       {s.MasterKey, acct.MasterKey.Reveal()},
+		"self_signing_key": {s.SelfSigningKey, acct.SelfSigningKey.Reveal()},
+		"user_signing_key": {s.UserSigningKey, acct.UserSigningKey.Reveal()},
+	} {
+		if want := reportOf(pair.want); pair.got == nil || *pair.got != want || want.Bytes != 32 {
+			t.Errorf("%s: peer got %+v, the account has %+v", name, pair.got, want)
+		}
+	}
+	if b := s.Backup; b == nil || b.Key == nil || *b.Key != reportOf(acct.BackupKey.Reveal()) ||
+		b.Algorithm != acct.BackupAlgorithm || b.BackupVersion != acct.BackupVersion {
+		t.Errorf("backup: peer got %+v", b)
+	}
 }
 
 // newDeviceResult is how the peer's sign-in ended.
