@@ -461,12 +461,8 @@ func (d *newDevice) verifySecrets(ctx context.Context, s *matrix.Secrets) error 
 // failOutOfTurn writes m.login.failure with the script's reason while it
 // is the existing device's turn, once OutOfTurnAfter lets it.
 func (d *newDevice) failOutOfTurn(ctx context.Context) error {
-	if d.cfg.OutOfTurnAfter != nil {
-		select {
-		case <-d.cfg.OutOfTurnAfter:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := awaitRelease(ctx, d.cfg.OutOfTurnAfter); err != nil {
+		return err
 	}
 	return d.fail(ctx, d.cfg.Script.FailReason, nil)
 }

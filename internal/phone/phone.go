@@ -154,12 +154,8 @@ func (p *run) run(ctx context.Context, qr []byte) error {
 
 	// Out of turn after the consent page, when the script says so.
 	if act := p.cfg.Script.actionAt(StepSuccess); act == actFail || act == actUnexpected {
-		if p.cfg.OutOfTurnAfter != nil {
-			select {
-			case <-p.cfg.OutOfTurnAfter:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+		if err := awaitRelease(ctx, p.cfg.OutOfTurnAfter); err != nil {
+			return err
 		}
 		return p.step(ctx, StepSuccess, nil)
 	}

@@ -265,3 +265,17 @@ func (e *scanEnd) sleepAtLeast(ctx context.Context, min time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// awaitRelease waits until a test closes release (the OutOfTurnAfter of
+// either role) or ctx ends; a nil release does not wait.
+func awaitRelease(ctx context.Context, release <-chan struct{}) error {
+	if release == nil {
+		return nil
+	}
+	select {
+	case <-release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
