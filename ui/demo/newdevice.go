@@ -16,44 +16,29 @@ import (
 // page), and its window also plays the computer's browser, where the new
 // device is approved: the demo never opens a real browser.
 
-// newDeviceHooks are what the scripted new device shows on its screen.
-type newDeviceHooks struct {
-	checkCode func(code string) // the check code, to type in the QR Login window
-	userCode  func(code string) // the code to enter on the approval page
-}
-
-// runNewDevice plays the new device that scanned qr (internal/phone's
-// scripted new device), until it is signed in or the attempt ends. Consent
-// is left to the person: they approve in the pretend browser
+// runAsNewDevice plays the new device that scanned qr (internal/phone's
+// scripted new device) for one scan, until it is signed in or the attempt
+// ends. Consent is left to the person: they approve in the pretend browser
 // (Phone.OpenApprovalPage).
-func runNewDevice(ctx context.Context, qr []byte, hooks newDeviceHooks) error {
-	_, err := phone.RunNewDevice(ctx, phone.NewDeviceConfig{
-		OnCheckCode:    hooks.checkCode,
-		OnProtocolSent: func(sent phone.ProtocolSent) { hooks.userCode(sent.UserCode) },
-	}, qr)
-	return err
-}
-
-// runAsNewDevice plays the new device for one scan.
 func (p *Phone) runAsNewDevice(attempt int, qr []byte) {
 	ctx, cancel := context.WithCancel(p.ctx)
 	defer cancel()
-	err := runNewDevice(ctx, qr, newDeviceHooks{
-		checkCode: func(code string) {
+	_, err := phone.RunNewDevice(ctx, phone.NewDeviceConfig{
+		OnCheckCode: func(code string) {
 			fyne.Do(func() { p.showCheckCode(attempt, code) })
 		},
-		userCode: func(code string) {
+		OnProtocolSent: func(sent phone.ProtocolSent) {
 			fyne.Do(func() {
 				if attempt != p.attempts || !p.running {
 					return
 				}
 				p.code.Text = ""
-				p.userCode.SetText("Code for the approval page: " + code)
+				p.userCode.SetText("Code for the approval page: " + sent.UserCode)
 				p.setStatus(PhoneGrantWaiting)
 				p.refresh()
 			})
 		},
-	})
+	}, qr)
 	fyne.Do(func() { p.finished(attempt, err) })
 }
 
