@@ -90,11 +90,6 @@ func (n *NewDevice) await(ctx context.Context, ready <-chan struct{}) error {
 	select {
 	case <-ready:
 		return nil
-	default:
-	}
-	select {
-	case <-ready:
-		return nil
 	case <-n.done:
 		select {
 		case <-ready: // shown just before the end
