@@ -130,10 +130,6 @@ func (g *Grant) resolveTarget(ctx context.Context, acct *account) (*target, erro
 	}
 	q.rendezvousServer = g.cfg.RendezvousServer
 	q.preference = string(vocab.PreferMSC4108v2024)
-	t, err := chooseTarget(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	t.offered = []vocab.Generation{vocab.MSC4108v2024}
-	return t, nil
+	q.onlyPreferred = true
+	return chooseTarget(ctx, q)
 }

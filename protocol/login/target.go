@@ -64,6 +64,9 @@ type targetQuery struct {
 	// token authenticates the MSC4388 discovery (servers that offer
 	// rendezvous sessions only to signed-in devices); "" for a new device.
 	token rendezvous.BearerToken
+	// onlyPreferred: no other generation is offered for "my phone can't
+	// read this code" (rendezvous.ChooseOptions.OnlyPreferred).
+	onlyPreferred bool
 }
 
 // chooseTarget picks the generation by preference and by what the server
@@ -84,7 +87,7 @@ func chooseTarget(ctx context.Context, q targetQuery) (*target, error) {
 	}
 	choice, err := rendezvous.Choose(ctx, pref, rendezvous.ChooseOptions{
 		HTTPClient: q.http, HomeserverURL: q.baseURL, RendezvousServerURL: t.rendezvousURL,
-		MSC4388Path: msc4388Path(q.variant), AccessToken: q.token,
+		MSC4388Path: msc4388Path(q.variant), AccessToken: q.token, OnlyPreferred: q.onlyPreferred,
 	})
 	if err != nil {
 		return nil, err

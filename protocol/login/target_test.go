@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qrlogin/qrlogin/internal/devserver"
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous/server"
@@ -98,4 +99,24 @@ func TestSignInProbesEachGenerationOnce(t *testing.T) {
 			t.Fatalf("2024 create tried %d times, want once", n)
 		}
 	})
+}
+
+// A grant with a separate rendezvous server can use only the 2024 QR code
+// (an MSC4388 code names one server), so it asks that server nothing about
+// MSC4388 and offers no other generation.
+func TestGrantWithARendezvousServerAsksOnlyAbout2024(t *testing.T) {
+	srv := devServerWith(t, devserver.Config{})
+	rv := newCountingServer(t, server.Config{}) // offers both generations
+	ctx := testCtx(t)
+	r := startGrant(ctx, t, srv, "auto", func(c *login.GrantConfig) { c.RendezvousServer = rv.URL })
+	defer r.cancel()
+	qr := r.nextQR()
+	if qr.Protocol != "msc4108-2024" || qr.Alternative != "" {
+		t.Fatalf("QR: protocol %q alternative %q", qr.Protocol, qr.Alternative)
+	}
+	for _, path := range []rendezvous.APIPath{rendezvous.PathUnstable, rendezvous.PathStable} {
+		if n := rv.requests("GET " + string(path)); n != 0 {
+			t.Errorf("MSC4388 discovery %s asked %d times, want never", path, n)
+		}
+	}
 }

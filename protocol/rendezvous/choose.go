@@ -32,6 +32,9 @@ type ChooseOptions struct {
 	AccessToken BearerToken
 	// MSC4388Path selects the unstable (default) or stable MSC4388 path.
 	MSC4388Path APIPath
+	// OnlyPreferred leaves out the probes for Choice.Offered: it lists the
+	// chosen generation alone, for a caller that could not use another.
+	OnlyPreferred bool
 }
 
 // Choice is what Choose found out about the server.
@@ -135,6 +138,9 @@ func Choose(ctx context.Context, pref vocab.Preference, opts ChooseOptions) (Cho
 		return Choice{}, unsupported
 	}
 	choice.Offered = []vocab.Generation{choice.Generation}
+	if opts.OnlyPreferred {
+		return choice, nil
+	}
 	// Auto's order names every generation there is.
 	for _, gen := range vocab.Auto.Order() {
 		if slices.Contains(probed, gen) {
