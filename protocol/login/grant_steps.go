@@ -78,7 +78,7 @@ func (g *Grant) receiveProtocol(ctx context.Context, acct *account) (*msc4108.Pr
 	}
 	if p.Protocol != msc4108.ProtocolDeviceGrant {
 		return nil, "", &sendFailure{reason: msc4108.ReasonUnsupportedProtocol,
-			err: fmt.Errorf("%w (%q)", ErrUnsupportedProtocol, truncateText(p.Protocol, 64))}
+			err: fmt.Errorf("%w (%q)", ErrUnsupportedProtocol, httpx.Clip(p.Protocol, 64))}
 	}
 	malformed := func(what string) error {
 		return &sendFailure{reason: msc4108.ReasonUnexpectedMessageReceived,
@@ -136,7 +136,7 @@ func plausibleDeviceID(id string) bool {
 func checkVerificationURI(uri string, plainHTTPLoopback bool) (string, error) {
 	u, err := rendezvous.CheckURL(uri)
 	if err != nil || u.Scheme != "https" && !plainHTTPLoopback {
-		return "", fmt.Errorf("%w (%q)", ErrUnsafeVerificationURI, truncateText(uri, 200))
+		return "", fmt.Errorf("%w (%q)", ErrUnsafeVerificationURI, httpx.Clip(uri, 200))
 	}
 	return u.String(), nil
 }
@@ -155,7 +155,7 @@ func (g *Grant) checkDeviceAbsent(ctx context.Context, acct *account, deviceID s
 		return ErrCancelled
 	case err == nil:
 		return &sendFailure{reason: msc4108.ReasonDeviceAlreadyExists,
-			err: fmt.Errorf("%w (%s)", ErrDeviceAlreadyExists, truncateText(deviceID, 64))}
+			err: fmt.Errorf("%w (%s)", ErrDeviceAlreadyExists, httpx.Clip(deviceID, 64))}
 	}
 	return &sendFailure{reason: msc4108.ReasonDeviceAlreadyExists,
 		err: fmt.Errorf("login: could not check that the new device's ID is unused: %w", err)}
@@ -242,7 +242,7 @@ func (g *Grant) awaitDevice(ctx context.Context, acct *account, deviceID string)
 			return ErrCancelled
 		}
 	}
-	err := fmt.Errorf("%w within %v (%s)", ErrDeviceNotFound, g.cfg.DeviceCreationTimeout, truncateText(deviceID, 64))
+	err := fmt.Errorf("%w within %v (%s)", ErrDeviceNotFound, g.cfg.DeviceCreationTimeout, httpx.Clip(deviceID, 64))
 	if last != nil {
 		// Kept matchable: a 401 here means the account's own session
 		// ended, which the caller words apart.
@@ -257,12 +257,4 @@ func (g *Grant) awaitDevice(ctx context.Context, acct *account, deviceID string)
 func (g *Grant) leaveLastMessage(ctx context.Context) {
 	_ = httpx.Sleep(ctx, g.grace)
 	deleteQuietly(g.sess)
-}
-
-// truncateText shortens text from the other device for error messages.
-func truncateText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
 )
 
 // Sentinel errors the login flow maps to MSC4108 messages.
@@ -68,15 +69,7 @@ func parseError(endpoint string, status int, body []byte) *Error {
 	var eb errorBody
 	if json.Unmarshal(body, &eb) == nil {
 		e.Code = eb.Error
-		e.Description = truncate(eb.Description, 200)
+		e.Description = httpx.Clip(eb.Description, 200)
 	}
 	return e
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	// Cut on a rune boundary: this text is shown to people.
-	return strings.ToValidUTF8(s[:n], "") + "…"
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestReadBodyBounded(t *testing.T) {
@@ -134,4 +135,25 @@ func FuzzParseError(f *testing.F) {
 		}
 		_ = e.Error()
 	})
+}
+
+// TestClip: text from another party is put on one line and cut on a rune
+// boundary, so an error message stays valid UTF-8.
+func TestClip(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"two\nlines\t here", 40, "two lines here"},
+		{"abcdef", 3, "abc…"},
+		{"ééé", 3, "é…"}, // a cut inside the second é moves before it
+		{"ééé", 4, "éé…"},
+	} {
+		got := Clip(tc.in, tc.n)
+		if got != tc.want || !utf8.ValidString(got) {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
 }

@@ -40,7 +40,7 @@ func (e *Error) Error() string {
 // a parse error. header may be nil; it only feeds RetryAfter.
 func ParseError(status int, header http.Header, body []byte) *Error {
 	w := decodeError(body)
-	e := &Error{Status: status, Errcode: clip(w.Errcode, maxErrcodeLen), Message: clip(w.Error, maxMessageLen)}
+	e := &Error{Status: status, Errcode: Clip(w.Errcode, maxErrcodeLen), Message: Clip(w.Error, maxMessageLen)}
 	e.RetryAfter, _ = retryAfter(header, w.RetryAfterMS)
 	return e
 }
@@ -66,9 +66,10 @@ func decodeError(body []byte) wireError {
 	return w
 }
 
-// clip puts s on one line and cuts it to at most n bytes on a rune
-// boundary, marking the cut with "…".
-func clip(s string, n int) string {
+// Clip puts s on one line and cuts it to at most n bytes on a rune
+// boundary, marking the cut with "…": for text from another party that
+// goes into an error message.
+func Clip(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) <= n {
 		return s
