@@ -8,13 +8,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/qrlogin/qrlogin/protocol/matrix"
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 )
-
-// backupAlgorithm is the only key-backup algorithm Matrix defines, the one
-// m.login.secrets names (MSC4108 "2. Existing device shares secrets with
-// new device"; docs/protocol-divergences.md "m.login.secrets").
-const backupAlgorithm = "m.megolm_backup.v1.curve25519-aes-sha2"
 
 // secretKeySize is the size of each cross-signing seed and of the backup
 // key.
@@ -95,7 +91,7 @@ func (s *GrantSecrets) messageJSON() []byte {
 	}
 	if s.BackupKey != nil {
 		parts = append(parts,
-			lit(`,"backup":{"algorithm":`), quoted(backupAlgorithm),
+			lit(`,"backup":{"algorithm":`), quoted(matrix.BackupAlgorithmCurve25519),
 			lit(`,"key":"`), key(s.BackupKey),
 			lit(`","backup_version":`), quoted(s.BackupVersion),
 			lit(`}`))

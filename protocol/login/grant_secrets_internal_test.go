@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/qrlogin/qrlogin/protocol/matrix"
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 )
 
@@ -40,7 +41,7 @@ func TestSecretsJSONIsTheWireType(t *testing.T) {
 				MasterKey: b64(s.MasterKey), SelfSigningKey: b64(s.SelfSigningKey), UserSigningKey: b64(s.UserSigningKey),
 			}}
 			if s.BackupKey != nil {
-				wire.Backup = &msc4108.BackupSecret{Algorithm: backupAlgorithm, Key: b64(s.BackupKey), BackupVersion: s.BackupVersion}
+				wire.Backup = &msc4108.BackupSecret{Algorithm: matrix.BackupAlgorithmCurve25519, Key: b64(s.BackupKey), BackupVersion: s.BackupVersion}
 			}
 			want, err := json.Marshal(wire)
 			if err != nil {
