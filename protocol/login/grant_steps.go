@@ -55,7 +55,11 @@ func (g *Grant) grant(ctx context.Context, acct *account) (*GrantResult, error) 
 	if err != nil {
 		return nil, err
 	}
-	g.leaveLastMessage(ctx)
+	if sent {
+		g.leaveLastMessage(ctx)
+	} else {
+		deleteQuietly(g.sess) // the new device has read all we sent
+	}
 	return &GrantResult{DeviceID: proposal.DeviceID, SecretsSent: sent}, nil
 }
 
