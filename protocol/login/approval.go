@@ -67,11 +67,7 @@ func (f *Flow) pollWhileWatching(ctx context.Context, client *oauth.Client, da *
 	switch {
 	case werr == nil:
 		// The phone wrote while we waited: it may only be a failure.
-		typ, _ := decodeMessage(raw)
-		if typ == msc4108.TypeFailure {
-			return token, false, failureFrom(raw)
-		}
-		return token, false, &sendFailure{reason: msc4108.ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: typ, Want: "nothing while waiting for approval"}}
+		return token, false, unsolicited(raw, "nothing while waiting for approval")
 	case errors.Is(w.err, securechannel.ErrDecrypt):
 		// The channel is not safe any more; the sign-in must not finish through it.
 		return token, false, w.err

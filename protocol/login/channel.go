@@ -75,10 +75,8 @@ func (l *link) sendEncoded(ctx context.Context, b []byte) error {
 // rendezvous.ErrConcurrentWrite: MSC4388 409 M_CONCURRENT_WRITE, 2024
 // 412); any other sendErr is returned as it is. Our send spent a nonce the
 // other device never saw, so nothing more can be sent to it, but its
-// message still opens. m.login.failure ends the flow with the other
-// device's reason (MSC4108: either device may give up at any step);
-// anything else is unexpected. A message that does not open is
-// securechannel.ErrDecrypt, as anywhere.
+// message still opens and ends the flow (unsolicited). A message that
+// does not open is securechannel.ErrDecrypt, as anywhere.
 func (l *link) otherWroteFirst(ctx context.Context, sendErr error, sent string) error {
 	if !errors.Is(sendErr, rendezvous.ErrConcurrentWrite) {
 		return sendErr
@@ -88,11 +86,19 @@ func (l *link) otherWroteFirst(ctx context.Context, sendErr error, sent string) 
 		return err
 	}
 	defer clear(raw)
+	return unsolicited(raw, "nothing before "+sent)
+}
+
+// unsolicited is what a message the other device wrote when it was not its
+// turn ends the flow with: its reason when it is m.login.failure (MSC4108:
+// either device may give up at any step), otherwise an unexpected message
+// (want says what was expected) that we report back.
+func unsolicited(raw []byte, want string) error {
 	typ, _ := decodeMessage(raw)
 	if typ == msc4108.TypeFailure {
 		return failureFrom(raw)
 	}
-	return &sendFailure{reason: msc4108.ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: typ, Want: "nothing before " + sent}}
+	return &sendFailure{reason: msc4108.ReasonUnexpectedMessageReceived, err: &UnexpectedMessageError{Got: typ, Want: want}}
 }
 
 // expect checks that raw is a message of type want and decodes it into v
