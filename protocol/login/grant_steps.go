@@ -176,14 +176,24 @@ func deviceNotFound(err error) bool {
 	return errors.As(err, &me) && me.Status == http.StatusNotFound && (me.Errcode == "M_NOT_FOUND" || me.Errcode == "")
 }
 
-// device asks the homeserver for one of the account's devices, with a
-// fresh access token.
-func (g *Grant) device(ctx context.Context, acct *account, deviceID string) (*matrix.Device, error) {
+// client is a client-server API client with a fresh access token of the
+// account (GrantConfig.AccessToken: valid for a while yet).
+func (g *Grant) client(ctx context.Context, acct *account) (*matrix.Client, error) {
 	token, err := g.cfg.AccessToken(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("login: the account's access token: %w", err)
 	}
-	return matrix.NewClient(g.cfg.HTTP, acct.baseURL, token).Device(ctx, deviceID)
+	return matrix.NewClient(g.cfg.HTTP, acct.baseURL, token), nil
+}
+
+// device asks the homeserver for one of the account's devices, with a
+// fresh access token.
+func (g *Grant) device(ctx context.Context, acct *account, deviceID string) (*matrix.Device, error) {
+	c, err := g.client(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	return c.Device(ctx, deviceID)
 }
 
 // openVerificationURI opens the consent page in the system browser, if
@@ -222,13 +232,21 @@ func (g *Grant) awaitSuccess(ctx context.Context) error {
 // awaitDevice checks that the new device really signed in before any
 // secret goes to it (MSC4108 "1. Existing device confirms that the new
 // device has indeed logged in successfully"): GET /devices/{id} every
-// 500 ms for up to DeviceCreationTimeout; an error answer counts as not
-// there yet.
+// 500 ms for up to DeviceCreationTimeout, with one access token (the
+// keyring is read once, not at every check); an error answer counts as
+// not there yet.
 func (g *Grant) awaitDevice(ctx context.Context, acct *account, deviceID string) error {
 	deadline := time.Now().Add(g.cfg.DeviceCreationTimeout)
+	c, err := g.client(ctx, acct)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ErrCancelled
+		}
+		return &sendFailure{reason: msc4108.ReasonDeviceNotFound, err: fmt.Errorf("%w: %w", ErrDeviceNotFound, err)}
+	}
 	var last error
 	for {
-		_, err := g.device(ctx, acct, deviceID)
+		_, err := c.Device(ctx, deviceID)
 		if err == nil {
 			return nil
 		}
@@ -246,7 +264,7 @@ func (g *Grant) awaitDevice(ctx context.Context, acct *account, deviceID string)
 			return ErrCancelled
 		}
 	}
-	err := fmt.Errorf("%w within %v (%s)", ErrDeviceNotFound, g.cfg.DeviceCreationTimeout, httpx.Clip(deviceID, 64))
+	err = fmt.Errorf("%w within %v (%s)", ErrDeviceNotFound, g.cfg.DeviceCreationTimeout, httpx.Clip(deviceID, 64))
 	if last != nil {
 		// Kept matchable: a 401 here means the account's own session
 		// ended, which the caller words apart.

@@ -1163,8 +1163,17 @@ func TestGrantDenied(t *testing.T) {
 func TestGrantDeviceNeverAppears(t *testing.T) {
 	forEachGeneration(t, func(t *testing.T, preference string) {
 		srv := devServerWith(t, devserver.Config{})
-		_, r, n := scannedWith(t, srv, preference, undecided, func(c *login.GrantConfig) { c.DeviceCreationTimeout = time.Second },
-			phone.NewDeviceConfig{Script: phone.NewDeviceScript{SkipToken: true}})
+		// The token comes from the keyring under its lock: the device
+		// checks (every 500 ms) share one, fetched after the absence check.
+		var tokenReads atomic.Int32
+		_, r, n := scannedWith(t, srv, preference, undecided, func(c *login.GrantConfig) {
+			c.DeviceCreationTimeout = 2 * time.Second
+			token := c.AccessToken
+			c.AccessToken = func(ctx context.Context) (string, error) {
+				tokenReads.Add(1)
+				return token(ctx)
+			}
+		}, phone.NewDeviceConfig{Script: phone.NewDeviceScript{SkipToken: true}})
 		nres := existingDeviceFailure(t, n, msc4108.ReasonDeviceNotFound)
 		if !nres.SuccessSent || nres.SignedIn || nres.Secrets != nil {
 			t.Fatalf("new device: %+v", nres)
@@ -1178,8 +1187,13 @@ func TestGrantDeviceNeverAppears(t *testing.T) {
 		r.mu.Lock()
 		waited := ended.Sub(r.uriAt) - r.cfg.FailureGrace
 		r.mu.Unlock()
-		if waited < time.Second {
-			t.Errorf("device_not_found %v after protocol_accepted, want the whole DeviceCreationTimeout (1 s)", waited)
+		if waited < 2*time.Second {
+			t.Errorf("device_not_found %v after protocol_accepted, want the whole DeviceCreationTimeout (2 s)", waited)
+		}
+		// For MSC4388 the rendezvous discovery and the session's creation;
+		// then the absence check and the device checks.
+		if got, most := tokenReads.Load(), int32(4); got > most {
+			t.Errorf("the access token was fetched %d times, want at most %d", got, most)
 		}
 		if _, ok := eventOf[login.SecretsShared](r); ok {
 			t.Fatal("secrets shared with a device that is not on the account")
