@@ -29,7 +29,7 @@ type grantRun interface {
 }
 
 // startGrant starts a grant; the command line's tests replace it to feed
-// events while protocol/login's Grant.Run is not built.
+// events of their choosing.
 var startGrant = func(ctx context.Context, userID string, cfg login.GrantConfig, store signin.GrantStore, emit func(login.Event)) grantRun {
 	return signin.StartGrant(ctx, userID, cfg, store, emit)
 }

@@ -100,7 +100,7 @@ type grantRunner interface {
 }
 
 // newGrant makes the flow. Only the controller's tests replace it, to see
-// what the flow is given while login.Grant.Run is not built yet.
+// what the flow is given and to feed it events.
 var newGrant = func(cfg login.GrantConfig, emit func(login.Event)) grantRunner {
 	return login.NewGrant(cfg, emit)
 }
