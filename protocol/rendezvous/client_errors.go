@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/qrlogin/qrlogin/protocol/internal/httpx"
+	"github.com/qrlogin/qrlogin/protocol/internal/secureurl"
 )
 
 // Errors the rendezvous clients return. Callers match them with errors.Is;
@@ -40,8 +41,10 @@ var (
 	// usually means a proxy stripped it; the protocol cannot work without it.
 	ErrMissingETag = errors.New("rendezvous: the server's response has no ETag header (a proxy may have stripped it)")
 	// ErrInsecureURL: a URL uses http:// for a host that is not loopback,
-	// or a scheme other than http/https.
-	ErrInsecureURL = errors.New("rendezvous: insecure URL (http:// is allowed only for loopback hosts)")
+	// or a scheme other than http/https. It is the one transport rule's
+	// error (protocol/internal/secureurl), which the OAuth client's
+	// errors match too.
+	ErrInsecureURL = secureurl.ErrInsecure
 )
 
 // HTTPError is a non-success answer from a rendezvous server. Kind is the

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qrlogin/qrlogin/protocol/internal/secureurl"
 )
 
 // The fuzz targets feed server-controlled bytes to every response parser
@@ -154,7 +156,7 @@ func FuzzCheckURL(f *testing.F) {
 			}
 			return
 		}
-		if u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
+		if u.Scheme != "https" && !(u.Scheme == "http" && secureurl.IsLoopbackHost(u.Hostname())) {
 			t.Fatalf("accepted %q", raw)
 		}
 	})

@@ -8,18 +8,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/qrlogin/qrlogin/protocol/internal/secureurl"
 )
 
 // Unstable feature flag with which a homeserver advertises the 2024
 // MSC4108 rendezvous in /versions (docs/protocol-divergences.md "Generation
 // choice").
 const Feature2024 = "org.matrix.msc4108"
-
-// isLoopbackHost reports whether host (no port, no brackets) is a loopback
-// name or address: localhost, 127.0.0.0/8 or ::1.
-func isLoopbackHost(host string) bool { return secureurl.IsLoopbackHost(host) }
 
 // Discover2024 reports whether the homeserver at baseURL advertises the
 // 2024 rendezvous (unstable_features["org.matrix.msc4108"] in

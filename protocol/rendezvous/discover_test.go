@@ -24,8 +24,13 @@ func TestCheckURL(t *testing.T) {
 		}
 	}
 	for _, u := range bad {
-		if _, err := CheckURL(u); !errors.Is(err, ErrInsecureURL) {
+		_, err := CheckURL(u)
+		if !errors.Is(err, ErrInsecureURL) {
 			t.Errorf("CheckURL(%q) = %v, want ErrInsecureURL", u, err)
+		}
+		// One rule, one sentence (not the rule's error joined to another).
+		if err != nil && strings.Count(err.Error(), "allowed only for loopback") != 1 {
+			t.Errorf("CheckURL(%q): %q says the rule more than once", u, err)
 		}
 	}
 }
