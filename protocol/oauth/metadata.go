@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -121,10 +120,6 @@ func checkURL(field, value string, required bool) error {
 			return &MetadataError{Field: field, Reason: "is missing"}
 		}
 		return nil
-	}
-	u, err := url.Parse(value)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return &MetadataError{Field: field, Reason: "is not an absolute http(s) URL"}
 	}
 	if _, err := secureurl.Check(value); err != nil {
 		return &MetadataError{Field: field, Reason: "must use https (plain http only for a loopback host)", Err: err}
