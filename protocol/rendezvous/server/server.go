@@ -180,13 +180,13 @@ func (s *Server) insert(w http.ResponseWriter, r *http.Request, now time.Time, s
 			return "", false
 		}
 	}
-	refuse := func(message string, wait time.Duration) (string, bool) {
-		if charged != nil {
+	// Only a stored session is charged: every other way out gives the
+	// creation back.
+	defer func() {
+		if !ok && charged != nil {
 			charged.CancelAt(now)
 		}
-		writeLimited(w, message, wait)
-		return "", false
-	}
+	}()
 	// A duplicate among 2^128 IDs means a broken random source; a few
 	// attempts make the loop terminate regardless.
 	for range 4 {
@@ -199,13 +199,12 @@ func (s *Server) insert(w http.ResponseWriter, r *http.Request, now time.Time, s
 		case added:
 			return id, true
 		case clientFull:
-			return refuse("Too many live rendezvous sessions from this address", wait)
+			writeLimited(w, "Too many live rendezvous sessions from this address", wait)
+			return "", false
 		case storeFull:
-			return refuse("Too many live rendezvous sessions on this server", wait)
+			writeLimited(w, "Too many live rendezvous sessions on this server", wait)
+			return "", false
 		}
-	}
-	if charged != nil {
-		charged.CancelAt(now)
 	}
 	writeError(w, http.StatusServiceUnavailable, rendezvous.ErrcodeUnknown, "Could not allocate a session ID")
 	return "", false
