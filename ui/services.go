@@ -9,32 +9,32 @@ import (
 	"github.com/qrlogin/qrlogin/protocol/login"
 )
 
+// openStore opens the keyring's account store. A store that cannot be
+// opened is an unavailableStore: the sign-in or grant checks its store
+// before showing a code and ends at once, explained like any failure.
+func openStore() interface {
+	signin.Store
+	signin.GrantStore
+} {
+	opened, err := accounts.Open()
+	if err != nil {
+		return unavailableStore{err}
+	}
+	return opened
+}
+
 // DefaultServices are the real ones: sign-ins through app/signin, accounts
 // in the OS keyring, settings in the config folder. The demo sets
 // TryWithoutPhone on the result.
 func DefaultServices() Services {
 	return Services{
 		StartSignIn: func(ctx context.Context, homeserver string, s config.Settings, emit func(login.Event)) Controller {
-			var store signin.Store
-			if opened, err := accounts.Open(); err != nil {
-				// The controller checks the store before showing a code,
-				// so the error screen explains this like any failure.
-				store = unavailableStore{err}
-			} else {
-				store = opened
-			}
-			return signin.Start(ctx, signin.WithClientIDCache(signin.FlowConfig(s, homeserver)), store, emit)
+			return signin.Start(ctx, signin.WithClientIDCache(signin.FlowConfig(s, homeserver)), openStore(), emit)
 		},
 		StartGrant: func(ctx context.Context, userID string, s config.Settings, openURI func(string) error, emit func(login.Event)) Controller {
-			var store signin.GrantStore
-			if opened, err := accounts.Open(); err != nil {
-				store = unavailableStore{err} // the grant fails at once, explained
-			} else {
-				store = opened
-			}
 			cfg := signin.GrantFlowConfig(s)
 			cfg.OpenURI = openURI
-			return signin.StartGrant(ctx, userID, cfg, store, emit)
+			return signin.StartGrant(ctx, userID, cfg, openStore(), emit)
 		},
 		OpenAccounts: func() (Accounts, error) {
 			s, err := accounts.Open()
