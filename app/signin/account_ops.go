@@ -101,17 +101,23 @@ func oauthClient(m accounts.Meta) *oauth.Client {
 // and the window both start sign-ins with it. It does no I/O: callers that
 // keep state add ClientIDs (WithClientIDCache).
 func FlowConfig(s config.Settings, homeserver string) login.Config {
-	cfg := login.Config{
+	return login.Config{
 		Homeserver:       homeserver,
 		RendezvousServer: s.RendezvousServer,
 		Preference:       s.Protocol,
 		Variant:          vocab.Variant(s.MSC4388Variant),
 		UnstableScopes:   s.UnstableScopes,
+		Poll:             pollConfig(s),
 	}
+}
+
+// pollConfig is the rendezvous polling of the settings' poll speed: the
+// protocol's defaults (the zero PollConfig), or gentler ones.
+func pollConfig(s config.Settings) rendezvous.PollConfig {
 	if s.PollSpeed == config.PollGentle {
-		cfg.Poll = rendezvous.PollConfig{Reply: 500 * time.Millisecond, Human: 2 * time.Second}
+		return rendezvous.PollConfig{Reply: 500 * time.Millisecond, Human: 2 * time.Second}
 	}
-	return cfg
+	return rendezvous.PollConfig{}
 }
 
 // WithClientIDCache makes the sign-in remember the OAuth client ID it

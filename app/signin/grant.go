@@ -121,15 +121,12 @@ type GrantController struct {
 // GrantFlowConfig turns settings into a grant's configuration; the
 // controller adds the account (StartGrant) and the front end OpenURI.
 func GrantFlowConfig(s config.Settings) login.GrantConfig {
-	cfg := login.GrantConfig{
+	return login.GrantConfig{
 		RendezvousServer: s.RendezvousServer,
 		Preference:       s.Protocol,
 		Variant:          vocab.Variant(s.MSC4388Variant),
+		Poll:             pollConfig(s),
 	}
-	if s.PollSpeed == config.PollGentle {
-		cfg.Poll = rendezvous.PollConfig{Reply: 500 * time.Millisecond, Human: 2 * time.Second}
-	}
-	return cfg
 }
 
 // StartGrant signs another device in with the stored account userID. It
