@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/qrlogin/qrlogin/app/explain"
+	"github.com/qrlogin/qrlogin/app/signin"
 	"github.com/qrlogin/qrlogin/protocol/securechannel"
 )
 
@@ -23,8 +24,13 @@ const (
 // code: the error table's sentence, the one `qrlogin login --headless`
 // prints before asking again.
 func checkCodeInvalid() string {
-	x := explain.Error(securechannel.ErrCheckCodeFormat)
-	return x.Message + " " + x.Next
+	return explain.Error(securechannel.ErrCheckCodeFormat).Sentence()
+}
+
+// GrantCheckCodeInvalid is checkCodeInvalid in the grant's words, the
+// sentence `qrlogin grant --headless` prints.
+func GrantCheckCodeInvalid() string {
+	return explain.Error(&signin.GrantError{Err: securechannel.ErrCheckCodeFormat}).Sentence()
 }
 
 // validCheckCode reports whether text can be a check code, with the

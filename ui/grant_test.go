@@ -124,7 +124,7 @@ func TestGrantScreensSpeakOfTheNewDevice(t *testing.T) {
 	}
 	h.wantNoPhone()
 	test.Type(h.window.Canvas().Focused(), "4x")
-	if !h.hasText(GrantCheckCodeInvalid) {
+	if !h.hasText(GrantCheckCodeInvalid()) {
 		t.Fatal("a wrong character is not explained in the grant's words")
 	}
 	h.window.Canvas().Focused().(*entry).SetText("42")

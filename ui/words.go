@@ -37,7 +37,6 @@ const (
 	GrantSwitchLink       = "The new device can't read this code"
 	GrantCheckCodeTitle   = "Type the code the new device shows"
 	GrantCheckCodeHelp    = "The new device scanned the code and now shows two digits. Typing them here proves that it was your device."
-	GrantCheckCodeInvalid = "Type only the digits the new device shows: one or two of them, like 07."
 	GrantApproveTitle     = "Approve the new device in your browser"
 	GrantApproveOpened    = "A page has opened in your browser: enter the code shown on the new device there, then approve it."
 	GrantApproveNotOpened = "Open this page in your browser, enter the code shown on the new device there, then approve it."
@@ -59,7 +58,7 @@ var grantWords = words{
 	switchLink:       GrantSwitchLink,
 	checkCodeTitle:   GrantCheckCodeTitle,
 	checkCodeHelp:    GrantCheckCodeHelp,
-	checkCodeInvalid: GrantCheckCodeInvalid,
+	checkCodeInvalid: GrantCheckCodeInvalid(),
 	checking:         "Making a secure connection to the new device…",
 	connected:        "Connected securely to the new device",
 	waiting:          "Waiting for the new device to ask to sign in…",

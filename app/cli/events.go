@@ -50,9 +50,8 @@ var grantWords = terminalWords{
 		"Scan this code with the new device: in its Matrix app, choose to sign in with a QR code.",
 		"Never show this code to anyone else: whoever scans it can ask to sign in to your account.",
 	},
-	checkCode: "Type the code the new device shows: ",
-	// The window's words (ui.GrantCheckCodeInvalid).
-	checkCodeInvalid: "Type only the digits the new device shows: one or two of them, like 07.",
+	checkCode:        "Type the code the new device shows: ",
+	checkCodeInvalid: explain.Error(&signin.GrantError{Err: securechannel.ErrCheckCodeFormat}).Sentence(),
 	connected:        "Connected securely to the new device.",
 }
 

@@ -93,6 +93,9 @@ func explainGrant(err error) Explanation {
 			Next: "Start again. If it keeps happening, update the Matrix app on the new device."}
 	}
 	switch {
+	case errors.Is(err, securechannel.ErrCheckCodeFormat):
+		return Explanation{Code: CodeCheckCodeMalformed, Message: "The code from the new device is one or two digits.",
+			Next: "Type only the digits the new device shows, like 07."}
 	case errors.Is(err, securechannel.ErrCheckCodeMismatch):
 		return Explanation{Code: CodeCheckCodeMismatch, Message: "The code you typed does not match the one on the new device.",
 			Next: "Start again and type the digits the new device shows. If it happens again, someone else may have scanned the code."}

@@ -29,6 +29,7 @@ func TestGrantFailuresSpeakOfTheNewDevice(t *testing.T) {
 		{&login.PhoneFailure{Reason: msc4108.ReasonAuthorizationExpired}, msc4108.ReasonAuthorizationExpired},
 		{&login.PhoneFailure{Reason: "something_new"}, "something_new"},
 		{fmt.Errorf("x: %w", securechannel.ErrCheckCodeMismatch), CodeCheckCodeMismatch},
+		{fmt.Errorf("typed %q: %w", "7x", securechannel.ErrCheckCodeFormat), CodeCheckCodeMalformed},
 		{securechannel.ErrDecrypt, CodeSecureChannelFailed},
 		{login.ErrDeclined, CodeDeclined},
 		{login.ErrCancelled, CodeCancelled},
