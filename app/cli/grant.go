@@ -109,13 +109,8 @@ func runGrant(ctx context.Context, args []string, stdio Stdio, fe FrontEnds) int
 	if user == "" {
 		// An --account that is not here is the grant's own failure
 		// (account_not_found), printed like any other.
-		if !*asJSON {
-			var code int
-			if user, code = pickAccount("grant", store, stdio, ""); code != ExitOK {
-				return code
-			}
-		} else if user, err = chooseAccount(store, ""); err != nil {
-			reportFailure(stdio, true, &signin.GrantError{Err: err})
+		if user, err = chooseAccount(store, ""); err != nil {
+			reportFailure(stdio, *asJSON, &signin.GrantError{Err: err})
 			return accountChoiceExit(err)
 		}
 	}
