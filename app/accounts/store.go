@@ -244,30 +244,14 @@ var keyFields = []string{"master_key", "self_signing_key", "user_signing_key", "
 // cannot be read.
 func (s *Store) LoadKeys(userID string) (a *Account, damaged *CorruptError, err error) {
 	err = s.readStable(userID, func(m storedMeta) error {
-		a, damaged = &Account{Meta: m.Meta}, nil
-		for _, f := range a.secretFields() {
-			if !slices.Contains(keyFields, f.name) {
-				continue
-			}
-			v, err := s.items.get(genItemName(m.UserID, m.Generation, f.name))
-			var corrupt *CorruptError
-			switch {
-			case errors.Is(err, ErrNotFound):
-				continue
-			case errors.As(err, &corrupt):
-				if damaged == nil {
-					damaged = corrupt
-				}
-				continue
-			case err != nil:
-				return err
-			}
-			*f.val = Secret(v)
-		}
-		if damaged != nil {
+		keys, err := s.loadSecrets(m, keyFields...)
+		damaged = nil
+		if errors.As(err, &damaged) {
 			a = &Account{Meta: m.Meta}
+			return nil
 		}
-		return nil
+		a = keys
+		return err
 	})
 	if err != nil {
 		return nil, nil, err
@@ -317,9 +301,14 @@ func (s *Store) readOnce(userID string, read func(storedMeta) error) (stable boo
 	return true, err
 }
 
-func (s *Store) loadSecrets(m storedMeta) (*Account, error) {
+// loadSecrets reads the account's secrets of generation m.Generation: the
+// fields named in only, or every one when only is empty.
+func (s *Store) loadSecrets(m storedMeta, only ...string) (*Account, error) {
 	a := &Account{Meta: m.Meta}
 	for _, f := range a.secretFields() {
+		if len(only) > 0 && !slices.Contains(only, f.name) {
+			continue
+		}
 		v, err := s.items.get(genItemName(m.UserID, m.Generation, f.name))
 		if errors.Is(err, ErrNotFound) {
 			continue
