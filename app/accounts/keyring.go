@@ -165,18 +165,19 @@ func (s itemStore) set(name, value string) error {
 	if err != nil {
 		return err
 	}
+	if unreadable {
+		// Which chunks the damaged header named is unknown, and its value
+		// is lost already: every chunk family goes before anything is
+		// written.
+		for _, f := range chunkFamilies {
+			_ = s.dropChunks(name, f, 0)
+		}
+	}
 	if len(value) <= maxItem && !strings.HasPrefix(value, chunkMarker) {
 		if err := s.setVerified(name, value); err != nil {
 			return err
 		}
-		switch {
-		case unreadable:
-			// Which chunks the damaged header named is unknown: all of
-			// them go.
-			for _, f := range chunkFamilies {
-				_ = s.dropChunks(name, f, 0)
-			}
-		case oldSplit:
+		if oldSplit {
 			_ = s.dropChunks(name, old, 0) // no longer referenced
 		}
 		return nil
@@ -201,17 +202,9 @@ func (s itemStore) set(name, value string) error {
 		}
 		return err
 	}
-	// What the old value used (every other family when its header was
-	// unreadable), and chunks past the end left in this set by an
-	// earlier, longer value.
-	switch {
-	case unreadable:
-		for _, f := range chunkFamilies {
-			if f.legacy || f.set != c.set {
-				_ = s.dropChunks(name, f, 0)
-			}
-		}
-	case oldSplit && (old.legacy || old.set != c.set):
+	// What the old value used, and chunks past the end left in this set
+	// by an earlier, longer value.
+	if oldSplit && (old.legacy || old.set != c.set) {
 		_ = s.dropChunks(name, old, 0)
 	}
 	_ = s.dropChunks(name, c, c.count)
