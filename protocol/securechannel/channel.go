@@ -109,13 +109,13 @@ type Channel struct {
 	aad       func(token string) ([]byte, error)
 	code      CheckCode
 	confirmed bool
-
-	mu     sync.Mutex
-	closed bool
 	// sendSpent: a sealed message never reached the transport, so its
 	// nonce is gone and nothing this side seals can open on the peer any
 	// more; receiving still works (Send).
 	sendSpent bool
+
+	mu     sync.Mutex // guards closed: Close may come from any goroutine
+	closed bool
 }
 
 // Generation reports which protocol stack the channel speaks.
@@ -151,10 +151,7 @@ func (c *Channel) Send(ctx context.Context, plaintext []byte) error {
 	if err := c.usable(); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	spent := c.sendSpent
-	c.mu.Unlock()
-	if spent {
+	if c.sendSpent {
 		return ErrChannelClosed
 	}
 	if c.role == RoleGenerator && !c.confirmed {
@@ -180,9 +177,7 @@ func (c *Channel) Send(ctx context.Context, plaintext []byte) error {
 		// separate keys and counters (HPKE: the primary and the response
 		// context; ECIES: one key and counter each way), so what the peer
 		// sealed still opens.
-		c.mu.Lock()
 		c.sendSpent = true
-		c.mu.Unlock()
 		return err
 	}
 	return nil
