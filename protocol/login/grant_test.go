@@ -41,13 +41,6 @@ import (
 // desktopDeviceID is the grant's own device on the dev homeserver.
 const desktopDeviceID = "QRLOGINDESKTOP"
 
-var grantGenerations = []struct {
-	name, preference string
-}{
-	{"msc4388", "msc4388"},
-	{"msc4108-2024", "msc4108-2024"},
-}
-
 // devServerWith runs a dev homeserver on 127.0.0.1 with cfg (a 1 s
 // device-grant interval unless cfg sets one) until the test ends.
 func devServerWith(t *testing.T, cfg devserver.Config) *devserver.Server {
@@ -436,14 +429,11 @@ func rendezvousGone(ctx context.Context, t *testing.T, qr []byte) {
 	}
 }
 
-// forEachGeneration runs test once per protocol generation, in parallel.
+// forEachGeneration is eachGeneration with the generation as the
+// preference that asks for it.
 func forEachGeneration(t *testing.T, test func(t *testing.T, preference string)) {
-	for _, gen := range grantGenerations {
-		t.Run(gen.name, func(t *testing.T) {
-			t.Parallel()
-			test(t, gen.preference)
-		})
-	}
+	t.Helper()
+	eachGeneration(t, func(t *testing.T, gen vocab.Generation) { test(t, string(gen)) })
 }
 
 // checkGrantQR checks what the grant's QR code says: intent 0x01 (MSC4388)
