@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver/devservertest"
 	"github.com/qrlogin/qrlogin/internal/phone"
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
@@ -67,14 +68,7 @@ func TestDevServerNewDevice(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			srv, err := devserver.New(devserver.Config{PollInterval: time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
-			if err := srv.Start(ctx, "127.0.0.1:0"); err != nil {
-				t.Fatal(err)
-			}
+			srv := devservertest.Start(t, devserver.Config{PollInterval: time.Second})
 
 			poll := rendezvous.PollConfig{Reply: 50 * time.Millisecond, Human: 100 * time.Millisecond}
 			var sess rendezvous.Session
@@ -212,14 +206,7 @@ func TestDevServerNewDevice(t *testing.T) {
 func TestDevServerNewDeviceRefusal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	srv, err := devserver.New(devserver.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	if err := srv.Start(ctx, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
+	srv := devservertest.Start(t, devserver.Config{})
 	qr, err := qrcode.Payload{Generation: vocab.MSC4388, Intent: qrcode.IntentNewDevice, RendezvousID: "x", BaseURL: srv.URL()}.Encode()
 	if err != nil {
 		t.Fatal(err)

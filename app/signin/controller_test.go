@@ -12,6 +12,7 @@ import (
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver/devservertest"
 	"github.com/qrlogin/qrlogin/internal/phone"
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
@@ -172,16 +173,9 @@ func TestSameDeviceIsNotRevoked(t *testing.T) {
 // scripted phone: afterwards the store holds the second, and the first
 // device is gone from the account (its session was ended at the server).
 func TestSecondSignInThroughTheFlowRemovesTheFirstDevice(t *testing.T) {
-	srv, err := devserver.New(devserver.Config{PollInterval: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := devservertest.Start(t, devserver.Config{PollInterval: time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	t.Cleanup(func() { _ = srv.Close() })
-	if err := srv.Start(ctx, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
 	store := accounts.New(accounts.NewMemoryKeyring(), filepath.Join(t.TempDir(), "keyring.lock"))
 	poll := rendezvous.PollConfig{Reply: 50 * time.Millisecond, Human: 100 * time.Millisecond}
 	signIn := func() (string, []login.Warning) {

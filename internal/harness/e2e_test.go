@@ -13,6 +13,7 @@ import (
 
 	"github.com/qrlogin/qrlogin/app/accounts"
 	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver/devservertest"
 	"github.com/qrlogin/qrlogin/internal/identity"
 	"github.com/qrlogin/qrlogin/internal/phone"
 )
@@ -29,7 +30,7 @@ func TestEndToEndSignInThroughTheWindow(t *testing.T) {
 	RequireSecretService(t) // the app stores the account in the keyring
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	srv := startDevServer(t, ctx)
+	srv := startDevServer(t)
 	forgetAccountAfter(t, srv)
 
 	app := startGUI(t, qrloginBinary(t), settingsEnv(t, srv.URL(), ""))
@@ -112,17 +113,9 @@ func forgetAccountAfter(tb testing.TB, srv *devserver.Server) {
 
 // startDevServer runs the development homeserver on a free loopback port
 // until the test ends.
-func startDevServer(tb testing.TB, ctx context.Context) *devserver.Server {
+func startDevServer(tb testing.TB) *devserver.Server {
 	tb.Helper()
-	srv, err := devserver.New(devserver.Config{PollInterval: time.Second})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := srv.Start(ctx, "127.0.0.1:0"); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = srv.Close() })
-	return srv
+	return devservertest.Start(tb, devserver.Config{PollInterval: time.Second})
 }
 
 // showQR presses Enter on the start screen (the server is filled in) and

@@ -258,7 +258,7 @@ func benchAgainstHello(b *testing.B, perIteration int, unit string, measure func
 	requireGUITools(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	srv := startDevServer(b, ctx)
+	srv := startDevServer(b)
 	qrloginBinary(b)
 	helloBinary(b)
 	l := &launcher{b: b, ctx: ctx}

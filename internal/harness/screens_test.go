@@ -35,7 +35,7 @@ func TestScreensOfTheRealWindow(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
-			srv := startDevServer(t, ctx)
+			srv := startDevServer(t)
 			shots := newShotRecorder(t, "")
 			shots.suffix = theme
 			t.Run("approve", func(t *testing.T) { walkApprovePath(t, ctx, srv, theme, shots) })

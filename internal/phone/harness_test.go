@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver/devservertest"
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 	"github.com/qrlogin/qrlogin/protocol/vocab"
@@ -19,16 +20,7 @@ func startDevServer(t testing.TB, cfg devserver.Config) *devserver.Server {
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = time.Second
 	}
-	srv, err := devserver.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); _ = srv.Close() })
-	if err := srv.Start(ctx, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	return srv
+	return devservertest.Start(t, cfg)
 }
 
 // pairing is one desktop flow (package login, in process) and one scripted

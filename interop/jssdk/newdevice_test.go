@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver/devservertest"
 	"github.com/qrlogin/qrlogin/protocol/matrix"
 	"github.com/qrlogin/qrlogin/protocol/msc4108"
 	"github.com/qrlogin/qrlogin/protocol/qrcode"
@@ -26,19 +27,7 @@ const gDeviceID = "QRLOGINDESKTOP"
 // interval between attempts) stays well inside the 60 s rendezvous.
 func startDevServer(t *testing.T) *devserver.Server {
 	t.Helper()
-	dev, err := devserver.New(devserver.Config{PollInterval: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() {
-		cancel()
-		_ = dev.Close()
-	})
-	if err := dev.Start(ctx, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	return dev
+	return devservertest.Start(t, devserver.Config{PollInterval: time.Second})
 }
 
 // minimalG is the smallest existing device that shows a 2024 QR code, built

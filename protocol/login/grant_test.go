@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver/devservertest"
 	"github.com/qrlogin/qrlogin/internal/phone"
 	"github.com/qrlogin/qrlogin/protocol/login"
 	"github.com/qrlogin/qrlogin/protocol/matrix"
@@ -48,16 +49,7 @@ func devServerWith(t *testing.T, cfg devserver.Config) *devserver.Server {
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = time.Second
 	}
-	srv, err := devserver.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); _ = srv.Close() })
-	if err := srv.Start(ctx, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	return srv
+	return devservertest.Start(t, cfg)
 }
 
 // accountSecrets returns the dev account's secrets as the keyring would

@@ -13,23 +13,10 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver/devservertest"
 	"github.com/qrlogin/qrlogin/protocol/matrix"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
 )
-
-func startDevServer(t *testing.T, cfg devserver.Config) *devserver.Server {
-	t.Helper()
-	srv, err := devserver.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); srv.Close() })
-	if err := srv.Start(ctx, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	return srv
-}
 
 // signIn runs discovery, registration, device authorization and polling;
 // the fake user approves during the first wait.
@@ -92,7 +79,7 @@ func secretsMessage(t *testing.T, srv *devserver.Server, replaceSelfSigning bool
 }
 
 func TestNewDeviceEndToEndWithDevServer(t *testing.T) {
-	srv := startDevServer(t, devserver.Config{})
+	srv := devservertest.Start(t, devserver.Config{})
 	ctx := context.Background()
 	deviceID := oauth.NewDeviceID()
 	oc, tok := signIn(t, srv, deviceID)
@@ -193,7 +180,7 @@ func TestNewDeviceEndToEndWithDevServer(t *testing.T) {
 }
 
 func TestWrongSecretsAreCaughtWithDevServer(t *testing.T) {
-	srv := startDevServer(t, devserver.Config{NoBackup: true})
+	srv := devservertest.Start(t, devserver.Config{NoBackup: true})
 	ctx := context.Background()
 	_, tok := signIn(t, srv, oauth.NewDeviceID())
 	mc := matrix.NewClient(nil, srv.URL(), tok.AccessToken)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver/devservertest"
 	"github.com/qrlogin/qrlogin/protocol/oauth"
 )
 
@@ -34,15 +35,8 @@ func (c *testClock) advance(d time.Duration) {
 
 func start(t *testing.T, clk *testClock) (*devserver.Server, *oauth.Client) {
 	t.Helper()
-	srv, err := devserver.New(devserver.Config{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); srv.Close() })
-	if err := srv.Start(ctx, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
+	srv := devservertest.Start(t, devserver.Config{Now: clk.Now})
+	ctx := context.Background()
 	meta, err := oauth.Discover(ctx, nil, srv.URL())
 	if err != nil {
 		t.Fatal(err)

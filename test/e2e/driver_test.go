@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/internal/devserver"
+	"github.com/qrlogin/qrlogin/internal/devserver/devservertest"
 	"github.com/qrlogin/qrlogin/internal/phone"
 	"github.com/qrlogin/qrlogin/protocol/rendezvous"
 )
@@ -38,16 +39,7 @@ func startServer(t *testing.T, cfg devserver.Config) *devserver.Server {
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = time.Second
 	}
-	srv, err := devserver.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); _ = srv.Close() })
-	if err := srv.Start(ctx, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	return srv
+	return devservertest.Start(t, cfg)
 }
 
 // scenario is one sign-in attempt of the binary with the scripted phone.
